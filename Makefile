@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh machine with only Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install migrate seed bench-events asyncapi clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/itp run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+migrate: $(STAMP)
+	$(BIN)/itp migrate
+
+seed: $(STAMP)
+	$(BIN)/itp seed demo
+
+asyncapi: $(STAMP)
+	$(BIN)/python -m libs.common.events.asyncapi > docs/asyncapi.json
+
+bench-events: $(STAMP)
+	$(BIN)/python bench/bench_events.py
+
+clean:
+	rm -rf $(VENV) .itp-data

@@ -1,0 +1,183 @@
+"""`itp`: run, serve, relay, migrate, seed, replay dead letters, create API clients."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+
+from libs.common.observability import configure_logging
+from libs.common.settings import Settings
+
+from .system import ALL_SERVICES, UPSTREAM_SERVICES, app_factory, build_system, migrate_all, settings_for
+
+BANNER = """
+  Integrated Therapeutic Pathway - embedded mode (SQLite files in {data_dir}, in-process event bus)
+
+  Gateway:   http://{host}:{port}
+  API docs:  http://{host}:{port}/docs        (merged OpenAPI: http://{host}:{port}/v1/openapi.json)
+  Health:    http://{host}:{port}/health/ready
+
+  Demo API clients (OAuth2 client credentials):
+{clients}
+  Try:  curl -s -X POST http://{host}:{port}/v1/referrals -H 'content-type: application/json' \\
+          -d '{{"la_code":"E10000018","child_ref":"LCC-0001","date_of_birth":"2012-03-14","sex":"female","urgency":"crisis","home_postcode":"LE4 6AB"}}'
+        then GET http://{host}:{port}/v1/referrals/<id>/matches
+"""
+
+
+def _admin_url() -> str | None:
+    return os.environ.get("ITP_PG_ADMIN_URL")
+
+
+def cmd_run(args) -> int:
+    import uvicorn
+
+    from .seed import DEMO_CLIENTS, seed_demo
+
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    overrides["transport"] = "inprocess"
+    asyncio.run(migrate_all(**overrides))
+    asyncio.run(seed_demo(**overrides))
+    system = build_system(**overrides)
+    clients = "\n".join(f"    {c['client_id']:<22} secret {c['client_secret']:<30} "
+                        f"{('council ' + c['la_code']) if c.get('la_code') else 'role ' + c['role']}"
+                        for c in DEMO_CLIENTS)
+    print(BANNER.format(host=args.host, port=args.port, clients=clients,
+                        data_dir=Settings(**overrides).data_dir.resolve()), flush=True)
+    uvicorn.run(system.gateway, host=args.host, port=args.port, log_config=None)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    app = app_factory(args.service)(settings_for(args.service))
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    return 0
+
+
+def cmd_relay(args) -> int:
+    """The outbox relay as its own process (the service itself then runs with ITP_RELAY_ENABLED=false)."""
+    async def main():
+        app = app_factory(args.service)(settings_for(args.service, consumers_enabled=False))
+        runtime = app.state.runtime
+        await runtime.transport.start()
+        try:
+            await runtime.relay.run()
+        finally:
+            await runtime.stop()
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    services = [args.service] if args.service else list(ALL_SERVICES)
+    asyncio.run(migrate_all(services, admin_url=_admin_url()))
+    print(json.dumps({"migrated": services}))
+    return 0
+
+
+def cmd_seed(args) -> int:
+    from .seed import seed_demo
+
+    created = asyncio.run(seed_demo())
+    print(json.dumps({"seeded": args.what, "clients_created": [c["client_id"] for c in created]}))
+    return 0
+
+
+def cmd_replay(args) -> int:
+    async def main():
+        app = app_factory(args.dead_letter)(settings_for(args.dead_letter))
+        runtime = app.state.runtime
+        await runtime.transport.start()
+        try:
+            return await runtime.consumer.replay_dead_letters(args.event_id)
+        finally:
+            await runtime.stop()
+    report = asyncio.run(main())
+    print(json.dumps({"service": args.dead_letter, "replayed": report}, indent=2))
+    return 0 if all(r["status"] == "replayed" for r in report) else 1
+
+
+def cmd_client_create(args) -> int:
+    from libs.common.db import Database
+    from services.gateway.clients import create_client
+    from services.gateway.domain.principals import InvalidClient
+
+    async def main():
+        db = Database(settings_for("gateway"))
+        try:
+            async with db.session() as session, session.begin():
+                return await create_client(session, name=args.name, la_code=args.la, role=args.role,
+                                           scopes=args.scope)
+        finally:
+            await db.dispose()
+    try:
+        print(json.dumps(asyncio.run(main()), indent=2))
+    except InvalidClient as exc:
+        print(json.dumps({"error": str(exc)}), file=sys.stderr)
+        return 2
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="itp", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="every service and the gateway in embedded mode, with demo data")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--data-dir", default=None)
+    run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="one service, configured from the environment")
+    serve.add_argument("service", choices=ALL_SERVICES)
+    serve.add_argument("--host", default=os.environ.get("ITP_HOST", "0.0.0.0"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("ITP_PORT", "8000")))
+    serve.set_defaults(func=cmd_serve)
+
+    relay = sub.add_parser("relay", help="a service's outbox relay as its own process")
+    relay.add_argument("service", choices=ALL_SERVICES)
+    relay.set_defaults(func=cmd_relay)
+
+    migrate = sub.add_parser("migrate", help="run migrations (all services, or one); "
+                                             "ITP_PG_ADMIN_URL also provisions each schema and role")
+    migrate.add_argument("service", nargs="?", choices=ALL_SERVICES)
+    migrate.set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed", help="load data")
+    seed.add_argument("what", choices=["demo"])
+    seed.set_defaults(func=cmd_seed)
+
+    events = sub.add_parser("events", help="event operations")
+    events_sub = events.add_subparsers(dest="events_command", required=True)
+    replay = events_sub.add_parser("replay", help="deliver a service's dead-lettered events to its handlers again")
+    replay.add_argument("--dead-letter", required=True, choices=UPSTREAM_SERVICES + ("gateway",), metavar="SERVICE")
+    replay.add_argument("--event-id", default=None)
+    replay.set_defaults(func=cmd_replay)
+
+    client = sub.add_parser("client", help="API clients")
+    client_sub = client.add_subparsers(dest="client_command", required=True)
+    create = client_sub.add_parser("create", help="create an API client; prints its id and secret once")
+    create.add_argument("--name", required=True)
+    who = create.add_mutually_exclusive_group(required=True)
+    who.add_argument("--la", help="the council's LA code, e.g. E10000018")
+    who.add_argument("--role", choices=["hub", "finance", "home_manager", "provider_admin"])
+    create.add_argument("--scope", action="append", default=None, help="repeat for each scope")
+    create.set_defaults(func=cmd_client_create)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    configure_logging(os.environ.get("ITP_LOG_LEVEL", "INFO"), os.environ.get("ITP_LOG_JSON", "true") != "false")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

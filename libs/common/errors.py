@@ -1,0 +1,113 @@
+"""RFC 9457 problem details for every app.
+
+Validation problems list each failing field by its path (for example body.child.date_of_birth)
+and the rule it broke, so a council's integration team can fix the request without guessing.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://itp.example.org/problems/"
+log = logging.getLogger("itp.errors")
+
+
+class FieldError(BaseModel):
+    field: str = Field(examples=["body.date_of_birth"])
+    rule: str = Field(examples=["date_from_datetime_parsing"])
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(default="about:blank", examples=[PROBLEM_BASE + "validation-error"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    model_config = {"extra": "allow"}
+
+
+class ProblemError(Exception):
+    """Raise anywhere below an endpoint to answer with a problem document."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None, *, type_: str | None = None,
+                 headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_ or "about:blank"
+        self.headers = headers
+        self.extra = extra
+
+
+class NotFound(ProblemError):
+    def __init__(self, what: str = "resource"):
+        super().__init__(404, "Not Found", f"No such {what}.", type_=PROBLEM_BASE + "not-found")
+
+
+class Conflict(ProblemError):
+    def __init__(self, detail: str, **extra: Any):
+        super().__init__(409, "Conflict", detail, type_=PROBLEM_BASE + "conflict", **extra)
+
+
+def problem_response(status: int, title: str, detail: str | None = None, *, type_: str = "about:blank",
+                     instance: str | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    if instance is not None:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def validation_errors(exc_errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    out = []
+    for err in exc_errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append({"field": ".".join(loc) or "body", "rule": err.get("type", "invalid"), "message": err.get("msg", "")})
+    return out
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError):
+        return problem_response(exc.status, exc.title, exc.detail, type_=exc.type, instance=request.url.path,
+                                headers=exc.headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = validation_errors(list(exc.errors()))
+        fields = ", ".join(f"{e['field']} ({e['rule']})" for e in errors[:5])
+        return problem_response(422, "Request validation failed", f"Invalid fields: {fields}",
+                                type_=PROBLEM_BASE + "validation-error", instance=request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        title = {404: "Not Found", 405: "Method Not Allowed", 401: "Unauthorized", 403: "Forbidden"}.get(
+            exc.status_code, "HTTP error")
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(exc.status_code, title, detail, instance=request.url.path,
+                                headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception):
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return problem_response(500, "Internal Server Error", "An unexpected error occurred; it has been logged.",
+                                instance=request.url.path)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "A problem document (RFC 9457)"},
+}

@@ -1,0 +1,206 @@
+"""The typed catalogue of every event the system exchanges.
+
+Each event type has a pydantic payload model, a version and a topic (one topic per event family).
+Events are keyed by the aggregate id (the envelope's subject_id). docs/asyncapi.json is generated
+from this module and a test keeps the two in step.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Topics: one per event family, keyed by the aggregate id.
+TOPIC_REFERRALS = "itp.referrals"      # key: referral id
+TOPIC_HOMES = "itp.homes"              # key: home id
+TOPIC_ADMISSIONS = "itp.admissions"    # key: referral id (match assessed, admission accepted/declined)
+TOPIC_PLACEMENTS = "itp.placements"    # key: placement id (placement, phase, plan, review events)
+TOPIC_BILLING = "itp.billing"          # key: fee period id / invoice id
+TOPIC_OUTCOMES = "itp.outcomes"        # key: placement id
+TOPICS = (TOPIC_REFERRALS, TOPIC_HOMES, TOPIC_ADMISSIONS, TOPIC_PLACEMENTS, TOPIC_BILLING, TOPIC_OUTCOMES)
+
+
+def dead_letter_topic(service: str) -> str:
+    """Each consuming service parks the events it could not handle on its own dead-letter topic."""
+    return f"itp.dead-letter.{service}"
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NeedOrRisk(Payload):
+    code: str = Field(examples=["exploitation_risk"])
+    severity: Literal["low", "medium", "high"] = "medium"
+
+
+# --- referral family -------------------------------------------------------------------------
+class ReferralReceived(Payload):
+    referral_id: uuid.UUID
+    child_ref: str = Field(description="The council's own reference for the child (never the name)")
+    date_of_birth: date
+    sex: Literal["female", "male"]
+    legal_status: str | None = None
+    home_outward_code: str | None = Field(default=None, description="Outward code only, e.g. LE4")
+    needs: list[NeedOrRisk] = []
+    risks: list[NeedOrRisk] = []
+    urgency: Literal["crisis", "urgent", "planned"]
+    wanted_start_date: date | None = None
+    received_at: datetime
+
+
+class ReferralUpdated(ReferralReceived):
+    status: str = "received"
+
+
+class ReferralWithdrawn(Payload):
+    referral_id: uuid.UUID
+    reason: str | None = None
+    withdrawn_at: datetime
+
+
+# --- homes and matching ------------------------------------------------------------------------
+class HomeOnboarded(Payload):
+    home_id: uuid.UUID
+    urn: str = Field(examples=["SC123456"])
+    postcode_district: str | None = None
+    registered_places: int
+    age_min: int
+    age_max: int
+
+
+class MatchAssessed(Payload):
+    referral_id: uuid.UUID
+    rules_version: str
+    homes_considered: int
+    homes_ranked: int
+    top_home_id: uuid.UUID | None = None
+
+
+class AdmissionAccepted(Payload):
+    admission_id: uuid.UUID
+    referral_id: uuid.UUID
+    home_id: uuid.UUID
+    bed_id: uuid.UUID
+    planned_start_date: date
+    fee_basis_hint: str | None = Field(default=None, examples=["enhanced_assessment"])
+
+
+class AdmissionDeclined(Payload):
+    admission_id: uuid.UUID
+    referral_id: uuid.UUID
+    reason_code: Literal["risk_to_current_group", "needs_beyond_registration", "no_vacancy", "staffing", "other"]
+    reason_text: str | None = None
+
+
+# --- placements --------------------------------------------------------------------------------
+class PlacementStarted(Payload):
+    placement_id: uuid.UUID
+    referral_id: uuid.UUID
+    home_id: uuid.UUID
+    bed_id: uuid.UUID
+    start_date: date
+
+
+class PhaseTransitioned(Payload):
+    placement_id: uuid.UUID
+    from_phase: str | None
+    to_phase: str = Field(examples=["phase_2"])
+    effective_date: date
+    reason: str | None = None
+    backdated: bool = False
+
+
+class PathwayPlanIssued(Payload):
+    plan_id: uuid.UUID
+    placement_id: uuid.UUID
+    version: int
+    issued_at: datetime
+
+
+class ReviewCompleted(Payload):
+    review_id: uuid.UUID
+    placement_id: uuid.UUID
+    kind: str = Field(examples=["90_day"])
+    completed_on: date
+    plan_version: int | None = None
+
+
+class PlacementEnded(Payload):
+    placement_id: uuid.UUID
+    home_id: uuid.UUID
+    bed_id: uuid.UUID
+    end_date: date
+    planned: bool
+    ending_type: str = Field(examples=["step_down", "breakdown"])
+    reason_code: str | None = Field(default=None, description="Looked-after children 'reason episode ceased' code")
+    destination: str | None = None
+
+
+# --- billing and outcomes ------------------------------------------------------------------------
+class FeePeriodClosed(Payload):
+    fee_period_id: uuid.UUID
+    period_start: date
+    period_end: date
+    closed_at: datetime
+
+
+class InvoiceIssued(Payload):
+    invoice_id: uuid.UUID
+    fee_period_id: uuid.UUID
+    contract_id: uuid.UUID | None = None
+    total_pence: int
+
+
+class OutcomeRecorded(Payload):
+    outcome_id: uuid.UUID
+    placement_id: uuid.UUID
+    measure: str = Field(examples=["sdq_total"])
+    timepoint: str = Field(examples=["baseline", "day_28"])
+    value: int | None = None
+    recorded_on: date
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    version: int
+    topic: str
+    payload: type[Payload]
+    summary: str
+
+
+CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
+    EventSpec("referral.received", 1, TOPIC_REFERRALS, ReferralReceived, "A council referred a child."),
+    EventSpec("referral.updated", 1, TOPIC_REFERRALS, ReferralUpdated, "A council changed a referral."),
+    EventSpec("referral.withdrawn", 1, TOPIC_REFERRALS, ReferralWithdrawn, "A council withdrew a referral."),
+    EventSpec("home.onboarded", 1, TOPIC_HOMES, HomeOnboarded, "A spoke home went live."),
+    EventSpec("match.assessed", 1, TOPIC_ADMISSIONS, MatchAssessed, "An impact risk assessment ranked the homes."),
+    EventSpec("admission.accepted", 1, TOPIC_ADMISSIONS, AdmissionAccepted, "The hub accepted a referral into a Pathway Bed."),
+    EventSpec("admission.declined", 1, TOPIC_ADMISSIONS, AdmissionDeclined, "The hub declined a referral, with a coded reason."),
+    EventSpec("placement.started", 1, TOPIC_PLACEMENTS, PlacementStarted, "The child arrived; Phase 1 begins."),
+    EventSpec("phase.transitioned", 1, TOPIC_PLACEMENTS, PhaseTransitioned, "A placement moved phase at an effective date."),
+    EventSpec("pathway_plan.issued", 1, TOPIC_PLACEMENTS, PathwayPlanIssued, "A version of the Initial Pathway Plan was issued."),
+    EventSpec("review.completed", 1, TOPIC_PLACEMENTS, ReviewCompleted, "A plan review was completed."),
+    EventSpec("placement.ended", 1, TOPIC_PLACEMENTS, PlacementEnded, "A placement ended, planned or not."),
+    EventSpec("fee_period.closed", 1, TOPIC_BILLING, FeePeriodClosed, "Finance closed a fee period."),
+    EventSpec("invoice.issued", 1, TOPIC_BILLING, InvoiceIssued, "An invoice was issued to a council."),
+    EventSpec("outcome.recorded", 1, TOPIC_OUTCOMES, OutcomeRecorded, "An outcome measure was recorded."),
+]}
+
+_BY_MODEL = {spec.payload: spec for spec in CATALOGUE.values()}
+
+
+def spec_for(payload: Payload | type[Payload]) -> EventSpec:
+    model = payload if isinstance(payload, type) else type(payload)
+    try:
+        return _BY_MODEL[model]
+    except KeyError:
+        raise KeyError(f"{model.__name__} is not in the event catalogue") from None
+
+
+def parse_payload(event_type: str, payload: dict) -> Payload:
+    return CATALOGUE[event_type].payload.model_validate(payload)

@@ -1,0 +1,122 @@
+"""Kafka transport (aiokafka): one consumer group per service, offsets committed only after
+the handler's database transaction has committed."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from .transport import Record, RecordHandler, _TaskSubscription
+
+log = logging.getLogger("itp.kafka")
+
+
+class KafkaTransport:
+    def __init__(self, bootstrap_servers: str, *, client_id: str = "itp", enable_idempotence: bool = True,
+                 partitions: int = 3, topic_prefix: str = ""):
+        self.bootstrap_servers = bootstrap_servers
+        self.client_id = client_id
+        self.enable_idempotence = enable_idempotence
+        self.partitions = partitions
+        self.prefix = topic_prefix
+        self._producer: AIOKafkaProducer | None = None
+        self._known_topics: set[str] = set()
+
+    def _t(self, topic: str) -> str:
+        return self.prefix + topic
+
+    async def start(self) -> None:
+        if self._producer is None:
+            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, client_id=self.client_id,
+                                        enable_idempotence=self.enable_idempotence, acks="all", linger_ms=0)
+            await producer.start()
+            self._producer = producer
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def ping(self) -> None:
+        await self.start()
+        assert self._producer is not None
+        await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=3)
+
+    async def ensure_topics(self, topics: list[str]) -> None:
+        wanted = [self._t(t) for t in topics if self._t(t) not in self._known_topics]
+        if not wanted:
+            return
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=self.client_id)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            missing = [t for t in wanted if t not in existing]
+            if missing:
+                try:
+                    await admin.create_topics([NewTopic(t, self.partitions, 1) for t in missing])
+                except TopicAlreadyExistsError:
+                    pass
+            self._known_topics.update(wanted)
+        finally:
+            await admin.close()
+
+    async def publish(self, topic: str, key: str, value: bytes, headers: dict[str, str] | None = None) -> None:
+        await self.start()
+        assert self._producer is not None
+        await self._producer.send_and_wait(self._t(topic), value, key=key.encode(),
+                                           headers=[(k, v.encode()) for k, v in (headers or {}).items()])
+
+    async def subscribe(self, group: str, topics: list[str], handler: RecordHandler) -> _TaskSubscription:
+        await self.ensure_topics(topics)
+        consumer = AIOKafkaConsumer(*[self._t(t) for t in topics], bootstrap_servers=self.bootstrap_servers,
+                                    group_id=self.prefix + group, client_id=f"{self.client_id}-{group}",
+                                    enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=50)
+        await consumer.start()
+        return _TaskSubscription(asyncio.create_task(self._consume(consumer, handler), name=f"kafka:{group}"))
+
+    async def _consume(self, consumer: AIOKafkaConsumer, handler: RecordHandler) -> None:
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=200, max_records=100)
+                for tp, messages in batches.items():
+                    for m in messages:
+                        record = Record(topic=m.topic[len(self.prefix):], key=(m.key or b"").decode(), value=m.value,
+                                        headers={k: v.decode() for k, v in (m.headers or ())},
+                                        partition=m.partition, offset=m.offset)
+                        await handler(record)
+                        await consumer.commit({TopicPartition(m.topic, m.partition): m.offset + 1})
+        finally:
+            await consumer.stop()
+
+    async def read_all(self, topic: str, timeout: float = 5.0) -> list[Record]:
+        """Read a topic from the beginning without joining a group (operators' and tests' view)."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
+                                    auto_offset_reset="earliest", group_id=None)
+        await consumer.start()
+        try:
+            name = self._t(topic)
+            parts = consumer.partitions_for_topic(name)
+            if not parts:
+                await consumer._client.force_metadata_update()
+                parts = consumer.partitions_for_topic(name) or set()
+            tps = [TopicPartition(name, p) for p in parts]
+            if not tps:
+                return []
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            out: list[Record] = []
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while loop.time() < deadline and any((await consumer.position(tp)) < ends[tp] for tp in tps):
+                batches = await consumer.getmany(timeout_ms=200)
+                for msgs in batches.values():
+                    for m in msgs:
+                        out.append(Record(topic, (m.key or b"").decode(), m.value,
+                                          {k: v.decode() for k, v in (m.headers or ())}, m.partition, m.offset))
+            return out
+        finally:
+            await consumer.stop()

@@ -1,0 +1,85 @@
+"""A service's moving parts in one place: its database, its transport, its outbox relay and its consumer."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import MetaData
+
+from .db import Database
+from .events.consumer import EventConsumer, Handler
+from .events.kafka import KafkaTransport
+from .events.catalogue import TOPICS, dead_letter_topic
+from .events.outbox import OutboxRelay, UnitOfWork
+from .events.tables import messaging_tables
+from .events.transport import InProcessBus, Transport
+from .settings import SERVICES, Settings
+
+log = logging.getLogger("itp.runtime")
+
+_default_bus: InProcessBus | None = None
+
+
+def default_bus() -> InProcessBus:
+    global _default_bus
+    if _default_bus is None:
+        _default_bus = InProcessBus()
+    return _default_bus
+
+
+def make_transport(settings: Settings, bus: InProcessBus | None = None) -> Transport:
+    if settings.transport == "kafka":
+        return KafkaTransport(settings.kafka_bootstrap_servers, client_id=f"itp-{settings.service}",
+                              enable_idempotence=settings.kafka_enable_idempotence,
+                              partitions=settings.kafka_topic_partitions, topic_prefix=settings.kafka_topic_prefix)
+    return bus or default_bus()
+
+
+class ServiceRuntime:
+    def __init__(self, settings: Settings, metadata: MetaData, handlers: dict[str, Handler] | None = None, *,
+                 bus: InProcessBus | None = None, transport: Transport | None = None):
+        self.settings = settings
+        self.service = settings.service
+        self.metadata = metadata
+        self.tables = tuple(metadata.tables[n] for n in ("outbox", "inbox", "dead_letters"))
+        self.db = Database(settings)
+        self.transport = transport or make_transport(settings, bus)
+        self.relay = OutboxRelay(self.db, self.tables[0], self.transport, self.service,
+                                 poll_seconds=settings.outbox_poll_seconds)
+        self.consumer = EventConsumer(self.service, self.db, self.tables, self.transport, handlers or {},
+                                      retry_attempts=settings.consumer_retry_attempts,
+                                      retry_backoff=settings.consumer_retry_backoff_seconds)
+
+    def uow(self, **kwargs) -> UnitOfWork:
+        return UnitOfWork(self.db, self.tables[0], self.service, **kwargs)
+
+    async def start(self) -> None:
+        await self.transport.start()
+        await self.transport.ensure_topics(list(TOPICS) + [dead_letter_topic(s) for s in SERVICES])
+        if self.settings.consumers_enabled:
+            await self.consumer.start()
+        if self.settings.relay_enabled:
+            self.relay.start()
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        await self.consumer.stop()
+        if isinstance(self.transport, KafkaTransport):
+            await self.transport.stop()
+        await self.db.dispose()
+
+    async def ready(self) -> dict[str, str]:
+        checks = {}
+        for name, probe in (("database", self.db.ping), ("broker", self.transport.ping)):
+            try:
+                await probe()
+                checks[name] = "ok"
+            except Exception as exc:  # readiness reports, it does not raise
+                checks[name] = f"unavailable: {type(exc).__name__}"
+        return checks
+
+
+def build_metadata() -> MetaData:
+    """A service's metadata, starting with the messaging tables every service has."""
+    metadata = MetaData()
+    messaging_tables(metadata)
+    return metadata

@@ -1,0 +1,77 @@
+"""Settings shared by every service, read from the environment (prefix ITP_).
+
+A service's database URL comes from ITP_<SERVICE>_DATABASE_URL, then ITP_DATABASE_URL,
+and otherwise is an SQLite file in the data directory (the embedded mode).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("referral", "matching", "assessment", "billing", "outcomes", "gateway")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ITP_", extra="ignore")
+
+    service: str = "gateway"
+    database_url: str | None = None
+    # e.g. postgresql+asyncpg://itp_{service}@127.0.0.1:5432/itp: one URL shape, one role per service
+    database_url_template: str | None = None
+    db_schema: str | None = Field(default=None, description="Postgres schema; defaults to the service name")
+    data_dir: Path = Path(".itp-data")
+
+    transport: Literal["inprocess", "kafka"] = "inprocess"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Apache Kafka supports the idempotent producer; Tansu (our test broker) rejects InitProducerId.
+    kafka_enable_idempotence: bool = True
+    kafka_topic_partitions: int = 3
+    kafka_topic_prefix: str = ""
+
+    relay_enabled: bool = True  # run the outbox relay inside the service process
+    consumers_enabled: bool = True
+    outbox_poll_seconds: float = 1.0  # safety net only: the relay is woken by the commit
+    consumer_retry_attempts: int = 4
+    consumer_retry_backoff_seconds: float = 0.2
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # gateway: where each service lives in distributed mode (empty means in-process)
+    referral_url: str | None = None
+    matching_url: str | None = None
+    assessment_url: str | None = None
+    billing_url: str | None = None
+    outcomes_url: str | None = None
+
+    @classmethod
+    def for_service(cls, service: str, **overrides) -> "Settings":
+        settings = cls(service=service, **overrides)
+        if "database_url" not in overrides:
+            specific = os.environ.get(f"ITP_{service.upper()}_DATABASE_URL")
+            if specific:
+                settings.database_url = specific
+        return settings
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        if self.database_url_template:
+            return self.database_url_template.format(service=self.service)
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service}.db').resolve()}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.resolved_database_url.startswith("postgresql")
+
+    @property
+    def schema(self) -> str:
+        return self.db_schema or self.service
+
+    def service_url(self, service: str) -> str | None:
+        return getattr(self, f"{service}_url", None)

@@ -1,0 +1,67 @@
+"""Every service's FastAPI app is made here: problem+json errors, request ids, JSON logs, health."""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterable
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .errors import PROBLEM_RESPONSES, install_problem_handlers
+from .observability import RequestContextMiddleware, configure_logging
+from .runtime import ServiceRuntime
+
+
+def health_router(runtime_of) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health/live", summary="The process is up")
+    async def live() -> dict:
+        return {"status": "ok"}
+
+    @router.get("/health/ready", summary="The service can reach its database and its broker")
+    async def ready(request: Request):
+        checks = await runtime_of(request).ready()
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    return router
+
+
+def create_service_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *, title: str, description: str = "",
+                       manage_runtime: bool = True) -> FastAPI:
+    configure_logging(runtime.settings.log_level, runtime.settings.log_json)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if manage_runtime:
+            await runtime.start()
+        try:
+            yield
+        finally:
+            if manage_runtime:
+                await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
+                  responses=PROBLEM_RESPONSES)
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service=runtime.service)
+    app.include_router(health_router(lambda request: request.app.state.runtime))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime
+
+
+def service_app(service: str, metadata, routers: Iterable[APIRouter], handlers: dict | None = None, *,
+                description: str = "", settings=None, bus=None, manage_runtime: bool = True) -> FastAPI:
+    """The one way a service builds its app: its runtime (database, transport, relay, consumer) and routes."""
+    from .settings import Settings
+
+    runtime = ServiceRuntime(settings or Settings.for_service(service), metadata, handlers=dict(handlers or {}), bus=bus)
+    return create_service_app(runtime, routers, title=f"ITP {service} service", description=description,
+                              manage_runtime=manage_runtime)

@@ -1,0 +1,14 @@
+"""The assessment service. Placements, phases, pathway plans, reviews, step-down and endings."""
+from fastapi import FastAPI
+
+from libs.common.web import service_app
+
+from .tables import metadata
+
+SERVICE = "assessment"
+DESCRIPTION = "Placements, phases, pathway plans, reviews, step-down and endings."
+
+
+def create_app(settings=None, *, bus=None, manage_runtime: bool = True) -> FastAPI:
+    return service_app(SERVICE, metadata, [], None, description=DESCRIPTION, settings=settings, bus=bus,
+                       manage_runtime=manage_runtime)

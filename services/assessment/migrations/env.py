@@ -1,0 +1,4 @@
+"""Alembic environment of the assessment service (its own version table, its own schema)."""
+from libs.common.migrations import run_env
+
+run_env()

@@ -1,0 +1,3 @@
+from libs.common.runtime import build_metadata
+
+metadata = build_metadata()

@@ -1,0 +1,96 @@
+"""The API gateway: the one door for councils' systems and the hub dashboard."""
+from __future__ import annotations
+
+import contextlib
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from libs.common.errors import NotFound
+from libs.common.runtime import ServiceRuntime
+from libs.common.settings import Settings
+from libs.common.web import create_service_app
+
+from . import openapi
+from .proxy import Upstreams
+from .routing import UPSTREAMS, service_for
+from .tables import metadata
+
+SERVICE = "gateway"
+API_TITLE = "Integrated Therapeutic Pathway API"
+API_DESCRIPTION = (
+    "The API of the Integrated Therapeutic Pathway: referrals from councils, matching and admission decisions, "
+    "placements and pathway plans, fees and invoices, outcomes. Errors are RFC 9457 problem documents.")
+
+docs_router = APIRouter(include_in_schema=False)
+
+
+@docs_router.get("/v1/openapi.json")
+async def merged_openapi(request: Request) -> JSONResponse:
+    app: FastAPI = request.app
+    cached = getattr(app.state, "merged_openapi", None)
+    if cached is None:
+        documents = {SERVICE: get_openapi(title=API_TITLE, version="1.0.0", routes=app.routes)}
+        upstreams: Upstreams = app.state.upstreams
+        for name, client in upstreams.clients.items():
+            resp = await client.get("/openapi.json")
+            resp.raise_for_status()
+            documents[name] = resp.json()
+        cached = openapi.merge(documents, title=API_TITLE, version="1.0.0", description=API_DESCRIPTION)
+        app.state.merged_openapi = cached
+    return JSONResponse(cached)
+
+
+@docs_router.get("/docs")
+async def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/v1/openapi.json", title=API_TITLE)
+
+
+@docs_router.get("/")
+async def index() -> dict:
+    return {"name": API_TITLE, "docs": "/docs", "openapi": "/v1/openapi.json"}
+
+
+proxy_router = APIRouter(include_in_schema=False)
+
+
+@proxy_router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+async def forward(path: str, request: Request):
+    service = service_for(request.url.path)
+    if service is None:
+        raise NotFound("route")
+    return await request.app.state.upstreams.forward(service, request)
+
+
+def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dict | None = None,
+               manage_runtime: bool = True) -> FastAPI:
+    """upstream_apps: the services' ASGI apps for embedded mode; otherwise their URLs come from settings
+    (ITP_REFERRAL_URL and so on). In embedded mode the gateway also runs the services' lifespans."""
+    settings = settings or Settings.for_service(SERVICE)
+    runtime = ServiceRuntime(settings, metadata, handlers={}, bus=bus)
+    if upstream_apps is not None:
+        upstreams = Upstreams.in_process(upstream_apps)
+    else:
+        upstreams = Upstreams.over_http({s: settings.service_url(s) for s in UPSTREAMS if settings.service_url(s)})
+    app = create_service_app(runtime, [docs_router, proxy_router], title=API_TITLE, manage_runtime=False)
+    app.state.upstreams = upstreams
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: FastAPI):
+        async with contextlib.AsyncExitStack() as stack:
+            for upstream in (upstream_apps or {}).values():
+                await stack.enter_async_context(upstream.router.lifespan_context(upstream))
+            if manage_runtime:
+                await runtime.start()
+                stack.push_async_callback(runtime.stop)
+            stack.push_async_callback(upstreams.close)
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def runtime_of(app: FastAPI) -> ServiceRuntime:
+    return app.state.runtime

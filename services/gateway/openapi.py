@@ -1,0 +1,52 @@
+"""One merged OpenAPI document for the whole API, from each service's own document."""
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+
+def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/components/schemas/"):
+                name = value.rsplit("/", 1)[1]
+                out[key] = f"#/components/schemas/{renames.get(name, name)}"
+            else:
+                out[key] = _rewrite_refs(value, renames)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(v, renames) for v in node]
+    return node
+
+
+def merge(documents: dict[str, dict], *, title: str, version: str, description: str) -> dict:
+    """Merge per-service documents. A schema name used by two services with different shapes is
+    prefixed with the service's name so that neither overwrites the other."""
+    merged: dict[str, Any] = {"openapi": "3.1.0", "info": {"title": title, "version": version,
+                                                           "description": description},
+                              "paths": {}, "components": {"schemas": {}}}
+    schemas = merged["components"]["schemas"]
+    for service, doc in documents.items():
+        doc = copy.deepcopy(doc)
+        own = doc.get("components", {}).get("schemas", {})
+        renames = {}
+        for name, schema in own.items():
+            if name in schemas and json.dumps(schemas[name], sort_keys=True) != json.dumps(schema, sort_keys=True):
+                renames[name] = f"{service.capitalize()}{name}"
+        doc = _rewrite_refs(doc, renames)
+        for name, schema in doc.get("components", {}).get("schemas", {}).items():
+            schemas[renames.get(name, name)] = schema
+        for key, value in doc.get("components", {}).items():
+            if key != "schemas":
+                merged["components"].setdefault(key, {}).update(value)
+        for path, item in doc.get("paths", {}).items():
+            if path.startswith("/health"):
+                continue
+            target = merged["paths"].setdefault(path, {})
+            for method, op in item.items():
+                op.setdefault("tags", [service])
+                target[method] = op
+    merged["paths"] = dict(sorted(merged["paths"].items()))
+    return merged

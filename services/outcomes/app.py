@@ -1,0 +1,14 @@
+"""The outcomes service. Outcome measures, journeys, total cost of care and sufficiency."""
+from fastapi import FastAPI
+
+from libs.common.web import service_app
+
+from .tables import metadata
+
+SERVICE = "outcomes"
+DESCRIPTION = "Outcome measures, journeys, total cost of care and sufficiency."
+
+
+def create_app(settings=None, *, bus=None, manage_runtime: bool = True) -> FastAPI:
+    return service_app(SERVICE, metadata, [], None, description=DESCRIPTION, settings=settings, bus=bus,
+                       manage_runtime=manage_runtime)
