@@ -29,7 +29,7 @@ def health_router(runtime_of) -> APIRouter:
 
 
 def create_service_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *, title: str, description: str = "",
-                       manage_runtime: bool = True) -> FastAPI:
+                       manage_runtime: bool = True, docs_url: str | None = "/docs") -> FastAPI:
     configure_logging(runtime.settings.log_level, runtime.settings.log_json)
 
     @contextlib.asynccontextmanager
@@ -43,7 +43,7 @@ def create_service_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *,
                 await runtime.stop()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
-                  responses=PROBLEM_RESPONSES)
+                  responses=PROBLEM_RESPONSES, docs_url=docs_url)
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, service=runtime.service)

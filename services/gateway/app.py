@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
         upstreams = Upstreams.in_process(upstream_apps)
     else:
         upstreams = Upstreams.over_http({s: settings.service_url(s) for s in UPSTREAMS if settings.service_url(s)})
-    app = create_service_app(runtime, [docs_router, proxy_router], title=API_TITLE, manage_runtime=False)
+    app = create_service_app(runtime, [docs_router, proxy_router], title=API_TITLE, manage_runtime=False,
+                             docs_url=None)
     app.state.upstreams = upstreams
 
     @contextlib.asynccontextmanager
