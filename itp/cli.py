@@ -21,9 +21,12 @@ BANNER = """
 
   Demo API clients (OAuth2 client credentials):
 {clients}
-  Try:  curl -s -X POST http://{host}:{port}/v1/referrals -H 'content-type: application/json' \\
-          -d '{{"la_code":"E10000018","child_ref":"LCC-0001","date_of_birth":"2012-03-14","sex":"female","urgency":"crisis","home_postcode":"LE4 6AB"}}'
-        then GET http://{host}:{port}/v1/referrals/<id>/matches
+  Try:  TOKEN=$(curl -s -u demo-leicestershire:demo-leicestershire-secret -d grant_type=client_credentials \\
+                 http://{host}:{port}/oauth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+        curl -s -X POST http://{host}:{port}/v1/referrals -H "Authorization: Bearer $TOKEN" \\
+          -H 'Idempotency-Key: demo-1' -H 'content-type: application/json' \\
+          -d '{{"child_ref":"LCC-0001","date_of_birth":"2012-03-14","sex":"female","urgency":"crisis","home_postcode":"LE4 6AB"}}'
+        then, with the hub's token (demo-hub), GET http://{host}:{port}/v1/referrals/<id>/matches
 """
 
 

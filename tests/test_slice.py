@@ -4,7 +4,7 @@ from __future__ import annotations
 from .support import wait_for
 
 REFERRAL = {
-    "la_code": "E10000018", "child_ref": "LCC-2026-00417", "date_of_birth": "2012-03-14", "sex": "female",
+    "child_ref": "LCC-2026-00417", "date_of_birth": "2012-03-14", "sex": "female",
     "legal_status": "C2", "home_postcode": "le4 6ab", "urgency": "crisis", "wanted_start_date": "2026-11-23",
     "needs": [{"code": "mental_health", "severity": "high"}],
     "risks": [{"code": "missing_episodes", "severity": "medium"}],
@@ -12,16 +12,18 @@ REFERRAL = {
 
 
 async def test_a_referral_posted_at_the_gateway_is_listed_in_matching(sut):
-    created = await sut.client.post("/v1/referrals", json=REFERRAL, headers={"X-Request-ID": "req-slice-1"})
+    created = await sut.client.post("/v1/referrals", json=REFERRAL,
+                                  headers={"X-Request-ID": "req-slice-1", **sut.council("E10000018")})
     assert created.status_code == 201, created.text
     assert created.headers["x-request-id"] == "req-slice-1"
     referral = created.json()
     assert referral["home_outward_code"] == "LE4"
+    assert created.headers["x-itp-child-records"] == referral["id"]
     assert referral["status"] == "received"
     assert created.headers["location"] == f"/v1/referrals/{referral['id']}"
 
     async def listed():
-        r = await sut.client.get(f"/v1/referrals/{referral['id']}/matches")
+        r = await sut.client.get(f"/v1/referrals/{referral['id']}/matches", headers=sut.hub())
         return r if r.status_code == 200 else None
 
     matches = (await wait_for(listed)).json()
@@ -29,9 +31,15 @@ async def test_a_referral_posted_at_the_gateway_is_listed_in_matching(sut):
     assert matches["referral_status"] == "awaiting_decision"
     assert matches["options"] == []
 
-    fetched = await sut.client.get(f"/v1/referrals/{referral['id']}")
+    fetched = await sut.client.get(f"/v1/referrals/{referral['id']}", headers=sut.council("E10000018"))
     assert fetched.status_code == 200
     assert fetched.json() == referral
+    assert referral["la_code"] == "E10000018"
+    other_council = await sut.client.get(f"/v1/referrals/{referral['id']}", headers=sut.council("E06000016"))
+    assert other_council.status_code == 404
+    anonymous = await sut.client.get(f"/v1/referrals/{referral['id']}")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
 
 
 async def test_the_gateway_serves_one_merged_openapi_document_and_a_docs_page(sut):

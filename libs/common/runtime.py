@@ -5,6 +5,7 @@ import logging
 
 from sqlalchemy import MetaData
 
+from .auth import KeyStore, TokenVerifier
 from .db import Database
 from .events.consumer import EventConsumer, Handler
 from .events.kafka import KafkaTransport
@@ -42,6 +43,7 @@ class ServiceRuntime:
         self.metadata = metadata
         self.tables = tuple(metadata.tables[n] for n in ("outbox", "inbox", "dead_letters"))
         self.db = Database(settings)
+        self.verifier = TokenVerifier.from_settings(settings)
         self.transport = transport or make_transport(settings, bus)
         self.relay = OutboxRelay(self.db, self.tables[0], self.transport, self.service,
                                  poll_seconds=settings.outbox_poll_seconds)
@@ -53,6 +55,8 @@ class ServiceRuntime:
         return UnitOfWork(self.db, self.tables[0], self.service, **kwargs)
 
     async def start(self) -> None:
+        if self.service == "gateway" and not self.settings.jwks_url:
+            KeyStore(self.settings.resolved_keys_file).ensure()
         await self.transport.start()
         await self.transport.ensure_topics(list(TOPICS) + [dead_letter_topic(s) for s in SERVICES])
         if self.settings.consumers_enabled:

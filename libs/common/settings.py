@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     consumer_retry_attempts: int = 4
     consumer_retry_backoff_seconds: float = 0.2
 
+    # tokens: the gateway signs, every service verifies (keys from the gateway's JWKS)
+    jwks_url: str | None = None  # distributed mode: http://gateway:8000/.well-known/jwks.json
+    keys_file: Path | None = None  # embedded mode and the gateway: the signing keys (default data_dir/signing-keys.json)
+    token_ttl_seconds: int = 600
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -64,6 +69,10 @@ class Settings(BaseSettings):
         if self.database_url_template:
             return self.database_url_template.format(service=self.service)
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service}.db').resolve()}"
+
+    @property
+    def resolved_keys_file(self) -> Path:
+        return self.keys_file or self.data_dir / "signing-keys.json"
 
     @property
     def is_postgres(self) -> bool:

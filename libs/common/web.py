@@ -7,6 +7,7 @@ from typing import Iterable
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from .audit import ChildRecordsMiddleware
 from .errors import PROBLEM_RESPONSES, install_problem_handlers
 from .observability import RequestContextMiddleware, configure_logging
 from .runtime import ServiceRuntime
@@ -46,6 +47,7 @@ def create_service_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *,
                   responses=PROBLEM_RESPONSES, docs_url=docs_url)
     app.state.runtime = runtime
     install_problem_handlers(app)
+    app.add_middleware(ChildRecordsMiddleware)
     app.add_middleware(RequestContextMiddleware, service=runtime.service)
     app.include_router(health_router(lambda request: request.app.state.runtime))
     for router in routers:

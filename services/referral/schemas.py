@@ -13,12 +13,11 @@ from .domain.referral import InvalidPostcode, outward_code
 
 class ReferralCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "la_code": "E10000018", "child_ref": "LCC-2026-00417", "date_of_birth": "2012-03-14", "sex": "female",
+        "child_ref": "LCC-2026-00417", "date_of_birth": "2012-03-14", "sex": "female",
         "legal_status": "C2", "home_postcode": "LE4 6AB", "urgency": "crisis", "wanted_start_date": "2026-11-23",
         "needs": [{"code": "mental_health", "severity": "high"}],
         "risks": [{"code": "missing_episodes", "severity": "medium"}]}]})
 
-    la_code: str = Field(pattern=r"^E\d{8}$", description="The referring council's ONS code (from the token once auth lands)")
     child_ref: str = Field(min_length=1, max_length=64, description="The council's own reference for the child")
     date_of_birth: date
     sex: Literal["female", "male"]

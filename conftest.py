@@ -10,9 +10,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from itp.system import build_system, migrate_all
+from libs.common.auth import KeyStore, mint_token
 from libs.common.db import create_database, drop_database
+from services.gateway.domain.principals import COUNCIL_SCOPES
 
-from .support import PG_ADMIN_URL, Broker, running, unavailable, unique
+from tests.support import PG_ADMIN_URL, Broker, running, unavailable, unique
 
 os.environ.setdefault("ITP_LOG_JSON", "true")
 
@@ -79,6 +81,19 @@ class SystemUnderTest:
     def runtime(self, service: str):
         return self.system.runtime(service)
 
+    def token(self, *, client_id: str = "test-client", la_code: str | None = None, role: str | None = None,
+              scopes=(), **kwargs) -> str:
+        settings = self.runtime("gateway").settings
+        return mint_token(KeyStore(settings.resolved_keys_file), client_id=client_id, la_code=la_code, role=role,
+                          scopes=scopes, **kwargs)
+
+    def council(self, la_code: str = "E10000018", scopes=COUNCIL_SCOPES) -> dict:
+        """Headers of a council's case-management system."""
+        return {"Authorization": f"Bearer {self.token(client_id=f'council-{la_code}', la_code=la_code, scopes=scopes)}"}
+
+    def hub(self, role: str = "hub", scopes=()) -> dict:
+        return {"Authorization": f"Bearer {self.token(client_id=f'hub-{role}', role=role, scopes=scopes)}"}
+
 
 @pytest.fixture(params=["inprocess-sqlite", "kafka-postgres"])
 async def system_overrides(request, tmp_path):
@@ -91,7 +106,7 @@ async def system_overrides(request, tmp_path):
     else:
         database = request.getfixturevalue("pg_database")
         broker = request.getfixturevalue("kafka_broker")
-        overrides = dict(transport="kafka", kafka_bootstrap_servers=broker.bootstrap, kafka_enable_idempotence=False,
+        overrides = dict(transport="kafka", data_dir=tmp_path / "data", kafka_bootstrap_servers=broker.bootstrap, kafka_enable_idempotence=False,
                          kafka_topic_prefix=unique("t") + ".", kafka_topic_partitions=1,
                          database_url_template=pg_template(database), **common)
         await migrate_all(admin_url=PG_ADMIN_URL, **overrides)
