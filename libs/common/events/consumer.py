@@ -18,7 +18,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 
 from ..db import Database
-from ..observability import correlation_id_var
+from ..observability import correlation_id_var, service_var
 from .catalogue import CATALOGUE, Payload, dead_letter_topic, parse_payload
 from .envelope import EventEnvelope
 from .outbox import UnitOfWork
@@ -65,6 +65,7 @@ class EventConsumer:
             self._subscription = None
 
     async def on_record(self, record: Record) -> None:
+        service_var.set(self.service)
         try:
             envelope = EventEnvelope.from_bytes(record.value)
         except Exception as exc:  # a poison record: park it raw, never block the partition
@@ -91,6 +92,7 @@ class EventConsumer:
             return HandleResult(ignored=True)
         payload = parse_payload(envelope.type, envelope.payload)
         token = correlation_id_var.set(envelope.correlation_id)
+        service_token = service_var.set(self.service)
         try:
             async with UnitOfWork(self.db, self.outbox, self.service, correlation_id=envelope.correlation_id,
                                   causation_id=str(envelope.id)) as uow:
@@ -109,6 +111,7 @@ class EventConsumer:
                 return HandleResult(handled=True)
         finally:
             correlation_id_var.reset(token)
+            service_var.reset(service_token)
 
     async def park(self, envelope: EventEnvelope, topic: str, error: str, attempts: int) -> None:
         now = datetime.now(timezone.utc)

@@ -111,7 +111,14 @@ class KafkaTransport:
             out: list[Record] = []
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
-            while loop.time() < deadline and any((await consumer.position(tp)) < ends[tp] for tp in tps):
+
+            async def behind() -> bool:
+                for tp in tps:
+                    if await consumer.position(tp) < ends[tp]:
+                        return True
+                return False
+
+            while loop.time() < deadline and await behind():
                 batches = await consumer.getmany(timeout_ms=200)
                 for msgs in batches.values():
                     for m in msgs:
