@@ -106,7 +106,7 @@ async def system_overrides(request, tmp_path):
     else:
         database = request.getfixturevalue("pg_database")
         broker = request.getfixturevalue("kafka_broker")
-        overrides = dict(transport="kafka", data_dir=tmp_path / "data", kafka_bootstrap_servers=broker.bootstrap, kafka_enable_idempotence=False,
+        overrides = dict(transport="kafka", data_dir=tmp_path / "data", kafka_bootstrap_servers=broker.bootstrap, kafka_enable_idempotence=False, kafka_fetch_max_wait_ms=10,
                          kafka_topic_prefix=unique("t") + ".", kafka_topic_partitions=1,
                          database_url_template=pg_template(database), **common)
         await migrate_all(admin_url=PG_ADMIN_URL, **overrides)

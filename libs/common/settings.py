@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Apache Kafka supports the idempotent producer; Tansu (our test broker) rejects InitProducerId.
     kafka_enable_idempotence: bool = True
     kafka_topic_partitions: int = 3
+    # Apache Kafka answers a fetch as soon as data arrives, so a long wait costs nothing; Tansu holds
+    # the fetch for the whole wait, so tests and benchmarks on Tansu set this to 10.
+    kafka_fetch_max_wait_ms: int = 500
     kafka_topic_prefix: str = ""
 
     relay_enabled: bool = True  # run the outbox relay inside the service process
