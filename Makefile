@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed bench-events asyncapi clean
+.PHONY: run test install migrate seed bench-events bench-gateway bench-matching bench-referrals asyncapi clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ asyncapi: $(STAMP)
 
 bench-events: $(STAMP)
 	$(BIN)/python bench/bench_events.py
+
+bench-gateway: $(STAMP)
+	$(BIN)/python bench/bench_gateway.py
+
+bench-matching: $(STAMP)
+	$(BIN)/python bench/bench_matching.py
+
+bench-referrals: $(STAMP)
+	$(BIN)/python bench/bench_referrals.py
 
 clean:
 	rm -rf $(VENV) .itp-data

@@ -74,7 +74,8 @@ async def referral_to_matching(overrides: dict) -> list[float]:
     matching.consumer.handle = handle
 
     body = {"child_ref": "BENCH-1", "date_of_birth": "2012-03-14", "sex": "female", "urgency": "crisis",
-            "home_postcode": "LE4 6AB", "needs": [{"code": "mental_health", "severity": "high"}]}
+            "home_postcode": "LE4 6AB", "needs": [{"code": "mental_health", "severity": "high"}],
+            "social_worker": {"name": "Bench Worker", "email": "bench@example.gov.uk"}}
     latencies = []
     async with gateway.router.lifespan_context(gateway):
         token = mint_token(KeyStore(system.runtime("gateway").settings.resolved_keys_file), client_id="bench",

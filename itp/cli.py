@@ -25,7 +25,7 @@ BANNER = """
                  http://{host}:{port}/oauth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
         curl -s -X POST http://{host}:{port}/v1/referrals -H "Authorization: Bearer $TOKEN" \\
           -H 'Idempotency-Key: demo-1' -H 'content-type: application/json' \\
-          -d '{{"child_ref":"LCC-0001","date_of_birth":"2012-03-14","sex":"female","urgency":"crisis","home_postcode":"LE4 6AB"}}'
+          -d '{{"child_ref":"LCC-0001","date_of_birth":"2012-03-14","sex":"female","urgency":"crisis","home_postcode":"LE4 6AB","social_worker":{{"name":"Sam Patel","email":"sam.patel@leics.gov.uk"}}}}'
         then, with the hub's token (demo-hub), GET http://{host}:{port}/v1/referrals/<id>/matches
 """
 
@@ -107,6 +107,25 @@ def cmd_replay(args) -> int:
     return 0 if all(r["status"] == "replayed" for r in report) else 1
 
 
+def cmd_referrals_expire(args) -> int:
+    """Expire the open referrals not decided in time (safe to run twice, e.g. from a daily cron job)."""
+    from datetime import date
+
+    from services.referral.scheduled import expire_overdue
+
+    async def main():
+        app = app_factory("referral")(settings_for("referral", consumers_enabled=False, relay_enabled=False))
+        runtime = app.state.runtime
+        try:
+            return await expire_overdue(runtime, app.state.referral_settings,
+                                        date.fromisoformat(args.today) if args.today else None)
+        finally:
+            await runtime.stop()
+    expired = asyncio.run(main())
+    print(json.dumps({"expired": expired}))
+    return 0
+
+
 def cmd_client_create(args) -> int:
     from libs.common.db import Database
     from services.gateway.clients import create_client
@@ -117,7 +136,7 @@ def cmd_client_create(args) -> int:
         try:
             async with db.session() as session, session.begin():
                 return await create_client(session, name=args.name, la_code=args.la, role=args.role,
-                                           scopes=args.scope)
+                                           scopes=args.scope, homes=args.home)
         finally:
             await db.dispose()
     try:
@@ -125,6 +144,19 @@ def cmd_client_create(args) -> int:
     except InvalidClient as exc:
         print(json.dumps({"error": str(exc)}), file=sys.stderr)
         return 2
+    return 0
+
+
+def cmd_keys(args) -> int:
+    """The gateway's signing keys. After a rotation two keys are live: the new one signs, the previous
+    one still verifies the tokens it signed until they expire; a second rotation retires it."""
+    from libs.common.auth import KeyStore
+
+    store = KeyStore(settings_for("gateway").resolved_keys_file)
+    if args.keys_command == "rotate":
+        print(json.dumps(store.rotate()))
+    else:
+        print(json.dumps({"keys": [{"kid": k["kid"], "alg": k["alg"]} for k in store.jwks()["keys"]]}))
     return 0
 
 
@@ -164,6 +196,13 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--event-id", default=None)
     replay.set_defaults(func=cmd_replay)
 
+    referrals = sub.add_parser("referrals", help="referral operations")
+    referrals_sub = referrals.add_subparsers(dest="referrals_command", required=True)
+    expire = referrals_sub.add_parser("expire", help="expire open referrals not decided in time after their wanted "
+                                                     "start date (ITP_REFERRAL_EXPIRE_AFTER_DAYS); safe to rerun")
+    expire.add_argument("--today", default=None, help="the day to judge by (YYYY-MM-DD); default today (UTC)")
+    expire.set_defaults(func=cmd_referrals_expire)
+
     client = sub.add_parser("client", help="API clients")
     client_sub = client.add_subparsers(dest="client_command", required=True)
     create = client_sub.add_parser("create", help="create an API client; prints its id and secret once")
@@ -172,7 +211,15 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--la", help="the council's LA code, e.g. E10000018")
     who.add_argument("--role", choices=["hub", "finance", "home_manager", "provider_admin"])
     create.add_argument("--scope", action="append", default=None, help="repeat for each scope")
+    create.add_argument("--home", action="append", default=None,
+                        help="a home_manager's home id (repeat for each home)")
     create.set_defaults(func=cmd_client_create)
+
+    keys = sub.add_parser("keys", help="the gateway's token signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("rotate", help="make a new signing key; the previous one keeps verifying until retired")
+    keys_sub.add_parser("list", help="the keys published at /.well-known/jwks.json")
+    keys.set_defaults(func=cmd_keys)
     return p
 
 

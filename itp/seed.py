@@ -5,6 +5,8 @@ the embedded demo only.
 """
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from sqlalchemy import select
 
 from libs.common.db import Database
@@ -24,7 +26,68 @@ DEMO_CLIENTS = [
          name="Leicester case management (demo)", la_code="E06000016"),
     dict(client_id="demo-hub", client_secret="demo-hub-secret", name="Hub referrals coordinator (demo)",
          role="hub", scopes=["hub:all"]),
+    dict(client_id="demo-provider", client_secret="demo-provider-secret", name="Provider admin, onboarding (demo)",
+         role="provider_admin", scopes=["homes:write", "homes:read"]),
 ]
+
+
+def _born(years_old: int, days_after_birthday: int = 40) -> str:
+    today = date.today()
+    try:
+        birthday = today.replace(year=today.year - years_old)
+    except ValueError:  # 29 February
+        birthday = today.replace(year=today.year - years_old, day=28)
+    return (birthday - timedelta(days=days_after_birthday)).isoformat()
+
+
+def demo_referrals() -> list[tuple[str, str, dict]]:
+    """(LA code, Idempotency-Key, body): a few referrals so the hub's queue is not empty. Ages are
+    relative to today so they stay inside the homes' range."""
+    soon = (date.today() + timedelta(days=1)).isoformat()
+    later = (date.today() + timedelta(days=21)).isoformat()
+    worker = {"name": "Demo Social Worker", "email": "social.worker@example.gov.uk", "phone": "0116 000 0000"}
+    return [
+        ("E10000018", "demo-referral-1", dict(
+            child_ref="LCC-DEMO-0001", date_of_birth=_born(14), sex="female", legal_status="C2",
+            home_postcode="LE4 6AB", urgency="crisis", wanted_start_date=soon, social_worker=worker,
+            needs=[{"code": "mental_health", "severity": "high"}, {"code": "camhs_involvement", "severity": "medium"}],
+            risks=[{"code": "missing_episodes", "severity": "high"}, {"code": "exploitation_risk", "severity": "high"}])),
+        ("E10000018", "demo-referral-2", dict(
+            child_ref="LCC-DEMO-0002", date_of_birth=_born(11), sex="male", legal_status="V2",
+            home_postcode="LE65 1AA", urgency="planned", wanted_start_date=later, social_worker=worker,
+            needs=[{"code": "neurodiversity", "severity": "medium"}, {"code": "ehcp", "severity": "medium"}],
+            risks=[{"code": "violence_to_staff", "severity": "low"}])),
+        ("E06000016", "demo-referral-1", dict(
+            child_ref="LC-DEMO-17", date_of_birth=_born(15), sex="male", legal_status="C1",
+            home_postcode="LE1 5WW", urgency="urgent", wanted_start_date=soon, social_worker=worker,
+            needs=[{"code": "trauma", "severity": "high"}],
+            risks=[{"code": "substance_misuse", "severity": "medium"}, {"code": "youth_justice", "severity": "medium"}])),
+    ]
+
+
+async def seed_referrals(**overrides) -> list[str]:
+    """Demo referrals through the referral service's own intake (its outbox carries them to matching
+    when the system starts). Their Idempotency-Keys make a second seed change nothing."""
+    from services.referral.app import create_app
+    from services.referral.domain.idempotency import body_fingerprint
+    from services.referral.schemas import ReferralCreate
+    from services.referral.service import KeyReused, refer
+
+    app = create_app(settings_for("referral", **overrides), manage_runtime=False)
+    runtime = app.state.runtime
+    created = []
+    try:
+        for la_code, key, body in demo_referrals():
+            try:
+                intake = await refer(runtime, app.state.referral_settings, la_code=la_code, key=key,
+                                     fingerprint=body_fingerprint(body), body=ReferralCreate(**body))
+            except KeyReused:  # seeded on an earlier day (the dates moved): the demo referral is there
+                continue
+            if intake.created:
+                created.append(intake.referral["id"])
+    finally:
+        await runtime.db.dispose()
+    return created
 
 
 async def seed_demo(**overrides) -> list[dict]:
@@ -39,4 +102,19 @@ async def seed_demo(**overrides) -> list[dict]:
                     created.append(await create_client(session, **client))
     finally:
         await db.dispose()
+    await seed_matching(**overrides)
+    await seed_referrals(**overrides)
     return created
+
+
+async def seed_matching(**overrides) -> bool:
+    """The 3-bed blueprint home (live, one Pathway Bed, checklist complete); its home.onboarded event
+    waits in matching's outbox until the service's relay runs."""
+    from services.matching.seed import seed_blueprint_home
+    from services.matching.tables import metadata
+
+    db = Database(settings_for("matching", **overrides))
+    try:
+        return await seed_blueprint_home(db, metadata.tables["outbox"])
+    finally:
+        await db.dispose()

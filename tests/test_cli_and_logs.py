@@ -13,7 +13,7 @@ import pytest
 from libs.common.observability import JsonFormatter
 from services.gateway.domain.secrets import verify_secret
 
-from .test_slice import REFERRAL
+from .test_slice import REFERRAL, idempotent
 
 
 def _itp(tmp_path, *args):
@@ -50,7 +50,7 @@ async def test_every_log_line_is_json_with_the_request_id_and_correlation_id(sut
     logging.getLogger().addHandler(handler)
     try:
         r = await sut.client.post("/v1/referrals", json=REFERRAL,
-                                  headers={**sut.council(), "X-Request-ID": "req-42", "X-Correlation-ID": "corr-7"})
+                                  headers=idempotent({**sut.council(), "X-Request-ID": "req-42", "X-Correlation-ID": "corr-7"}))
         assert r.status_code == 201
         assert r.headers["x-correlation-id"] == "corr-7"
     finally:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from libs.common.events.catalogue import dead_letter_topic
 
 from .support import wait_for
-from .test_slice import REFERRAL
+from .test_slice import REFERRAL, idempotent
 
 
 def failing(calls: list):
@@ -35,7 +35,7 @@ async def test_a_repeatedly_failing_event_is_dead_lettered_with_its_error_and_re
     calls: list = []
     matching.consumer.handlers["referral.received"] = failing(calls)
 
-    created = await sut.client.post("/v1/referrals", json=REFERRAL, headers=sut.council())
+    created = await sut.client.post("/v1/referrals", json=REFERRAL, headers=idempotent(sut.council()))
     referral_id = created.json()["id"]
     parked = await wait_for(lambda: _parked(matching))
     assert len(calls) == 3  # tried, retried with backoff, then parked
@@ -66,7 +66,7 @@ async def test_the_replay_command_delivers_parked_events_from_another_process(ma
     matching = sut.runtime("matching")
     fixed = matching.consumer.handlers["referral.received"]
     matching.consumer.handlers["referral.received"] = failing([])
-    created = await sut.client.post("/v1/referrals", json=REFERRAL, headers=sut.council())
+    created = await sut.client.post("/v1/referrals", json=REFERRAL, headers=idempotent(sut.council()))
     referral_id = created.json()["id"]
     await wait_for(lambda: _parked(matching))
     matching.consumer.handlers["referral.received"] = fixed

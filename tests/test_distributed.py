@@ -3,6 +3,7 @@ schemas and roles, `itp serve` runs each service without its relay, `itp relay` 
 another process (woken by Postgres NOTIFY), and the gateway forwards over HTTP."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -50,25 +51,34 @@ async def test_separate_processes_with_a_standalone_relay_carry_a_referral_to_ma
                               capture_output=True, text=True, timeout=120)
     assert migrated.returncode == 0, migrated.stderr
 
+    created_client = subprocess.run([sys.executable, "-m", "itp.cli", "client", "create", "--name", "dist council",
+                                     "--la", "E10000018"], env=env, capture_output=True, text=True, timeout=60)
+    assert created_client.returncode == 0, created_client.stderr
+    council_client = json.loads(created_client.stdout)
+
     ports = {name: free_port() for name in ("referral", "matching", "gateway")}
+    # the services verify tokens with the keys the gateway publishes, as in production
+    jwks = {"ITP_JWKS_URL": f"http://127.0.0.1:{ports['gateway']}/.well-known/jwks.json"}
     log = open(tmp_path / "processes.log", "w")
     procs = []
     try:
         procs.append(_start(["serve", "referral", "--port", str(ports["referral"])],
-                            {**env, "ITP_RELAY_ENABLED": "false"}, log))
+                            {**env, **jwks, "ITP_RELAY_ENABLED": "false"}, log))
         procs.append(_start(["relay", "referral"], env, log))
-        procs.append(_start(["serve", "matching", "--port", str(ports["matching"])], env, log))
+        procs.append(_start(["serve", "matching", "--port", str(ports["matching"])], {**env, **jwks}, log))
         procs.append(_start(["serve", "gateway", "--port", str(ports["gateway"])],
                             {**env, "ITP_REFERRAL_URL": f"http://127.0.0.1:{ports['referral']}",
                              "ITP_MATCHING_URL": f"http://127.0.0.1:{ports['matching']}"}, log))
         for name, port in ports.items():
             _wait_ready(f"http://127.0.0.1:{port}/health/ready", procs)
 
-        council = {"Authorization": "Bearer " + mint_token(KeyStore(keys), client_id="c", la_code="E10000018",
-                                                           scopes=["referrals:write", "referrals:read"])}
         hub = {"Authorization": "Bearer " + mint_token(KeyStore(keys), client_id="h", role="hub")}
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+            issued = await client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                       auth=(council_client["client_id"], council_client["client_secret"]))
+            assert issued.status_code == 200, issued.text
+            council = {"Authorization": f"Bearer {issued.json()['access_token']}"}
             created = await client.post("/v1/referrals", json=REFERRAL,
                                         headers={**council, "X-Request-ID": "dist-1", "Idempotency-Key": "dist-1"})
             assert created.status_code == 201, created.text

@@ -12,8 +12,8 @@ import pytest
 from .support import free_port
 
 
-@pytest.fixture
-def embedded_server(tmp_path):
+def start_embedded(tmp_path) -> tuple[str, subprocess.Popen]:
+    """`itp run` on a free port with its data in tmp_path; returns once the gateway is ready."""
     port = free_port()
     env = {**os.environ, "ITP_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "itp.cli", "run", "--port", str(port), "--data-dir",
@@ -32,6 +32,12 @@ def embedded_server(tmp_path):
     else:
         proc.kill()
         pytest.fail("itp run did not become ready")
+    return base, proc
+
+
+@pytest.fixture
+def embedded_server(tmp_path):
+    base, proc = start_embedded(tmp_path)
     yield base, proc
     proc.terminate()
     try:
@@ -46,6 +52,29 @@ def test_itp_run_starts_the_whole_system_with_docs_and_demo_credentials(embedded
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     spec = httpx.get(f"{base}/v1/openapi.json").json()
     assert "/v1/referrals" in spec["paths"] and "/v1/referrals/{referral_id}/matches" in spec["paths"]
+
+    # the banner's walk-through: a demo council's token, a referral, the hub sees it in matching
+    def token(client_id: str) -> dict:
+        resp = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+                          auth=(client_id, f"{client_id}-secret"))
+        assert resp.status_code == 200, resp.text
+        return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+    created = httpx.post(f"{base}/v1/referrals", headers={**token("demo-leicestershire"), "Idempotency-Key": "run-1"},
+                         json={"child_ref": "LCC-0001", "date_of_birth": "2012-03-14", "sex": "female",
+                               "urgency": "crisis", "home_postcode": "LE4 6AB", "legal_status": "C2",
+                               "wanted_start_date": "2026-11-23",
+                               "social_worker": {"name": "Sam Patel", "email": "sam.patel@leics.gov.uk"}})
+    assert created.status_code == 201, created.text
+    hub = token("demo-hub")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        matches = httpx.get(f"{base}/v1/referrals/{created.json()['id']}/matches", headers=hub)
+        if matches.status_code == 200:
+            break
+        time.sleep(0.1)
+    assert matches.status_code == 200, matches.text
+    assert matches.json()["referral_id"] == created.json()["id"]
     proc.terminate()
     out, _ = proc.communicate(timeout=10)
     assert f"Gateway:   {base}" in out

@@ -8,7 +8,7 @@ from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import pending_count
 
 from .support import wait_for
-from .test_slice import REFERRAL
+from .test_slice import REFERRAL, idempotent
 
 
 def counting(handler, calls: list):
@@ -25,7 +25,7 @@ async def test_an_event_committed_while_the_relay_is_down_arrives_after_restart_
     matching_rt.consumer.handlers["referral.received"] = counting(
         matching_rt.consumer.handlers["referral.received"], calls)
 
-    created = await sut.client.post("/v1/referrals", json=REFERRAL, headers=sut.council())
+    created = await sut.client.post("/v1/referrals", json=REFERRAL, headers=idempotent(sut.council()))
     assert created.status_code == 201
     referral_id = created.json()["id"]
     async with referral_rt.db.session() as session:
@@ -72,7 +72,7 @@ async def _status_is(sut, referral_id: str, status: str) -> bool:
 
 async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll(make_system):
     sut = await make_system(outbox_poll_seconds=30)  # a poll would take 30 s: only the commit's wake-up can pass
-    created = await sut.client.post("/v1/referrals", json=REFERRAL, headers=sut.council())
+    created = await sut.client.post("/v1/referrals", json=REFERRAL, headers=idempotent(sut.council()))
     referral_id = created.json()["id"]
     got = await wait_for(lambda: _ok(sut.client.get(f"/v1/referrals/{referral_id}/matches", headers=sut.hub())),
                          timeout=10)

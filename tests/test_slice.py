@@ -1,6 +1,8 @@
 """The thin real slice: a council refers a child through the gateway; matching lists it."""
 from __future__ import annotations
 
+import uuid
+
 from .support import wait_for
 
 REFERRAL = {
@@ -8,17 +10,23 @@ REFERRAL = {
     "legal_status": "C2", "home_postcode": "le4 6ab", "urgency": "crisis", "wanted_start_date": "2026-11-23",
     "needs": [{"code": "mental_health", "severity": "high"}],
     "risks": [{"code": "missing_episodes", "severity": "medium"}],
+    "social_worker": {"name": "Sam Patel", "email": "sam.patel@leics.gov.uk", "phone": "0116 305 0000"},
 }
+
+
+def idempotent(headers: dict) -> dict:
+    """A council's headers plus a fresh Idempotency-Key (POST /v1/referrals requires one)."""
+    return {**headers, "Idempotency-Key": str(uuid.uuid4())}
 
 
 async def test_a_referral_posted_at_the_gateway_is_listed_in_matching(sut):
     created = await sut.client.post("/v1/referrals", json=REFERRAL,
-                                  headers={"X-Request-ID": "req-slice-1", **sut.council("E10000018")})
+                                  headers=idempotent({"X-Request-ID": "req-slice-1", **sut.council("E10000018")}))
     assert created.status_code == 201, created.text
     assert created.headers["x-request-id"] == "req-slice-1"
     referral = created.json()
     assert referral["home_outward_code"] == "LE4"
-    assert created.headers["x-itp-child-records"] == referral["id"]
+    assert "x-itp-child-records" not in created.headers  # the gateway audits it, then strips it
     assert referral["status"] == "received"
     assert created.headers["location"] == f"/v1/referrals/{referral['id']}"
 

@@ -48,7 +48,8 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     root.handlers = [handler]
     root.setLevel(level)
     root._itp_configured = True  # type: ignore[attr-defined]
-    for noisy in ("aiokafka", "kafka", "sqlalchemy.engine", "httpx", "uvicorn.access", "alembic"):
+    # aiosqlite logs every statement with its parameters at DEBUG: child data must never reach a log line
+    for noisy in ("aiokafka", "kafka", "sqlalchemy.engine", "httpx", "uvicorn.access", "alembic", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -56,6 +56,25 @@ class Settings(BaseSettings):
     billing_url: str | None = None
     outcomes_url: str | None = None
 
+    # gateway: the council door (rate limits are per client_id, or per IP without a token, and per
+    # gateway process: with several replicas each replica keeps its own buckets)
+    gateway_rate_limit_per_second: float = 50.0
+    gateway_rate_limit_burst: int = 200
+    gateway_max_body_bytes: int = 1024 * 1024
+    gateway_cors_origins: list[str] = ["http://127.0.0.1:5173", "http://localhost:5173"]
+    gateway_hsts_max_age: int = 63072000  # two years
+
+    # gateway: webhooks to councils' systems (Standard Webhooks signing)
+    webhook_allow_http_localhost: bool = False  # tests and the demo post to http://127.0.0.1
+    # seconds before each retry after a failed attempt: 5s, 5m, 30m, 2h, 5h, 10h, 14h (> 24 h in all)
+    webhook_retry_schedule: list[float] = [5, 300, 1800, 7200, 18000, 36000, 50400]
+    webhook_timeout_seconds: float = 10.0
+    webhook_poll_seconds: float = 1.0  # safety net: fan-out and redelivery wake the worker at once
+    webhook_disable_after_failures: int = 50  # consecutive failed attempts ...
+    webhook_disable_after_days: float = 5.0  # ... or failing without a success for this long
+    webhook_worker_enabled: bool = True
+    webhook_secret_grace_hours: float = 24.0  # after a rotation the old secret also signs for this long
+
     @classmethod
     def for_service(cls, service: str, **overrides) -> "Settings":
         settings = cls(service=service, **overrides)

@@ -1,9 +1,12 @@
 """The API gateway: the one door for councils' systems and the hub dashboard."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware import Middleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -13,10 +16,13 @@ from libs.common.runtime import ServiceRuntime
 from libs.common.settings import Settings
 from libs.common.web import create_service_app
 
-from . import openapi
+from . import audit, oauth, openapi
+from .protection import BodySizeLimitMiddleware, RateLimitMiddleware, SecurityHeadersMiddleware
 from .proxy import Upstreams
 from .routing import UPSTREAMS, service_for
 from .tables import metadata
+from .webhooks import api as webhooks_api, fanout
+from .webhooks.worker import DeliveryWorker
 
 SERVICE = "gateway"
 API_TITLE = "Integrated Therapeutic Pathway API"
@@ -69,14 +75,20 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
     """upstream_apps: the services' ASGI apps for embedded mode; otherwise their URLs come from settings
     (ITP_REFERRAL_URL and so on). In embedded mode the gateway also runs the services' lifespans."""
     settings = settings or Settings.for_service(SERVICE)
-    runtime = ServiceRuntime(settings, metadata, handlers={}, bus=bus)
+    webhook_wake = asyncio.Event()
+    runtime = ServiceRuntime(settings, metadata, handlers=fanout.handlers(webhook_wake), bus=bus)
+    worker = DeliveryWorker(runtime, webhook_wake)
     if upstream_apps is not None:
         upstreams = Upstreams.in_process(upstream_apps)
     else:
         upstreams = Upstreams.over_http({s: settings.service_url(s) for s in UPSTREAMS if settings.service_url(s)})
-    app = create_service_app(runtime, [docs_router, proxy_router], title=API_TITLE, manage_runtime=False,
-                             docs_url=None)
+    # the gateway's own routers come before the catch-all proxy
+    app = create_service_app(runtime, [docs_router, oauth.router, audit.router, webhooks_api.router, proxy_router],
+                             title=API_TITLE, manage_runtime=False, docs_url=None)
     app.state.upstreams = upstreams
+    app.state.webhook_wake = webhook_wake
+    app.state.webhook_worker = worker
+    install_door(app, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI):
@@ -86,11 +98,34 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
             if manage_runtime:
                 await runtime.start()
                 stack.push_async_callback(runtime.stop)
+                if settings.webhook_worker_enabled:
+                    worker.start()
+                    stack.push_async_callback(worker.stop)
             stack.push_async_callback(upstreams.close)
             yield
 
     app.router.lifespan_context = lifespan
     return app
+
+
+def install_door(app: FastAPI, settings: Settings) -> None:
+    """The door's middleware, just inside the request-id middleware (so every answer, a 429 too,
+    carries a request id), outermost first: security headers, CORS for the dashboard, the body size
+    limit, per-client rate limits, then the access log (which sees the services' X-ITP-Child-Records)."""
+    runtime = app.state.runtime
+    door = [
+        Middleware(SecurityHeadersMiddleware, hsts_max_age=settings.gateway_hsts_max_age),
+        Middleware(CORSMiddleware, allow_origins=settings.gateway_cors_origins, allow_credentials=False,
+                   allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                   allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-Id",
+                                  "X-Correlation-Id"],
+                   expose_headers=["ETag", "Location", "Retry-After", "X-Request-Id", "X-Correlation-Id"],
+                   max_age=600),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.gateway_max_body_bytes),
+        Middleware(RateLimitMiddleware, settings=settings, verifier_of=lambda: runtime.verifier),
+        Middleware(audit.AccessAuditMiddleware, runtime_of=lambda: runtime),
+    ]
+    app.user_middleware[1:1] = door
 
 
 def runtime_of(app: FastAPI) -> ServiceRuntime:

@@ -2,6 +2,8 @@
 as an in-process ASGI call in embedded mode. The request id and correlation id go along."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import httpx
 from fastapi import Request, Response
 
@@ -36,9 +38,17 @@ class Upstreams:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["x-request-id"] = request_id_var.get() or headers.get("x-request-id", "")
         headers["x-correlation-id"] = correlation_id_var.get() or headers.get("x-correlation-id", "")
+        # forward the path exactly as it came (still percent-encoded): decoding it here would turn an
+        # encoded "?" or "/" inside an id into a query string or another path
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        target = quote(raw_path, safe="/%:@!$&'()*+,;=-._~")
+        query = request.scope.get("query_string", b"")
+        if query:
+            target += "?" + quote(query, safe="/%:@!$&'()*+,;=-._~?")
         try:
-            upstream = await client.request(request.method, request.url.path, params=request.query_params,
-                                            headers=headers, content=await request.body())
+            upstream = await client.request(request.method, target, headers=headers, content=await request.body())
+        except httpx.InvalidURL:
+            raise ProblemError(404, "Not Found", "No resource has that address.") from None
         except httpx.HTTPError as exc:
             raise ProblemError(502, "Bad Gateway", f"The {service} service did not answer ({type(exc).__name__}).")
         out_headers = {k: v for k, v in upstream.headers.items()

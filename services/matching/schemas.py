@@ -1,18 +1,257 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .domain.beds import ONBOARDING_CHECKLIST
+from .domain.postcodes import InvalidPostcode, normalise
+
+OfstedRating = Literal["outstanding", "good", "requires_improvement", "inadequate"]
+Category = Literal["emotional_behavioural_difficulties", "mental_disorders", "learning_disability",
+                   "physical_disability", "sensory_impairment", "drug_alcohol_misuse"]
+Sex = Literal["female", "male"]
+
+
+def _postcode(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return normalise(value)[0]
+    except InvalidPostcode as exc:
+        raise ValueError(str(exc)) from None
+
+
+class HomeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "urn": "SC123456", "name": "Beaumont House", "address": "12 Beaumont Leys Lane, Leicester",
+        "postcode": "LE4 1AB", "registered_places": 3, "age_min": 10, "age_max": 17, "sexes": ["female", "male"],
+        "categories": ["emotional_behavioural_difficulties", "mental_disorders"],
+        "specialisms": ["complex_mental_health"], "registered_manager": "A. Manager",
+        "ofsted_rating": "good", "inspection_date": "2026-05-14"}]})
+
+    urn: str = Field(pattern=r"^SC\d{6}$", description="Ofsted unique reference number: SC and six digits")
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field(min_length=1, max_length=500)
+    postcode: str
+    registered_places: int = Field(ge=1, le=20)
+    age_min: int = Field(ge=0, le=18)
+    age_max: int = Field(ge=0, le=18)
+    sexes: list[Sex] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1, description="Registered categories of need")
+    specialisms: list[str] = Field(default=[], examples=[["youth_justice_step_down", "complex_mental_health"]])
+    registered_manager: str | None = Field(default=None, max_length=200)
+    ofsted_rating: OfstedRating | None = None
+    inspection_date: date | None = None
+    registration_status: Literal["registered", "suspended"] = "registered"
+    phase_1_limit: int | None = Field(default=None, ge=1, le=20, description="Children in Phase 1 at once (default 1)")
+
+    _pc = field_validator("postcode")(classmethod(lambda cls, v: _postcode(v)))
+
+    @model_validator(mode="after")
+    def _ages(self):
+        if self.age_min > self.age_max:
+            raise ValueError("age_min must not exceed age_max")
+        return self
+
+
+class HomeUpdate(BaseModel):
+    """Only the fields sent change. Needs If-Match with the home's ETag."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, min_length=1, max_length=500)
+    postcode: str | None = None
+    registered_places: int | None = Field(default=None, ge=1, le=20)
+    age_min: int | None = Field(default=None, ge=0, le=18)
+    age_max: int | None = Field(default=None, ge=0, le=18)
+    sexes: list[Sex] | None = Field(default=None, min_length=1)
+    categories: list[Category] | None = Field(default=None, min_length=1)
+    specialisms: list[str] | None = None
+    registered_manager: str | None = Field(default=None, max_length=200)
+    ofsted_rating: OfstedRating | None = None
+    inspection_date: date | None = None
+    phase_1_limit: int | None = Field(default=None, ge=1, le=20)
+
+    _pc = field_validator("postcode")(classmethod(lambda cls, v: _postcode(v)))
+
+
+class ChecklistConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    done: bool = True
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ChecklistItem(BaseModel):
+    item: str = Field(examples=list(ONBOARDING_CHECKLIST))
+    done: bool
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+    note: str | None = None
+
+
+class BedOut(BaseModel):
+    id: uuid.UUID
+    label: str
+    state: Literal["vacant", "reserved", "occupied", "out_of_service"]
+    is_pathway: bool = Field(description="The home's Pathway Bed: where the next crisis admission goes")
+    reserved_until: datetime | None = None
+
+
+class BedUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["vacant", "out_of_service"]
+
+
+class RegistrationChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class HomeOut(BaseModel):
+    id: uuid.UUID
+    urn: str
+    name: str
+    address: str
+    postcode: str
+    postcode_district: str
+    registered_places: int
+    age_min: int
+    age_max: int
+    sexes: list[str]
+    categories: list[str]
+    specialisms: list[str]
+    registered_manager: str | None
+    ofsted_rating: str | None
+    inspection_date: date | None
+    registration_status: str
+    status: Literal["onboarding", "live"]
+    matchable: bool = Field(description="Live, registered and not rated Inadequate: in matching now")
+    phase_1_limit: int
+    version: int
+    went_live_at: datetime | None
+    checklist: list[ChecklistItem]
+    beds: list[BedOut]
+
+
+class ResidentOut(BaseModel):
+    placement_id: uuid.UUID
+    referral_id: uuid.UUID
+    bed_id: uuid.UUID
+    phase: str
+    start_date: date
+    age: int | None
+    sex: str | None
+    codes: list[str]
+
+
+# --- the impact risk assessment ---------------------------------------------------------------------
+class ScoreTerm(BaseModel):
+    term: str = Field(examples=["distance"])
+    points: float
+    weight: float
+    weighted: float
+    reason: str
+
+
+class FiredRisk(BaseModel):
+    rule: str
+    score: int
+    holder: Literal["new_child", "resident"]
+    reason: str
+    mitigation: str
+    unacceptable: bool
+
+
+class ResidentRisk(BaseModel):
+    placement_id: str
+    referral_id: str
+    age: int
+    sex: str
+    phase: str
+    score: int
+    risks: list[FiredRisk]
 
 
 class MatchOption(BaseModel):
+    rank: int
     home_id: uuid.UUID
-    rating: str = Field(examples=["low", "medium", "high", "unacceptable"])
+    rating: Literal["low", "medium", "high", "unacceptable"]
+    score: float = Field(description="Sum of the weighted terms; lower ranks first")
+    impact: int
+    distance_km: float | None
+    terms: list[ScoreTerm]
+    resident_risks: list[ResidentRisk]
+    mitigations: list[str] = Field(examples=[["prepare_current_group", "soft_landing_plan_48_72h"]])
 
 
 class MatchRanking(BaseModel):
+    assessment_id: str = Field(description="Hash of the answer: the same inputs give the same id")
     referral_id: uuid.UUID
     referral_status: str
     received_at: datetime
+    as_of: date
+    rules_version: str
+    weights: dict[str, float]
+    rating_thresholds: dict[str, int]
+    homes_considered: int
+    homes_ranked: int
+    excluded: dict[str, int] = Field(description="How many homes each hard limit excluded")
     options: list[MatchOption] = Field(description="Homes ranked best first; empty when none can take the child")
+
+
+# --- decisions ---------------------------------------------------------------------------------------
+DeclineReason = Literal["risk_to_current_group", "needs_beyond_registration", "no_vacancy", "staffing", "other"]
+
+
+class AdmissionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"referral_id": "6f1c2a8e-8a55-4a3e-9a53-0d6f8d3b3c11", "decision": "accept",
+         "home_id": "0b7f7a8e-2d3c-4d6e-9a4f-3c2b1a0f9e8d", "planned_start_date": "2026-11-24"},
+        {"referral_id": "6f1c2a8e-8a55-4a3e-9a53-0d6f8d3b3c11", "decision": "decline",
+         "reason_code": "risk_to_current_group"}]})
+
+    referral_id: uuid.UUID
+    decision: Literal["accept", "decline"]
+    home_id: uuid.UUID | None = None
+    bed_id: uuid.UUID | None = Field(default=None, description="Defaults to the home's Pathway Bed")
+    planned_start_date: date | None = None
+    reason_code: DeclineReason | None = None
+    reason_text: str | None = Field(default=None, max_length=1000)
+    fee_basis_hint: Literal["enhanced_assessment", "blended"] | None = None
+    assessment_id: str | None = Field(default=None, description="The assessment shown when deciding")
+
+    @model_validator(mode="after")
+    def _shape(self):
+        if self.decision == "accept":
+            if self.home_id is None:
+                raise ValueError("an accept names the home_id")
+            if self.planned_start_date is None:
+                raise ValueError("an accept names the planned_start_date")
+            if self.reason_code is not None:
+                raise ValueError("an accept carries no reason_code")
+        else:
+            if self.reason_code is None:
+                raise ValueError("a decline carries a reason_code")
+            if self.reason_code == "other" and not (self.reason_text or "").strip():
+                raise ValueError("a decline for reason 'other' needs reason_text")
+        return self
+
+
+class AdmissionOut(BaseModel):
+    id: uuid.UUID
+    referral_id: uuid.UUID
+    decision: Literal["accepted", "declined"]
+    status: str = Field(examples=["reserved", "arrived", "lapsed", "declined"])
+    home_id: uuid.UUID | None
+    bed_id: uuid.UUID | None
+    planned_start_date: date | None
+    reserved_until: datetime | None
+    reason_code: str | None
+    reason_text: str | None
+    fee_basis_hint: str | None
+    assessment_id: str | None
+    decided_by: str
+    decided_at: datetime

@@ -1,5 +1,5 @@
 from libs.common.types import UtcDateTime
-from sqlalchemy import JSON, Column, Date, String, Table
+from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text, text
 
 from libs.common.runtime import build_metadata
 
@@ -20,4 +20,110 @@ referrals = Table(
     Column("status", String(20), nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# Spoke homes: registration facts, onboarding status, the per-home Phase 1 limit. version is the ETag.
+homes = Table(
+    "homes", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("urn", String(8), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("address", String(500), nullable=False),
+    Column("postcode", String(10), nullable=False),
+    Column("postcode_district", String(4), nullable=False),
+    Column("registered_places", Integer, nullable=False),
+    Column("age_min", Integer, nullable=False),
+    Column("age_max", Integer, nullable=False),
+    Column("sexes", JSON, nullable=False),
+    Column("categories", JSON, nullable=False),
+    Column("specialisms", JSON, nullable=False),
+    Column("registered_manager", String(200), nullable=True),
+    Column("ofsted_rating", String(30), nullable=True),
+    Column("inspection_date", Date, nullable=True),
+    Column("registration_status", String(20), nullable=False),
+    Column("status", String(20), nullable=False),            # onboarding | live
+    Column("phase_1_limit", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("went_live_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+checklist_items = Table(
+    "checklist_items", metadata,
+    Column("home_id", String(36), primary_key=True),
+    Column("item", String(60), primary_key=True),
+    Column("done", Boolean, nullable=False),
+    Column("confirmed_by", String(120), nullable=True),
+    Column("confirmed_at", UtcDateTime(), nullable=True),
+    Column("note", String(500), nullable=True),
+)
+
+beds = Table(
+    "beds", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("home_id", String(36), nullable=False, index=True),
+    Column("label", String(40), nullable=False),
+    Column("state", String(20), nullable=False),             # vacant | reserved | occupied | out_of_service
+    Column("is_pathway", Boolean, nullable=False),
+    Column("reserved_for", String(36), nullable=True),       # referral id
+    Column("reserved_until", UtcDateTime(), nullable=True),
+    Column("admission_id", String(36), nullable=True),
+    Column("placement_id", String(36), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    # a home has at most one Pathway Bed
+    Index("uq_beds_one_pathway_bed", "home_id", unique=True, postgresql_where=text("is_pathway"),
+          sqlite_where=text("is_pathway")),
+)
+
+# Residents read model, built from the assessment service's placement events.
+residents = Table(
+    "residents", metadata,
+    Column("placement_id", String(36), primary_key=True),
+    Column("referral_id", String(36), nullable=False, index=True),
+    Column("home_id", String(36), nullable=False, index=True),
+    Column("bed_id", String(36), nullable=False),
+    Column("phase", String(20), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=True),
+)
+
+admissions = Table(
+    "admissions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("referral_id", String(36), nullable=False, index=True),
+    Column("la_code", String(16), nullable=False),
+    Column("decision", String(10), nullable=False),          # accepted | declined
+    Column("status", String(20), nullable=False),            # reserved | arrived | lapsed | withdrawn | declined
+    Column("home_id", String(36), nullable=True),
+    Column("bed_id", String(36), nullable=True),
+    Column("planned_start_date", Date, nullable=True),
+    Column("reserved_until", UtcDateTime(), nullable=True),
+    Column("reason_code", String(40), nullable=True),
+    Column("reason_text", String(1000), nullable=True),
+    Column("fee_basis_hint", String(40), nullable=True),
+    Column("assessment_id", String(64), nullable=True),
+    Column("assessment", JSON, nullable=True),               # the assessment shown at the time
+    Column("idempotency_key", String(200), nullable=True, unique=True),
+    Column("request_hash", String(64), nullable=True),
+    Column("decided_by", String(120), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=False),
+)
+
+# Every assessment shown, keyed by the hash of its content (so the same answer is stored once).
+match_assessments = Table(
+    "match_assessments", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("referral_id", String(36), nullable=False, index=True),
+    Column("rules_version", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# One row: bumped in the same transaction as any change to homes, beds or residents, so that every
+# replica knows when its in-memory snapshot of the homes is stale.
+matching_state = Table(
+    "matching_state", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("homes_version", Integer, nullable=False),
 )

@@ -1,15 +1,20 @@
-"""The referral service. Councils' referrals, from intake to withdrawal."""
+"""The referral service. Councils' referrals, from intake to decision, withdrawal or expiry."""
 from fastapi import FastAPI
 
 from libs.common.web import service_app
 
 from .api import router
+from .handlers import HANDLERS
+from .settings import ReferralSettings
 from .tables import metadata
 
 SERVICE = "referral"
-DESCRIPTION = "Councils' referrals, from intake to withdrawal."
+DESCRIPTION = "Councils' referrals, from intake to decision, withdrawal or expiry."
 
 
-def create_app(settings=None, *, bus=None, manage_runtime: bool = True) -> FastAPI:
-    return service_app(SERVICE, metadata, [router], None, description=DESCRIPTION, settings=settings, bus=bus,
-                       manage_runtime=manage_runtime)
+def create_app(settings=None, *, bus=None, manage_runtime: bool = True,
+               referral_settings: ReferralSettings | None = None) -> FastAPI:
+    app = service_app(SERVICE, metadata, [router], HANDLERS, description=DESCRIPTION, settings=settings, bus=bus,
+                      manage_runtime=manage_runtime)
+    app.state.referral_settings = referral_settings or ReferralSettings()
+    return app

@@ -1,42 +1,156 @@
+"""Request and response models of /v1/referrals. Rules come from the pure domain; this module only
+turns a broken rule into a validation problem naming the field and the rule."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from libs.common.events.catalogue import NeedOrRisk
 
-from .domain.referral import InvalidPostcode, outward_code
+from .domain.referral import (InvalidLegalStatus, InvalidPostcode, UnknownNeedOrRisk, check_legal_status,
+                              check_needs_or_risks, outward_code)
+
+Urgency = Literal["crisis", "urgent", "planned"]
+Sex = Literal["female", "male"]
+StatusName = Literal["received", "in_assessment", "accepted", "declined", "withdrawn", "expired"]
+WithdrawalReason = Literal["placed_elsewhere", "needs_changed", "returned_home", "duplicate", "no_longer_needed",
+                           "other"]
+
+EXAMPLE = {
+    "child_ref": "LCC-2026-00417", "date_of_birth": "2012-03-14", "sex": "female",
+    "legal_status": "C2", "home_postcode": "LE4 6AB", "urgency": "crisis", "wanted_start_date": "2026-11-23",
+    "needs": [{"code": "mental_health", "severity": "high"}],
+    "risks": [{"code": "missing_episodes", "severity": "medium"}],
+    "summary": "Placement breakdown last night; needs a crisis bed today.",
+    "social_worker": {"name": "Sam Patel", "email": "sam.patel@leics.gov.uk", "phone": "0116 305 0000"},
+}
 
 
-class ReferralCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "child_ref": "LCC-2026-00417", "date_of_birth": "2012-03-14", "sex": "female",
-        "legal_status": "C2", "home_postcode": "LE4 6AB", "urgency": "crisis", "wanted_start_date": "2026-11-23",
-        "needs": [{"code": "mental_health", "severity": "high"}],
-        "risks": [{"code": "missing_episodes", "severity": "medium"}]}]})
+class SocialWorker(BaseModel):
+    """The child's social worker: adult professional contact data, kept by the referral service only."""
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=120)
+    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["sam.patel@leics.gov.uk"])
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()-]{7,20}$", examples=["0116 305 0000"])
 
-    child_ref: str = Field(min_length=1, max_length=64, description="The council's own reference for the child")
-    date_of_birth: date
-    sex: Literal["female", "male"]
-    legal_status: str | None = Field(default=None, max_length=4)
-    home_postcode: str | None = Field(default=None, description="Full UK postcode; only its outward code is kept")
-    needs: list[NeedOrRisk] = []
-    risks: list[NeedOrRisk] = []
-    urgency: Literal["crisis", "urgent", "planned"]
-    wanted_start_date: date | None = None
-
-    @field_validator("home_postcode")
+    @field_validator("name", "email")
     @classmethod
-    def _postcode(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return outward_code(value)
-        except InvalidPostcode as exc:
-            raise ValueError(str(exc)) from None
+    def _check_printable(cls, value):
+        return _printable(value)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: str | None) -> str | None:
+    """Free text may hold line breaks and tabs but no other control characters (a NUL cannot be stored)."""
+    if value is not None and _CONTROL.search(value):
+        raise PydanticCustomError("no_control_characters", "control characters are not allowed")
+    return value
+
+
+def _postcode(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return outward_code(value)
+    except InvalidPostcode as exc:
+        raise PydanticCustomError("uk_postcode", str(exc)) from None
+
+
+def _legal_status(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_legal_status(value)
+    except InvalidLegalStatus as exc:
+        raise PydanticCustomError("legal_status_code", str(exc)) from None
+
+
+def _vocabulary(items: list[NeedOrRisk] | None) -> list[NeedOrRisk] | None:
+    if items is None:
+        return None
+    try:
+        check_needs_or_risks([i.code for i in items])
+    except UnknownNeedOrRisk as exc:
+        raise PydanticCustomError("controlled_vocabulary", str(exc)) from None
+    return items
+
+
+class _ReferralFields(BaseModel):
+    @field_validator("home_postcode", check_fields=False)
+    @classmethod
+    def _check_postcode(cls, value):
+        return _postcode(value)
+
+    @field_validator("legal_status", check_fields=False)
+    @classmethod
+    def _check_legal_status(cls, value):
+        return _legal_status(value)
+
+    @field_validator("summary", check_fields=False)
+    @classmethod
+    def _check_summary(cls, value):
+        return _printable(value)
+
+    @field_validator("needs", "risks", check_fields=False)
+    @classmethod
+    def _check_vocabulary(cls, value):
+        return _vocabulary(value)
+
+
+class ReferralCreate(_ReferralFields):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
+
+    child_ref: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$",
+                           description="The council's own reference for the child (never the child's name)")
+    date_of_birth: date = Field(description="The child's age on the wanted start date must be inside the homes' "
+                                            "range (default 8 to 17)")
+    sex: Sex
+    legal_status: str | None = Field(default=None, description="Looked-after children legal status code: C1, C2, D1, "
+                                                               "E1, J1, J2, J3, L1, L2, L3, V2, V3 or V4")
+    home_postcode: str | None = Field(default=None, description="The child's home postcode; only its outward code "
+                                                                "(for example LE4) is kept")
+    needs: list[NeedOrRisk] = Field(default=[], description="Codes from GET /v1/referrals/vocabulary")
+    risks: list[NeedOrRisk] = Field(default=[], description="Codes from GET /v1/referrals/vocabulary")
+    urgency: Urgency
+    wanted_start_date: date | None = None
+    summary: str | None = Field(default=None, max_length=4000,
+                                description="Free text for the hub; never logged and never put in an event")
+    social_worker: SocialWorker
+
+
+class ReferralPatch(_ReferralFields):
+    """A JSON merge patch: the fields sent replace the stored ones; the rest stay."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"urgency": "urgent", "risks": [{"code": "missing_episodes", "severity": "high"}]}]})
+
+    child_ref: str | None = Field(default=None, min_length=1, max_length=64,
+                                  pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$")
+    date_of_birth: date | None = None
+    sex: Sex | None = None
+    legal_status: str | None = None
+    home_postcode: str | None = None
+    needs: list[NeedOrRisk] | None = None
+    risks: list[NeedOrRisk] | None = None
+    urgency: Urgency | None = None
+    wanted_start_date: date | None = None
+    summary: str | None = Field(default=None, max_length=4000)
+    social_worker: SocialWorker | None = None
+
+
+# fields a merge patch may not set to null
+NOT_NULL = ("child_ref", "date_of_birth", "sex", "needs", "risks", "urgency", "social_worker")
+
+
+class Withdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "placed_elsewhere"}]})
+    reason: WithdrawalReason = Field(default="other", description="A coded reason (free text stays out of events)")
 
 
 class Referral(BaseModel):
@@ -51,7 +165,32 @@ class Referral(BaseModel):
     risks: list[NeedOrRisk]
     urgency: str
     wanted_start_date: date | None
-    status: str
-    version: int
+    summary: str | None = None
+    social_worker: SocialWorker | None = None
+    status: StatusName
+    allowed_moves: list[str] = Field(description="The states this referral may move to next")
+    decided_at: datetime | None = None
+    decision_reason: str | None = Field(default=None, description="Decline or withdrawal reason code")
+    version: int = Field(description="Also the ETag: send it back in If-Match to change the referral")
     received_at: datetime
     updated_at: datetime
+    waiting_seconds: int | None = Field(default=None, description="In the hub's queue (awaiting=decision): "
+                                                                  "how long the referral has waited for a decision")
+
+
+class ReferralPage(BaseModel):
+    items: list[Referral]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
+
+
+class VocabularyTerm(BaseModel):
+    code: str
+    label: str
+    group: str
+
+
+class Vocabulary(BaseModel):
+    needs_and_risks: list[VocabularyTerm]
+    severities: list[str]
+    legal_statuses: dict[str, str]
+    urgencies: list[str]

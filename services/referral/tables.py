@@ -1,7 +1,7 @@
-from libs.common.types import UtcDateTime
-from sqlalchemy import JSON, Column, Date, Integer, String, Table
+from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
 
 from libs.common.runtime import build_metadata
+from libs.common.types import UtcDateTime
 
 metadata = build_metadata()
 
@@ -22,4 +22,24 @@ referrals = Table(
     Column("version", Integer, nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # 0002: free text (may name the child: stored, returned to the council and the hub, never logged or emitted)
+    Column("summary", Text, nullable=True),
+    # 0002: the social worker's contact (adult professional data; never in events)
+    Column("social_worker", JSON, nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("decision_reason", String(40), nullable=True),  # decline or withdrawal reason code
+    Column("admission_id", String(36), nullable=True),
+    Index("ix_referrals_received", "received_at", "id"),
+    Index("ix_referrals_status", "status"),
+)
+
+# A council's Idempotency-Key for POST /v1/referrals, with a hash of the body it came with.
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("la_code", String(16), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("body_sha256", String(64), nullable=False),
+    Column("referral_id", String(36), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("la_code", "key", name="uq_idempotency_keys_la_key"),
 )

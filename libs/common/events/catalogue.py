@@ -20,7 +20,9 @@ TOPIC_ADMISSIONS = "itp.admissions"    # key: referral id (match assessed, admis
 TOPIC_PLACEMENTS = "itp.placements"    # key: placement id (placement, phase, plan, review events)
 TOPIC_BILLING = "itp.billing"          # key: fee period id / invoice id
 TOPIC_OUTCOMES = "itp.outcomes"        # key: placement id
-TOPICS = (TOPIC_REFERRALS, TOPIC_HOMES, TOPIC_ADMISSIONS, TOPIC_PLACEMENTS, TOPIC_BILLING, TOPIC_OUTCOMES)
+TOPIC_WEBHOOKS = "itp.webhooks"        # key: webhook endpoint id
+TOPICS = (TOPIC_REFERRALS, TOPIC_HOMES, TOPIC_ADMISSIONS, TOPIC_PLACEMENTS, TOPIC_BILLING, TOPIC_OUTCOMES,
+          TOPIC_WEBHOOKS)
 
 
 def dead_letter_topic(service: str) -> str:
@@ -164,6 +166,15 @@ class OutcomeRecorded(Payload):
     recorded_on: date
 
 
+# --- the gateway ----------------------------------------------------------------------------------
+class WebhookEndpointDisabled(Payload):
+    endpoint_id: uuid.UUID
+    consecutive_failures: int
+    failing_since: datetime | None = None
+    disabled_at: datetime
+    reason: str
+
+
 @dataclass(frozen=True)
 class EventSpec:
     type: str
@@ -189,6 +200,8 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
     EventSpec("fee_period.closed", 1, TOPIC_BILLING, FeePeriodClosed, "Finance closed a fee period."),
     EventSpec("invoice.issued", 1, TOPIC_BILLING, InvoiceIssued, "An invoice was issued to a council."),
     EventSpec("outcome.recorded", 1, TOPIC_OUTCOMES, OutcomeRecorded, "An outcome measure was recorded."),
+    EventSpec("webhook_endpoint.disabled", 1, TOPIC_WEBHOOKS, WebhookEndpointDisabled,
+              "The gateway disabled a council's webhook endpoint that kept failing (the notice)."),
 ]}
 
 _BY_MODEL = {spec.payload: spec for spec in CATALOGUE.values()}

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import re
+from datetime import date
+
+from libs.common.vocabulary import is_known
 
 # UK postcode: outward code (area + district) then inward code (sector + unit).
 _POSTCODE = re.compile(r"^(GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-HJKMNPR-Y]?) ?([0-9][ABD-HJLNP-UW-Z]{2})$")
@@ -21,4 +24,75 @@ def outward_code(postcode: str) -> str:
         return "GIR" if m.group(1).startswith("GIR") else m.group(1)
     if _OUTWARD.match(normal):
         return normal
-    raise InvalidPostcode(f"{postcode!r} is not a UK postcode")
+    raise InvalidPostcode("not a UK postcode (for example LE4 6AB)")
+
+
+# --- the rest of a referral's validation ------------------------------------------------------------
+# Looked-after children legal status codes (DfE SSDA903 "legal status" list).
+LEGAL_STATUSES: dict[str, str] = {
+    "C1": "Interim care order",
+    "C2": "Full care order",
+    "D1": "Freeing order granted",
+    "E1": "Placement order granted",
+    "J1": "Remanded to local authority accommodation or to youth detention accommodation",
+    "J2": "Placed in local authority accommodation under the Police and Criminal Evidence Act 1984",
+    "J3": "Sentenced to a youth rehabilitation order with residence or intensive fostering requirement",
+    "L1": "Under police protection and in local authority accommodation",
+    "L2": "Emergency protection order",
+    "L3": "Under child assessment order and in local authority accommodation",
+    "V2": "Single period of accommodation under section 20 (Children Act 1989)",
+    "V3": "Accommodated under an agreed series of short-term breaks, when individual episodes are recorded",
+    "V4": "Accommodated under an agreed series of short-term breaks, when agreements are recorded",
+}
+
+URGENCIES = ("crisis", "urgent", "planned")  # most urgent first: the order of the hub's queue
+
+
+def urgency_rank(urgency: str) -> int:
+    return URGENCIES.index(urgency)
+
+
+class InvalidLegalStatus(ValueError):
+    pass
+
+
+class AgeOutsideRange(ValueError):
+    pass
+
+
+class UnknownNeedOrRisk(ValueError):
+    pass
+
+
+def check_legal_status(code: str) -> str:
+    normal = code.strip().upper()
+    if normal not in LEGAL_STATUSES:
+        raise InvalidLegalStatus(f"legal status must be one of {', '.join(LEGAL_STATUSES)}")
+    return normal
+
+
+def age_on(date_of_birth: date, on: date) -> int:
+    """Age in whole years on a day (a child born on 29 February turns a year older on 1 March)."""
+    return on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+
+
+def check_age(date_of_birth: date, on: date, age_min: int, age_max: int) -> int:
+    """The home range is inclusive: a child of age_max years (up to the day before their next
+    birthday) is inside it. The age is taken on the wanted start date (or the day of the referral)."""
+    if date_of_birth > on:
+        raise AgeOutsideRange("date of birth is after the start date")
+    age = age_on(date_of_birth, on)
+    if not age_min <= age <= age_max:
+        raise AgeOutsideRange(f"the child would be {age} on {on.isoformat()}; the homes take children aged "
+                              f"{age_min} to {age_max}")
+    return age
+
+
+def check_needs_or_risks(codes: list[str]) -> None:
+    unknown = [c for c in codes if not is_known(c)]
+    if unknown:
+        raise UnknownNeedOrRisk(f"unknown code(s) {', '.join(sorted(set(unknown)))}; use the controlled "
+                                f"vocabulary (GET /v1/referrals/vocabulary)")
+    dupes = sorted({c for c in codes if codes.count(c) > 1})
+    if dupes:
+        raise UnknownNeedOrRisk(f"code(s) listed more than once: {', '.join(dupes)}")

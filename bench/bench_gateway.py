@@ -1,0 +1,126 @@
+"""`make bench-gateway`: what the council door costs and how fast a webhook arrives. Not a test: it prints figures.
+
+1. GET /v1/referrals/{id} through the gateway (token check, rate limit, security headers, the access-log
+   row written before the answer leaves, the proxy) next to the same call made straight to the referral
+   service, so the difference is the door.
+2. POST /v1/referrals -> the council's webhook receiver holds the signed referral.received delivery:
+   outbox, relay, broker, the gateway's fan-out transaction, the delivery worker, HTTP to a local receiver.
+Both over Kafka (Tansu) + Postgres and embedded (in-process bus + SQLite).
+"""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+
+from conftest import pg_template  # noqa: E402
+from itp.system import build_system, migrate_all  # noqa: E402
+from libs.common.auth import KeyStore, mint_token  # noqa: E402
+from libs.common.db import create_database, drop_database  # noqa: E402
+from tests.support import PG_ADMIN_URL, Broker  # noqa: E402
+from tests.webhook_receiver import Receiver  # noqa: E402
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+WARMUP = 20
+BODY = {"child_ref": "BENCH-1", "date_of_birth": "2012-03-14", "sex": "female", "urgency": "crisis",
+        "home_postcode": "LE4 6AB", "needs": [{"code": "mental_health", "severity": "high"}],
+        "social_worker": {"name": "Bench Worker", "email": "bench@example.gov.uk"}}
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def line(label: str, values: list[float]) -> str:
+    return (f"{label:<56} p50 {statistics.median(values):7.2f} ms   p99 {pct(values, 99):7.2f} ms   "
+            f"mean {statistics.fmean(values):7.2f} ms   n={len(values)}")
+
+
+async def timed(n: int, call) -> list[float]:
+    out = []
+    for i in range(n + WARMUP):
+        t0 = time.perf_counter()
+        await call(i)
+        if i >= WARMUP:
+            out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+async def run(overrides: dict) -> dict[str, list[float]]:
+    system = build_system(**overrides, gateway_rate_limit_per_second=1e6, gateway_rate_limit_burst=10**6,
+                          webhook_allow_http_localhost=True)
+    gateway = system.gateway
+    results = {}
+    async with gateway.router.lifespan_context(gateway), Receiver() as rx:
+        token = mint_token(KeyStore(system.runtime("gateway").settings.resolved_keys_file), client_id="bench",
+                           la_code="E10000018", scopes=["referrals:write", "referrals:read", "webhooks:manage"],
+                           ttl_seconds=3600)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gw") as door, \
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=system.services["referral"]),
+                                  base_url="http://referral") as direct:
+            created = await door.post("/v1/referrals", json=BODY, headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+            referral_id = created.json()["id"]
+
+            async def via_door(_):
+                assert (await door.get(f"/v1/referrals/{referral_id}", headers=headers)).status_code == 200
+
+            async def straight(_):
+                assert (await direct.get(f"/v1/referrals/{referral_id}", headers=headers)).status_code == 200
+            results["direct"] = await timed(N, straight)
+            results["door"] = await timed(N, via_door)
+
+            hook = await door.post("/v1/webhooks", json={"url": rx.url, "event_types": ["referral.received"]},
+                                   headers=headers)
+            assert hook.status_code == 201, hook.text
+
+            async def to_webhook(_):
+                before = len(rx.received)
+                r = await door.post("/v1/referrals", json=BODY, headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+                assert r.status_code == 201, r.text
+                while len(rx.received) == before:
+                    await asyncio.sleep(0.001)
+            results["webhook"] = await timed(max(50, N // 3), to_webhook)
+    return results
+
+
+async def main() -> None:
+    broker = Broker()
+    broker.start()
+    database = f"itp_bench_{uuid.uuid4().hex[:8]}"
+    await create_database(PG_ADMIN_URL, database)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            kafka = dict(transport="kafka", kafka_bootstrap_servers=broker.bootstrap, kafka_enable_idempotence=False,
+                         kafka_fetch_max_wait_ms=10, kafka_topic_partitions=1, database_url_template=pg_template(database),
+                         data_dir=Path(tmp) / "kafka", log_level="WARNING")
+            await migrate_all(admin_url=PG_ADMIN_URL, **kafka)
+            inproc = dict(transport="inprocess", data_dir=Path(tmp) / "embedded", log_level="WARNING")
+            await migrate_all(**inproc)
+            on_kafka = await run(kafka)
+            embedded = await run(inproc)
+        print(f"\nbench-gateway: {N} sequential reads after {WARMUP} warm-up; Tansu broker + Postgres, and embedded\n")
+        for label, r in (("Kafka + Postgres", on_kafka), ("embedded (in-process bus + SQLite)", embedded)):
+            print(label)
+            print(line("  GET /v1/referrals/{id} straight to the service", r["direct"]))
+            print(line("  GET /v1/referrals/{id} through the door (+ audit row)", r["door"]))
+            print(f"  {'door overhead':<54} p50 {statistics.median(r['door']) - statistics.median(r['direct']):7.2f} ms")
+            print(line("  POST /v1/referrals -> signed webhook received", r["webhook"]))
+    finally:
+        broker.stop()
+        await drop_database(PG_ADMIN_URL, database)
+
+
+if __name__ == "__main__":
+    import logging
+    logging.disable(logging.WARNING)
+    asyncio.run(main())

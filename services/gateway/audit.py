@@ -1,0 +1,152 @@
+"""The access log: who read or changed which child's record, through which client, when, and in
+which request. Services name the child records a response touched (X-ITP-Child-Records); the gateway
+writes one row per record before the response leaves, and strips the header.
+
+If the row cannot be written the caller gets 503 instead of the data: an unaudited read of a
+child's record must not happen (a change already committed upstream is safe to retry)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from libs.common.audit import CHILD_RECORDS_HEADER
+from libs.common.auth import Authorize, Principal
+from libs.common.errors import PROBLEM_BASE, ProblemError, problem_response
+from libs.common.observability import correlation_id_var, request_id_var
+
+from .domain.audit import (child_records, decode_cursor, denied_child_record, encode_cursor, route_template,
+                           verb)
+from .principal import principal_of
+from .tables import access_log
+
+log = logging.getLogger("itp.gateway.audit")
+_HEADER = CHILD_RECORDS_HEADER.encode()
+
+
+async def write_access(db, rows: list[dict]) -> None:
+    async with db.session() as session, session.begin():
+        await session.execute(access_log.insert(), rows)
+
+
+class AccessAuditMiddleware:
+    def __init__(self, app, runtime_of):
+        self.app = app
+        self.runtime_of = runtime_of
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        swallow = False
+
+        async def _send(message):
+            nonlocal swallow
+            if swallow:
+                return
+            if message["type"] != "http.response.start":
+                return await send(message)
+            headers = list(message.get("headers", []))
+            named = [v.decode("latin-1") for k, v in headers if k.lower() == _HEADER]
+            message["headers"] = [(k, v) for k, v in headers if k.lower() != _HEADER]
+            rows = await self._rows(scope, message["status"], child_records(",".join(named)))
+            if rows:
+                try:
+                    await write_access(self.runtime_of().db, rows)
+                except Exception:  # noqa: BLE001 - fail closed: no audit row, no data
+                    log.exception("access log write failed; answering 503",
+                                  extra={"child_records": len(rows), "path_template": rows[0]["route"]})
+                    swallow = True
+                    response = problem_response(503, "Service Unavailable",
+                                                "The access could not be audited; please retry.",
+                                                type_=PROBLEM_BASE + "audit-unavailable",
+                                                headers={"Retry-After": "1"})
+                    await response(scope, receive, send)
+                    return
+            await send(message)
+
+        await self.app(scope, receive, _send)
+
+    async def _rows(self, scope, status: int, ids: list[str]) -> list[dict]:
+        path = scope.get("path", "")
+        principal = None
+        if ids or status in (403, 404):
+            principal = await principal_of(scope, self.runtime_of().verifier)
+        if not ids and status in (403, 404) and principal is not None and principal.is_council:
+            denied = denied_child_record(path)
+            ids = [denied] if denied else []
+        if not ids:
+            return []
+        now = datetime.now(timezone.utc)
+        method = scope.get("method", "GET")
+        base = dict(at=now, client_id=principal.client_id if principal else None,
+                    la_code=principal.la_code if principal else None, role=principal.role if principal else None,
+                    action=verb(method, status), method=method, route=route_template(path), status=status,
+                    request_id=request_id_var.get(), correlation_id=correlation_id_var.get())
+        return [{**base, "child_record_id": i} for i in ids]
+
+
+# --- the data-protection officer's view ---------------------------------------------------------
+class AccessEntry(BaseModel):
+    id: int
+    at: datetime
+    client_id: str | None = Field(examples=["council-E10000018"])
+    la_code: str | None = Field(examples=["E10000018"])
+    role: str | None = None
+    child_record_id: str = Field(description="The child's record (its referral id)")
+    action: str = Field(examples=["read", "create", "update", "delete", "denied"])
+    method: str
+    route: str = Field(examples=["GET /v1/referrals/{id}"])
+    status: int
+    request_id: str | None = None
+    correlation_id: str | None = None
+
+
+class AccessLogPage(BaseModel):
+    items: list[AccessEntry]
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next (older) page")
+
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+@router.get("/access", response_model=AccessLogPage, summary="Who read or changed a child's record")
+async def access(request: Request, principal: Annotated[Principal, Authorize("audit:read", councils=False)],
+                 child: Annotated[str | None, Query(max_length=64, description="A child record (referral) id")] = None,
+                 client: Annotated[str | None, Query(max_length=64, description="An API client id")] = None,
+                 since: Annotated[datetime | None, Query(description="From this instant (inclusive)")] = None,
+                 until: Annotated[datetime | None, Query(description="Before this instant")] = None,
+                 cursor: Annotated[str | None, Query(max_length=200)] = None,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> AccessLogPage:
+    """For the hub's data-protection officer: newest first, by child record and/or by client.
+    Councils cannot read it (their own access is in it, next to everyone else's)."""
+    stmt = select(access_log).order_by(access_log.c.id.desc()).limit(limit + 1)
+    if child:
+        stmt = stmt.where(access_log.c.child_record_id == child.lower())
+    if client:
+        stmt = stmt.where(access_log.c.client_id == client)
+    for bound, name in ((since, "since"), (until, "until")):
+        if bound is not None and bound.tzinfo is None:
+            raise ProblemError(422, "Request validation failed", f"Invalid fields: query.{name} (timezone)",
+                               type_=PROBLEM_BASE + "validation-error",
+                               errors=[{"field": f"query.{name}", "rule": "timezone_aware",
+                                        "message": "give the instant with its offset, e.g. 2026-11-23T09:00:00Z"}])
+    if since is not None:
+        stmt = stmt.where(access_log.c.at >= since)
+    if until is not None:
+        stmt = stmt.where(access_log.c.at < until)
+    if cursor:
+        try:
+            stmt = stmt.where(access_log.c.id < decode_cursor(cursor))
+        except ValueError:
+            raise ProblemError(422, "Request validation failed", "Invalid fields: query.cursor (cursor)",
+                               type_=PROBLEM_BASE + "validation-error",
+                               errors=[{"field": "query.cursor", "rule": "cursor",
+                                        "message": "not a cursor returned by this API"}]) from None
+    async with request.app.state.runtime.db.session() as session:
+        rows = (await session.execute(stmt)).mappings().all()
+    items = [AccessEntry(**{**dict(r), "route": f"{r['method']} {r['route']}"}) for r in rows[:limit]]
+    return AccessLogPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)

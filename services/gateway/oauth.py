@@ -1,0 +1,120 @@
+"""The token endpoint (OAuth2 client credentials, RFC 6749 section 4.4) and the JWKS that every service
+verifies tokens against. Errors here follow RFC 6749 section 5.2, not problem+json: that is what OAuth
+client libraries expect."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from urllib.parse import parse_qs, unquote_plus
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from libs.common.auth import KeyStore, mint_token
+
+from .domain.grants import OAuthError, check_grant_type, client_credentials_from, granted_scopes
+from .domain.secrets import hash_secret, verify_secret
+from .tables import api_clients
+
+log = logging.getLogger("itp.gateway.oauth")
+router = APIRouter(tags=["auth"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Compared against when the client is unknown, so that a wrong id costs as long as a wrong secret.
+_DUMMY_HASH = hash_secret("not-a-client-secret")
+
+TOKEN_REQUEST_SCHEMA = {
+    "required": True,
+    "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["grant_type"],
+        "properties": {
+            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+            "scope": {"type": "string", "description": "Space-separated; omit for every scope the client has"},
+            "client_id": {"type": "string", "description": "Only when not using HTTP Basic"},
+            "client_secret": {"type": "string", "description": "Only when not using HTTP Basic"},
+        }}}},
+}
+OAUTH_ERROR = {"type": "object", "required": ["error"], "properties": {
+    "error": {"type": "string", "enum": ["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+                                         "unsupported_grant_type", "invalid_scope"]},
+    "error_description": {"type": "string"}}}
+TOKEN_RESPONSES = {
+    200: {"description": "An access token", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["access_token", "token_type", "expires_in", "scope"],
+        "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string", "enum": ["Bearer"]},
+                       "expires_in": {"type": "integer"}, "scope": {"type": "string"}}}}}},
+    400: {"description": "RFC 6749 section 5.2 error", "content": {"application/json": {"schema": OAUTH_ERROR}}},
+    401: {"description": "invalid_client", "content": {"application/json": {"schema": OAUTH_ERROR}}},
+}
+
+
+def _error(exc: OAuthError, basic_used: bool) -> JSONResponse:
+    headers = dict(NO_STORE)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="itp", charset="UTF-8"'
+    return JSONResponse({"error": exc.error, "error_description": exc.description}, status_code=exc.status,
+                        headers=headers)
+
+
+def _basic(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise OAuthError("invalid_client", "Client authentication must use HTTP Basic or form fields.", 401)
+    try:
+        user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise OAuthError("invalid_client", "The HTTP Basic credentials are not valid base64.", 401) from None
+    if not sep:
+        raise OAuthError("invalid_client", "The HTTP Basic credentials need client_id:client_secret.", 401)
+    # RFC 6749 section 2.3.1: both parts are form-urlencoded before they are put in the header
+    return unquote_plus(user), unquote_plus(password)
+
+
+@router.post("/oauth/token", summary="Get an access token (OAuth2 client credentials)",
+             description="Authenticate with HTTP Basic (client_id:client_secret) or with client_id and "
+                         "client_secret form fields. The token is a short-lived ES256 JWT; verify it with "
+                         "/.well-known/jwks.json.",
+             openapi_extra={"requestBody": TOKEN_REQUEST_SCHEMA}, responses=TOKEN_RESPONSES)
+async def token(request: Request) -> JSONResponse:
+    basic_used = bool(request.headers.get("authorization"))
+    try:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            raise OAuthError("invalid_request", "The token request must be application/x-www-form-urlencoded.")
+        try:
+            form = parse_qs((await request.body()).decode(), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError:
+            raise OAuthError("invalid_request", "The request body is not UTF-8.") from None
+        basic = _basic(request)
+        client_id, secret = client_credentials_from(form, basic)
+        runtime = request.app.state.runtime
+        async with runtime.db.session() as session:
+            row = (await session.execute(select(api_clients).where(api_clients.c.client_id == client_id))).first()
+        stored = row.secret_hash if row is not None and row.active else _DUMMY_HASH
+        ok = await asyncio.to_thread(verify_secret, secret, stored)
+        if row is None or not row.active or not ok:
+            log.info("token refused", extra={"client_id": client_id[:64], "reason": "invalid_client"})
+            raise OAuthError("invalid_client", "Client authentication failed.", 401)
+        check_grant_type(form)
+        scopes = granted_scopes(form, row.scopes)
+    except OAuthError as exc:
+        return _error(exc, basic_used)
+    settings = runtime.settings
+    access_token = mint_token(KeyStore(settings.resolved_keys_file), client_id=row.client_id, la_code=row.la_code,
+                              role=row.role, scopes=scopes, homes=row.homes or (), ttl_seconds=settings.token_ttl_seconds)
+    log.info("token issued", extra={"client_id": row.client_id, "scope": " ".join(scopes)})
+    return JSONResponse({"access_token": access_token, "token_type": "Bearer",
+                         "expires_in": settings.token_ttl_seconds, "scope": " ".join(scopes)}, headers=NO_STORE)
+
+
+@router.get("/.well-known/jwks.json", summary="The public keys that verify access tokens",
+            description="During a key rotation two keys are listed: the one signing now and the one before it.")
+async def jwks(request: Request) -> JSONResponse:
+    settings = request.app.state.runtime.settings
+    return JSONResponse(KeyStore(settings.resolved_keys_file).jwks(), headers={"Cache-Control": "public, max-age=60"})

@@ -1,0 +1,1 @@
+"""Webhooks to councils' systems: endpoints, fan-out of events, signed deliveries with retries."""

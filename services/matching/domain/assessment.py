@@ -1,0 +1,220 @@
+"""The impact risk assessment: hard limits first, then a scored, explained, deterministic ranking.
+
+Scores are penalties (lower ranks first). The order is total: rating, then score, then home id, so
+the same inputs give the same answer byte for byte.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from datetime import date
+from typing import Iterable
+
+from .distance import distance_km
+from .limits import HARD_LIMITS, failed_limit, required_categories
+from .model import RATING_ORDER, Child, Home, Resident
+from .rules import ANY, PairRule, RuleSet
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    rule: PairRule
+    score: int
+    holder: str  # "new_child" or "resident": who holds the rule's `a` factor
+
+
+@dataclass(frozen=True)
+class ResidentRisk:
+    resident: Resident
+    fired: tuple[FiredRule, ...]
+
+    @property
+    def score(self) -> int:
+        return sum(f.score for f in self.fired)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One ranked home. The numbers are computed for every candidate; the explained terms (strings)
+    only for the options an answer shows."""
+
+    new: Child
+    home: Home
+    rules: RuleSet
+    rating: str
+    score: float
+    impact: int
+    group: int
+    resident_risks: tuple[ResidentRisk, ...]
+    distance_km: float | None
+    points: tuple[float, ...]  # resident_risks, group_make_up, distance, specialism, ofsted
+
+    @cached_property
+    def terms(self) -> tuple[dict, ...]:
+        return _explain(self)
+
+    @cached_property
+    def mitigations(self) -> tuple[str, ...]:
+        rules = self.rules
+        out = set(rules.mitigations_always)
+        if self.home.residents:
+            out.update(rules.mitigations_with_residents)
+        out.update(f.rule.mitigation for r in self.resident_risks for f in r.fired)
+        return tuple(sorted(out))
+
+    @property
+    def sort_key(self) -> tuple:
+        return (RATING_ORDER[self.rating], self.score, self.home.id)
+
+
+def _scaled(rule: PairRule, severity: str, rules: RuleSet) -> int:
+    return int(rule.score * rules.severity_factor.get(severity, 1.0) + 0.5)
+
+
+def pair_risks(new: Child, resident: Child, rules: RuleSet) -> tuple[FiredRule, ...]:
+    """Every rule that fires between the new child and one resident, in either direction."""
+    fired: dict[str, FiredRule] = {}
+    by_a = rules.by_a
+    for holder, a, b in (("new_child", new, resident), ("resident", resident, new)):
+        b_codes = b.code_set
+        for code in a.sorted_codes:
+            for rule in by_a.get(code, ()):
+                if (rule.b == ANY or rule.b in b_codes) and rule.applies(a.age, b.age):
+                    candidate = FiredRule(rule, _scaled(rule, a.severity(code), rules), holder)
+                    current = fired.get(rule.id)
+                    if current is None or candidate.score > current.score:
+                        fired[rule.id] = candidate
+    return tuple(sorted(fired.values(), key=lambda f: (-f.score, f.rule.id)))
+
+
+def group_score(new: Child, home: Home, rules: RuleSet) -> int:
+    g = rules.group
+    outside_gap = sum(1 for r in home.residents if abs(r.child.age - new.age) > g["age_gap_years"])
+    return (g["per_resident"] * len(home.residents) + g["per_resident_in_phase_1"] * home.in_phase_1
+            + g["per_resident_outside_age_gap"] * outside_gap)
+
+
+def impact_of(new: Child, home: Home, rules: RuleSet) -> tuple[int, bool, tuple[ResidentRisk, ...], int]:
+    """The impact score (pair risks plus the group's make-up), never lowered by adding a resident."""
+    risks = tuple(ResidentRisk(r, pair_risks(new, r.child, rules))
+                  for r in sorted(home.residents, key=lambda r: r.placement_id))
+    group = group_score(new, home, rules)
+    pairs = sum(r.score for r in risks)
+    unacceptable = any(f.rule.unacceptable for r in risks for f in r.fired)
+    return pairs + group, unacceptable, risks, group
+
+
+def rating_for(impact: int, unacceptable: bool, rules: RuleSet) -> str:
+    t = rules.thresholds
+    if unacceptable or impact >= t["unacceptable"]:
+        return "unacceptable"
+    if impact >= t["high"]:
+        return "high"
+    if impact >= t["medium"]:
+        return "medium"
+    return "low"
+
+
+def _term(name: str, points: float, weight: float, reason: str) -> dict:
+    return {"term": name, "points": round(points, 2), "weight": weight, "weighted": round(points * weight, 2),
+            "reason": reason}
+
+
+TERM_WEIGHTS = ("impact", "impact", "distance", "specialism", "ofsted")
+
+
+def score_home(new: Child, home: Home, rules: RuleSet) -> Option:
+    w = rules.weights
+    impact, unacceptable, risks, group = impact_of(new, home, rules)
+    km = distance_km(new.outward_code, home.outward_code)
+    d = rules.distance
+    distance = d["unknown"] if km is None else min(d["cap"], km / 10 * d["points_per_10_km"])
+    code_set = new.code_set
+    served = any(c in code_set for s in home.specialisms for c in rules.specialisms.get(s, ()))
+    ofsted = rules.ofsted.get(home.ofsted_rating or "unrated", rules.ofsted["unrated"])
+    points = (impact - group, group, distance, rules.specialism_bonus if served else 0, ofsted)
+    score = round(sum(round(round(p, 2) * w[k], 2) for p, k in zip(points, TERM_WEIGHTS)), 2)
+    return Option(new=new, home=home, rules=rules, rating=rating_for(impact, unacceptable, rules), score=score,
+                  impact=impact, group=group, resident_risks=risks, distance_km=km, points=points)
+
+
+def _explain(o: Option) -> tuple[dict, ...]:
+    new, home, rules, w = o.new, o.home, o.rules, o.rules.weights
+    g = rules.group
+    fired_count = sum(len(r.fired) for r in o.resident_risks)
+    ages = ",".join(str(a) for a in sorted(r.child.age for r in home.residents)) or "none"
+    outside_gap = sum(1 for r in home.residents if abs(r.child.age - new.age) > g["age_gap_years"])
+    if o.distance_km is None:
+        distance_reason = (f"distance unknown ({new.outward_code or 'no home area'} to "
+                           f"{home.outward_code or 'unknown'}): neutral score")
+    else:
+        local = "local" if o.distance_km <= rules.distance["local_km"] else "not local"
+        distance_reason = f"{o.distance_km} km from {new.outward_code} to {home.outward_code} ({local})"
+    served = sorted((s, c) for s in home.specialisms for c in rules.specialisms.get(s, ()) if c in new.code_set)
+    specialism_reason = ("specialism " + ", ".join(f"{s} serves {c}" for s, c in served) if served
+                         else "no specialism of the home serves the child's needs")
+    reasons = (
+        f"{fired_count} risk interaction(s) with {len(o.resident_risks)} current resident(s)",
+        f"{len(home.residents)} resident(s) aged {ages}; {home.in_phase_1} in Phase 1; "
+        f"{outside_gap} more than {g['age_gap_years']} years from the child's age {new.age}",
+        distance_reason, specialism_reason, f"latest Ofsted rating: {home.ofsted_rating or 'unrated'}")
+    names = ("resident_risks", "group_make_up", "distance", "specialism", "ofsted")
+    return tuple(_term(n, p, w[k], r) for n, p, k, r in zip(names, o.points, TERM_WEIGHTS, reasons))
+
+
+@dataclass(frozen=True)
+class Assessment:
+    child: Child
+    rules: RuleSet
+    homes_considered: int
+    excluded: dict[str, int]
+    ranked: tuple[Option, ...]
+
+    def to_dict(self, *, limit: int | None = None) -> dict:
+        options = self.ranked if limit is None else self.ranked[:limit]
+        return {
+            "referral_id": self.child.ref,
+            "rules_version": self.rules.version,
+            **self.rules.public_weights(),
+            "homes_considered": self.homes_considered,
+            "homes_ranked": len(self.ranked),
+            "excluded": dict(self.excluded),
+            "options": [option_dict(i + 1, o) for i, o in enumerate(options)],
+        }
+
+
+def option_dict(rank: int, o: Option) -> dict:
+    return {
+        "rank": rank, "home_id": o.home.id, "rating": o.rating, "score": o.score, "impact": o.impact,
+        "distance_km": o.distance_km, "terms": list(o.terms),
+        "resident_risks": [{
+            "placement_id": r.resident.placement_id, "referral_id": r.resident.child.ref,
+            "age": r.resident.child.age, "sex": r.resident.child.sex, "phase": r.resident.phase, "score": r.score,
+            "risks": [{"rule": f.rule.id, "score": f.score, "holder": f.holder, "reason": f.rule.reason,
+                       "mitigation": f.rule.mitigation, "unacceptable": f.rule.unacceptable} for f in r.fired],
+        } for r in o.resident_risks],
+        "mitigations": list(o.mitigations),
+    }
+
+
+def assess(child: Child, homes: Iterable[Home], rules: RuleSet) -> Assessment:
+    excluded = dict.fromkeys(HARD_LIMITS, 0)
+    required = required_categories(child, rules)
+    options = []
+    considered = 0
+    for home in homes:
+        considered += 1
+        limit = failed_limit(child, home, rules, required)
+        if limit is not None:
+            excluded[limit] += 1
+            continue
+        options.append(score_home(child, home, rules))
+    options.sort(key=lambda o: o.sort_key)
+    return Assessment(child=child, rules=rules, homes_considered=considered, excluded=excluded, ranked=tuple(options))
+
+
+def child_from(ref: str, date_of_birth: date, sex: str, needs: list[dict], risks: list[dict],
+               outward_code: str | None, as_of: date) -> Child:
+    from .model import age_on
+    codes = tuple(sorted({(x["code"], x.get("severity", "medium")) for x in [*needs, *risks]}))
+    return Child(ref=ref, age=age_on(date_of_birth, as_of), sex=sex, codes=codes, outward_code=outward_code)

@@ -1,0 +1,89 @@
+"""The facts the impact risk assessment reasons over: the child, the homes, their residents.
+
+Plain frozen dataclasses, built by the persistence layer from the read models and by the tests
+and the benchmark directly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from datetime import date
+
+RATINGS = ("low", "medium", "high", "unacceptable")
+RATING_ORDER = {r: i for i, r in enumerate(RATINGS)}
+MATCHABLE_OFSTED = ("outstanding", "good", "requires_improvement", None)
+
+
+def age_on(date_of_birth: date, on: date) -> int:
+    """Whole years, as a child's age is counted."""
+    return on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+
+
+@dataclass(frozen=True)
+class Child:
+    """The referred child (or a resident): never a name, only what the assessment needs."""
+
+    ref: str                                   # referral id (the child record's key)
+    age: int
+    sex: str
+    codes: tuple[tuple[str, str], ...] = ()    # (code, severity) for needs and risks together
+    outward_code: str | None = None
+
+    @cached_property
+    def code_set(self) -> frozenset[str]:
+        return frozenset(c for c, _ in self.codes)
+
+    @cached_property
+    def sorted_codes(self) -> tuple[str, ...]:
+        return tuple(sorted(self.code_set))
+
+    @cached_property
+    def _severities(self) -> dict[str, str]:
+        order = {"low": 0, "medium": 1, "high": 2}
+        out: dict[str, str] = {}
+        for c, s in self.codes:
+            if c not in out or order[s] > order[out[c]]:
+                out[c] = s
+        return out
+
+    def severity(self, code: str) -> str:
+        return self._severities.get(code, "medium")
+
+
+@dataclass(frozen=True)
+class Resident:
+    placement_id: str
+    child: Child
+    phase: str = "phase_1"                     # phase_1 | phase_2
+
+
+@dataclass(frozen=True)
+class Home:
+    id: str
+    live: bool = True
+    registration_status: str = "registered"    # registered | suspended | cancelled
+    ofsted_rating: str | None = "good"         # outstanding | good | requires_improvement | inadequate | None
+    age_min: int = 8
+    age_max: int = 17
+    sexes: frozenset[str] = frozenset({"female", "male"})
+    categories: frozenset[str] = frozenset({"emotional_behavioural_difficulties"})
+    specialisms: frozenset[str] = frozenset()
+    outward_code: str | None = None
+    pathway_bed_free: bool = True
+    phase_1_limit: int = 1
+    residents: tuple[Resident, ...] = field(default_factory=tuple)
+
+    @cached_property
+    def in_phase_1(self) -> int:
+        return sum(1 for r in self.residents if r.phase == "phase_1")
+
+    def with_resident(self, resident: Resident) -> "Home":
+        return _replace(self, residents=self.residents + (resident,))
+
+    def without_resident(self, placement_id: str) -> "Home":
+        return _replace(self, residents=tuple(r for r in self.residents if r.placement_id != placement_id))
+
+
+def _replace(obj, **changes):
+    from dataclasses import replace
+    return replace(obj, **changes)

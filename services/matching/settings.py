@@ -1,0 +1,14 @@
+"""Matching's own settings (environment prefix ITP_MATCHING_)."""
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MatchingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ITP_MATCHING_", extra="ignore")
+
+    # an accepted admission's bed is released if the child has not arrived by planned start + this
+    reservation_grace_hours: int = 24
+    default_phase_1_limit: int = 1
+    # how many ranked options an answer shows by default (homes_ranked always counts them all)
+    default_options: int = 25

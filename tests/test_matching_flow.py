@@ -1,0 +1,192 @@
+"""Matching end to end through the gateway, on both transports: onboard a home, go live, refer,
+rank, accept; the Pathway Bed is reserved; an arrival and an ending move the beds."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+
+from libs.common.events.catalogue import PhaseTransitioned, PlacementEnded, PlacementStarted
+from services.matching.domain.beds import ONBOARDING_CHECKLIST
+
+from .support import wait_for
+
+PROVIDER_SCOPES = ("homes:write", "homes:read")
+TODAY = date.today()
+
+
+def home_body(urn: str, postcode: str = "LE4 1AB", **extra) -> dict:
+    return {"urn": urn, "name": f"Home {urn}", "address": "1 Test Lane, Leicester", "postcode": postcode,
+            "registered_places": 3, "age_min": 10, "age_max": 17, "sexes": ["female", "male"],
+            "categories": ["emotional_behavioural_difficulties", "mental_disorders"],
+            "specialisms": ["complex_mental_health"], "registered_manager": "R. Manager",
+            "ofsted_rating": "good", "inspection_date": "2026-05-14", **extra}
+
+
+def referral_body(**extra) -> dict:
+    return {"child_ref": "LCC-T-1", "date_of_birth": str(TODAY.replace(year=TODAY.year - 14) - timedelta(days=30)),
+            "sex": "female", "home_postcode": "LE4 6AB", "urgency": "crisis", "wanted_start_date": str(TODAY),
+            "needs": [{"code": "mental_health", "severity": "high"}],
+            "risks": [{"code": "missing_episodes", "severity": "medium"}],
+            "social_worker": {"name": "Sam Patel", "email": "sam.patel@leics.gov.uk"}, **extra}
+
+
+async def onboard_live_home(sut, urn: str, **extra) -> dict:
+    provider = sut.hub("provider_admin", scopes=PROVIDER_SCOPES)
+    created = await sut.client.post("/v1/homes", json=home_body(urn, **extra), headers=provider)
+    assert created.status_code == 201, created.text
+    home = created.json()
+    for item in ONBOARDING_CHECKLIST:
+        r = await sut.client.put(f"/v1/homes/{home['id']}/checklist/{item}", json={"done": True}, headers=provider)
+        assert r.status_code == 200, r.text
+    live = await sut.client.post(f"/v1/homes/{home['id']}/go-live", headers=provider)
+    assert live.status_code == 200, live.text
+    return live.json()
+
+
+async def refer(sut, la_code="E10000018", **extra) -> str:
+    r = await sut.client.post("/v1/referrals", json=referral_body(**extra),
+                              headers={"Idempotency-Key": uuid.uuid4().hex, **sut.council(la_code)})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def ranked(sut, referral_id: str) -> dict:
+    async def ready():
+        r = await sut.client.get(f"/v1/referrals/{referral_id}/matches", headers=sut.hub())
+        return r if r.status_code == 200 else None
+    return (await wait_for(ready)).json()
+
+
+async def test_onboard_go_live_refer_rank_accept_reserves_the_pathway_bed(sut):
+    provider = sut.hub("provider_admin", scopes=PROVIDER_SCOPES)
+    created = await sut.client.post("/v1/homes", json=home_body("SC100001"), headers=provider)
+    assert created.status_code == 201, created.text
+    home = created.json()
+    assert home["status"] == "onboarding" and len(home["beds"]) == 3
+    assert not any(b["is_pathway"] for b in home["beds"])
+    early = await sut.client.post(f"/v1/homes/{home['id']}/go-live", headers=provider)
+    assert early.status_code == 409 and early.headers["content-type"] == "application/problem+json"
+    assert set(early.json()["missing_items"]) == set(ONBOARDING_CHECKLIST)
+    retried = await sut.client.post("/v1/homes", json=home_body("SC100001"), headers=provider)
+    assert retried.status_code == 200 and retried.json()["id"] == home["id"]
+    duplicate = await sut.client.post("/v1/homes", json=home_body("SC100001", name="Another"), headers=provider)
+    assert duplicate.status_code == 409
+    for item in ONBOARDING_CHECKLIST:
+        r = await sut.client.put(f"/v1/homes/{home['id']}/checklist/{item}", json={"done": True}, headers=provider)
+        confirmed = next(i for i in r.json()["checklist"] if i["item"] == item)
+        assert confirmed["done"] and confirmed["confirmed_by"] == "hub-provider_admin" and confirmed["confirmed_at"]
+    live = (await sut.client.post(f"/v1/homes/{home['id']}/go-live", headers=provider)).json()
+    assert live["status"] == "live" and live["matchable"]
+    assert [b["label"] for b in live["beds"] if b["is_pathway"]] == ["Bed 1"]
+
+    referral_id = await refer(sut)
+    assert (await sut.client.get(f"/v1/referrals/{referral_id}/matches",
+                                 headers=sut.council("E10000018"))).status_code == 403
+    ranking = await ranked(sut, referral_id)
+    assert ranking["homes_ranked"] == 1 and ranking["rules_version"] == "impact-rules/1"
+    (option,) = ranking["options"]
+    assert option["home_id"] == home["id"] and option["rating"] == "low"
+    assert {t["term"] for t in option["terms"]} >= {"distance", "specialism", "ofsted", "resident_risks"}
+    assert "soft_landing_plan_48_72h" in option["mitigations"]
+    again = await sut.client.get(f"/v1/referrals/{referral_id}/matches", headers=sut.hub())
+    assert again.content == (await sut.client.get(f"/v1/referrals/{referral_id}/matches", headers=sut.hub())).content
+
+    accept = {"referral_id": referral_id, "decision": "accept", "home_id": home["id"],
+              "planned_start_date": str(TODAY), "assessment_id": ranking["assessment_id"]}
+    decided = await sut.client.post("/v1/admissions", json=accept, headers={"Idempotency-Key": "acc-1", **sut.hub()})
+    assert decided.status_code == 201, decided.text
+    admission = decided.json()
+    assert admission["decision"] == "accepted" and admission["status"] == "reserved"
+    assert admission["assessment_id"] == ranking["assessment_id"]
+    replay = await sut.client.post("/v1/admissions", json=accept, headers={"Idempotency-Key": "acc-1", **sut.hub()})
+    assert replay.json()["id"] == admission["id"]
+    beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()
+    reserved = next(b for b in beds if b["id"] == admission["bed_id"])
+    assert reserved["state"] == "reserved" and reserved["is_pathway"]
+    twice = await sut.client.post("/v1/admissions", json=accept, headers=sut.hub())
+    assert twice.status_code == 409
+
+    # the child arrives (the assessment service's event): the bed is occupied, the next bed is the Pathway Bed
+    placement_id = uuid.uuid4()
+    async with sut.runtime("assessment").uow() as uow:
+        await uow.emit(PlacementStarted(placement_id=placement_id, referral_id=uuid.UUID(referral_id),
+                                        home_id=uuid.UUID(home["id"]), bed_id=uuid.UUID(admission["bed_id"]),
+                                        start_date=TODAY), subject_id=str(placement_id), la_code="E10000018")
+        await uow.commit()
+
+    async def occupied():
+        bs = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()
+        return bs if any(b["id"] == admission["bed_id"] and b["state"] == "occupied" for b in bs) else None
+    beds = await wait_for(occupied)
+    assert [b["label"] for b in beds if b["is_pathway"]] == ["Bed 2"]
+    residents = (await sut.client.get(f"/v1/homes/{home['id']}/residents", headers=provider)).json()
+    assert [(r["referral_id"], r["phase"]) for r in residents] == [(referral_id, "phase_1")]
+    assert (await sut.client.get(f"/v1/homes/{home['id']}/residents", headers=sut.council())).status_code == 403
+
+    # a second referral: the home has a child in Phase 1, so it is excluded until Phase 2
+    second = await refer(sut, la_code="E06000016")
+    blocked = await ranked(sut, second)
+    assert blocked["options"] == [] and blocked["excluded"]["phase_1_limit"] == 1
+    async with sut.runtime("assessment").uow() as uow:
+        await uow.emit(PhaseTransitioned(placement_id=placement_id, from_phase="phase_1", to_phase="phase_2",
+                                         effective_date=TODAY), subject_id=str(placement_id), la_code="E10000018")
+        await uow.emit(PlacementEnded(placement_id=placement_id, home_id=uuid.UUID(home["id"]),
+                                      bed_id=uuid.UUID(admission["bed_id"]), end_date=TODAY, planned=True,
+                                      ending_type="step_down"), subject_id=str(placement_id), la_code="E10000018")
+        await uow.commit()
+
+    async def ended():
+        bs = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()
+        return bs if all(b["state"] == "vacant" for b in bs) else None
+    beds = await wait_for(ended)
+    assert sum(b["is_pathway"] for b in beds) == 1
+    assert (await ranked(sut, second))["homes_ranked"] == 1
+
+
+async def test_a_suspended_or_inadequate_home_leaves_matching_at_once_and_returns_on_reinstatement(sut):
+    provider = sut.hub("provider_admin", scopes=PROVIDER_SCOPES)
+    home = await onboard_live_home(sut, "SC100002")
+    referral_id = await refer(sut)
+    assert (await ranked(sut, referral_id))["homes_ranked"] == 1
+    await sut.client.post(f"/v1/homes/{home['id']}/suspend", json={"reason": "Ofsted notice"}, headers=provider)
+    assert (await ranked(sut, referral_id))["excluded"]["not_matchable"] == 1
+    await sut.client.post(f"/v1/homes/{home['id']}/reinstate", json={}, headers=provider)
+    assert (await ranked(sut, referral_id))["homes_ranked"] == 1
+
+    current = await sut.client.get(f"/v1/homes/{home['id']}", headers=provider)
+    missing = await sut.client.patch(f"/v1/homes/{home['id']}", json={"ofsted_rating": "inadequate"}, headers=provider)
+    assert missing.status_code == 428
+    stale = await sut.client.patch(f"/v1/homes/{home['id']}", json={"ofsted_rating": "inadequate"},
+                                   headers={"If-Match": '"1"', **provider})
+    assert stale.status_code == 412
+    changed = await sut.client.patch(f"/v1/homes/{home['id']}", json={"ofsted_rating": "inadequate"},
+                                     headers={"If-Match": current.headers["etag"], **provider})
+    assert changed.status_code == 200 and not changed.json()["matchable"]
+    assert (await ranked(sut, referral_id))["excluded"]["not_matchable"] == 1
+
+    bad = await sut.client.post("/v1/homes", json=home_body("XY12"), headers=provider)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.urn"
+    manager = {"Authorization": "Bearer " + sut.token(client_id="manager", role="home_manager", scopes=["homes:read"],
+                                                      homes=[home["id"]])}
+    assert (await sut.client.get(f"/v1/homes/{home['id']}", headers=manager)).status_code == 200
+    other = await onboard_live_home(sut, "SC100003")
+    assert (await sut.client.get(f"/v1/homes/{other['id']}", headers=manager)).status_code == 404
+    assert [h["id"] for h in (await sut.client.get("/v1/homes", headers=manager)).json()] == [home["id"]]
+    assert (await sut.client.post("/v1/homes", json=home_body("SC100009"), headers=manager)).status_code == 403
+
+
+async def test_a_decline_carries_a_coded_reason(sut):
+    await onboard_live_home(sut, "SC100004")
+    referral_id = await refer(sut)
+    await ranked(sut, referral_id)
+    bad = await sut.client.post("/v1/admissions", json={"referral_id": referral_id, "decision": "decline",
+                                                        "reason_code": "other"}, headers=sut.hub())
+    assert bad.status_code == 422
+    declined = await sut.client.post("/v1/admissions", json={"referral_id": referral_id, "decision": "decline",
+                                                             "reason_code": "staffing"}, headers=sut.hub())
+    assert declined.status_code == 201, declined.text
+    assert declined.json()["decision"] == "declined" and declined.json()["reason_code"] == "staffing"
+    council = await sut.client.post("/v1/admissions", json={"referral_id": referral_id, "decision": "decline",
+                                                            "reason_code": "staffing"}, headers=sut.council())
+    assert council.status_code == 403
