@@ -329,18 +329,23 @@ async def test_the_hubs_assessment_and_decision_move_the_referral_on(sut):
 
 @embedded
 async def test_an_undecided_referral_expires_after_its_wanted_start_date_once(sut):
-    soon = await refer(sut, wanted_start_date="2026-11-23")
-    later = await refer(sut, wanted_start_date="2026-12-20")
+    today = date.today()
+    soon = await refer(sut, wanted_start_date=str(today))
+    later = await refer(sut, wanted_start_date=str(today + timedelta(days=27)))
     rt, settings = sut.runtime("referral"), sut.system.services["referral"].state.referral_settings
     assert settings.expire_after_days == 14
-    assert await expire_overdue(rt, settings, date(2026, 12, 6)) == []
-    assert await expire_overdue(rt, settings, date(2026, 12, 7)) == [soon["id"]]
-    assert await expire_overdue(rt, settings, date(2026, 12, 7)) == []  # a second run changes nothing
+    assert await expire_overdue(rt, settings, today + timedelta(days=13)) == []
+    assert await expire_overdue(rt, settings, today + timedelta(days=14)) == [soon["id"]]
+    assert await expire_overdue(rt, settings, today + timedelta(days=14)) == []  # a second run changes nothing
     got = (await sut.client.get(f"/v1/referrals/{soon['id']}", headers=sut.council())).json()
     assert got["status"] == "expired" and got["decision_reason"] == "not_decided_in_time"
     assert (await sut.client.get(f"/v1/referrals/{later['id']}", headers=sut.council())).json()["status"] == "received"
     updated = [e for e in await events_of(sut) if e["type"] == "referral.updated"]
     assert [(e["subject_id"], e["payload"]["status"]) for e in updated] == [(soon["id"], "expired")]
+    # matching hears of it: an expired referral can no longer be decided
+    decided = await sut.client.post("/v1/admissions", headers={**sut.hub(), "Idempotency-Key": str(uuid.uuid4())},
+                                    json={"referral_id": soon["id"], "decision": "decline", "reason_code": "no_vacancy"})
+    assert decided.status_code == 409 and decided.json()["referral_status"] == "expired", decided.text
 
 
 # --- data minimisation -------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ from .repository import bump, refresh_pathway_bed
 from .tables import admissions, beds, referrals, residents
 
 
+CLOSED_BY_THE_REFERRAL_SERVICE = ("expired", "withdrawn")
+
+
 def _row(payload: ReferralReceived) -> dict:
     return dict(date_of_birth=payload.date_of_birth, sex=payload.sex, home_outward_code=payload.home_outward_code,
                 needs=[n.model_dump() for n in payload.needs], risks=[r.model_dump() for r in payload.risks],
@@ -38,6 +41,10 @@ async def on_referral_received(uow: UnitOfWork, event: EventEnvelope, payload: R
 async def on_referral_updated(uow: UnitOfWork, event: EventEnvelope, payload: ReferralUpdated) -> None:
     await uow.session.execute(referrals.update().where(referrals.c.id == str(payload.referral_id))
                               .values(updated_at=event.time, **_row(payload)))
+    if payload.status in CLOSED_BY_THE_REFERRAL_SERVICE:  # expired (or withdrawn): no longer awaiting a decision
+        await uow.session.execute(referrals.update().where(and_(referrals.c.id == str(payload.referral_id),
+                                                                referrals.c.status == "awaiting_decision"))
+                                  .values(status=payload.status))
     if await _referral_is_resident(uow, str(payload.referral_id)):
         await bump(uow.session)  # a resident's needs and risks changed: the homes snapshot is stale
 
