@@ -126,6 +126,24 @@ def cmd_referrals_expire(args) -> int:
     return 0
 
 
+def cmd_deadlines_sweep(args) -> int:
+    """Send deadline.due_soon / deadline.missed once per plan, task and review deadline (safe to run from
+    several replicas or cron jobs at once: each notice is a unique row written with its outbox event)."""
+    from datetime import date
+
+    from services.assessment.scheduled import sweep
+
+    async def main():
+        app = app_factory("assessment")(settings_for("assessment", consumers_enabled=False, relay_enabled=False))
+        runtime = app.state.runtime
+        try:
+            return await sweep(runtime, date.fromisoformat(args.today) if args.today else None)
+        finally:
+            await runtime.stop()
+    print(json.dumps(asyncio.run(main())))
+    return 0
+
+
 def cmd_client_create(args) -> int:
     from libs.common.db import Database
     from services.gateway.clients import create_client
@@ -202,6 +220,13 @@ def parser() -> argparse.ArgumentParser:
                                                      "start date (ITP_REFERRAL_EXPIRE_AFTER_DAYS); safe to rerun")
     expire.add_argument("--today", default=None, help="the day to judge by (YYYY-MM-DD); default today (UTC)")
     expire.set_defaults(func=cmd_referrals_expire)
+
+    deadlines = sub.add_parser("deadlines", help="assessment deadlines")
+    deadlines_sub = deadlines.add_subparsers(dest="deadlines_command", required=True)
+    sweep = deadlines_sub.add_parser("sweep", help="notify plan, task and review deadlines due soon or missed "
+                                                   "(once each; safe to rerun)")
+    sweep.add_argument("--today", default=None, help="the day to judge by (YYYY-MM-DD); default today (UTC)")
+    sweep.set_defaults(func=cmd_deadlines_sweep)
 
     client = sub.add_parser("client", help="API clients")
     client_sub = client.add_subparsers(dest="client_command", required=True)
