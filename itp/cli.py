@@ -86,8 +86,12 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_seed(args) -> int:
-    from .seed import seed_demo
+    from .seed import seed_blueprint, seed_demo
 
+    if args.what == "blueprint":  # embedded mode: the in-process bus carries the events between services
+        placements = asyncio.run(seed_blueprint(transport="inprocess"))
+        print(json.dumps({"seeded": args.what, "placements": placements}))
+        return 0
     created = asyncio.run(seed_demo())
     print(json.dumps({"seeded": args.what, "clients_created": [c["client_id"] for c in created]}))
     return 0
@@ -204,7 +208,8 @@ def parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     seed = sub.add_parser("seed", help="load data")
-    seed.add_argument("what", choices=["demo"])
+    seed.add_argument("what", choices=["demo", "blueprint"],
+                      help="demo: clients, the blueprint home, referrals; blueprint: also children A-D's history")
     seed.set_defaults(func=cmd_seed)
 
     events = sub.add_parser("events", help="event operations")

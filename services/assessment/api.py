@@ -29,7 +29,8 @@ from .domain.placement import IllegalMove, InvalidDate, ReasonRequired
 from .domain.plan import PlanNotReady
 from .domain.schedule import TASKS_BY_CODE, plan_is_late
 from .scheduled import open_deadlines
-from .schemas import (Arrival, DeadlineOut, Ending, EndingCode, Extension, PhaseTwo, PlacementOut, PlanEdit, PlanOut,
+from .schemas import (Arrival, DeadlineOut, Ending, EndingCode, Extension, PhaseTwo, PlacementOut, PlanEdit, PlanIssue,
+                      PlanOut,
                       PlanVersionOut, ReviewCompletion, ReviewOut, StepDownPlan, TaskCode, TaskDone, TaskOut)
 from .tables import idempotent_requests, placements, plan_versions, reviews, tasks
 
@@ -383,17 +384,17 @@ async def edit_plan(plan_id: uuid.UUID, body: PlanEdit, request: Request, respon
 @router.post("/v1/plans/{plan_id}/issue", response_model=PlanOut, tags=["plans"],
              responses={**WRITE_RESPONSES, 412: {"description": "If-Match (optional here) is stale"}},
              summary="Issue the Initial Pathway Plan to the council (version 1)")
-async def issue_plan(plan_id: uuid.UUID, request: Request, principal: Writer, idempotency_key: IdempotencyKey = None,
-                     if_match: IfMatch = None):
+async def issue_plan(plan_id: uuid.UUID, request: Request, principal: Writer, body: PlanIssue | None = None,
+                     idempotency_key: IdempotencyKey = None, if_match: IfMatch = None):
     """Every section must be written. Emits pathway_plan.issued (version 1). Later versions come from reviews."""
     precondition = None if if_match is None else (lambda v: _matches(if_match, v))
 
     async def op(uow):
         plan = await service.issue_plan(uow, principal, str(plan_id), precondition=precondition, today=_today(),
-                                        now=_now())
+                                        issued_on=(body or PlanIssue()).issued_on or _today(), now=_now())
         _, placement = await repo.get_plan(uow.session, principal, plan["id"])
         return placement["referral_id"], await _plan_out(uow.session, plan, placement, principal)
-    return await _write(request, principal, idempotency_key, {"plan_id": str(plan_id)}, op)
+    return await _write(request, principal, idempotency_key, body or PlanIssue(), op)
 
 
 # --- reviews ----------------------------------------------------------------------------------------

@@ -59,6 +59,11 @@ class PlanEdit(Strict):
     sections: Sections
 
 
+class PlanIssue(Strict):
+    issued_on: date | None = Field(default=None, description="The day it was issued to the council (default "
+                                   "today; an earlier day records an issue made outside the system)")
+
+
 class ReviewCompletion(Strict):
     completed_on: date
     attendees: list[str] = Field(min_length=1, max_length=50, description="Roles or names of professionals")

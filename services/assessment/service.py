@@ -174,7 +174,7 @@ async def _issue_version(uow: UnitOfWork, plan: dict, placement: dict, *, source
 
 
 async def issue_plan(uow: UnitOfWork, principal: Principal, plan_id: str, *, precondition, today: date,
-                     now: datetime) -> dict:
+                     issued_on: date, now: datetime) -> dict:
     """Issue the Initial Pathway Plan to the council as version 1 (every section written)."""
     plan, placement = await repo.get_plan(uow.session, principal, plan_id, for_update=True)
     if plan is None:
@@ -186,10 +186,12 @@ async def issue_plan(uow: UnitOfWork, principal: Principal, plan_id: str, *, pre
         raise PlanConflict("The placement has ended.", current_status="ended", allowed_moves=[])
     if precondition is not None and not precondition(plan["version"]):
         raise Stale(plan["version"])
+    if issued_on > today or issued_on < placement["arrival_date"]:
+        raise InvalidDate("issued_on", "a plan is issued between the arrival and today")
     check_ready(plan["sections"])
-    await _issue_version(uow, plan, placement, source="initial", review_id=None, issued_on=today,
+    await _issue_version(uow, plan, placement, source="initial", review_id=None, issued_on=issued_on,
                          principal=principal, now=now)
-    return {**plan, "issued_version": 1, "issued_on": today}
+    return {**plan, "issued_version": 1, "issued_on": issued_on}
 
 
 async def complete_review(uow: UnitOfWork, principal: Principal, review_id: str, *, completed_on: date,
