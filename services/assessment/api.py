@@ -30,9 +30,8 @@ from .domain.plan import PlanNotReady
 from .domain.schedule import TASKS_BY_CODE, plan_is_late
 from .scheduled import open_deadlines
 from .schemas import (Arrival, DeadlineOut, Ending, EndingCode, Extension, PhaseTwo, PlacementOut, PlanEdit, PlanIssue,
-                      PlanOut,
-                      PlanVersionOut, ReviewCompletion, ReviewOut, StepDownPlan, TaskCode, TaskDone, TaskOut)
-from .tables import idempotent_requests, placements, plan_versions, reviews, tasks
+                      PlanOut, PlanVersionOut, ReviewCompletion, ReviewOut, StepDownPlan, TaskCode, TaskDone, TaskOut)
+from .tables import idempotent_requests, placements, plan_versions, tasks
 
 router = APIRouter(tags=["placements"])
 

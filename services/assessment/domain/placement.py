@@ -11,7 +11,7 @@ contiguous, without gaps or overlaps, whatever order the moves come in; billing 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import Enum
 
