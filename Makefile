@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed bench-events bench-gateway bench-matching bench-referrals asyncapi clean
+.PHONY: run test install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment asyncapi clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench-matching: $(STAMP)
 
 bench-referrals: $(STAMP)
 	$(BIN)/python bench/bench_referrals.py
+
+bench-assessment: $(STAMP)
+	$(BIN)/python bench/bench_assessment.py
 
 clean:
 	rm -rf $(VENV) .itp-data

@@ -86,8 +86,12 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_seed(args) -> int:
-    from .seed import seed_demo
+    from .seed import seed_blueprint, seed_demo
 
+    if args.what == "blueprint":  # embedded mode: the in-process bus carries the events between services
+        placements = asyncio.run(seed_blueprint(transport="inprocess"))
+        print(json.dumps({"seeded": args.what, "placements": placements}))
+        return 0
     created = asyncio.run(seed_demo())
     print(json.dumps({"seeded": args.what, "clients_created": [c["client_id"] for c in created]}))
     return 0
@@ -123,6 +127,24 @@ def cmd_referrals_expire(args) -> int:
             await runtime.stop()
     expired = asyncio.run(main())
     print(json.dumps({"expired": expired}))
+    return 0
+
+
+def cmd_deadlines_sweep(args) -> int:
+    """Send deadline.due_soon / deadline.missed once per plan, task and review deadline (safe to run from
+    several replicas or cron jobs at once: each notice is a unique row written with its outbox event)."""
+    from datetime import date
+
+    from services.assessment.scheduled import sweep
+
+    async def main():
+        app = app_factory("assessment")(settings_for("assessment", consumers_enabled=False, relay_enabled=False))
+        runtime = app.state.runtime
+        try:
+            return await sweep(runtime, date.fromisoformat(args.today) if args.today else None)
+        finally:
+            await runtime.stop()
+    print(json.dumps(asyncio.run(main())))
     return 0
 
 
@@ -186,7 +208,8 @@ def parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     seed = sub.add_parser("seed", help="load data")
-    seed.add_argument("what", choices=["demo"])
+    seed.add_argument("what", choices=["demo", "blueprint"],
+                      help="demo: clients, the blueprint home, referrals; blueprint: also children A-D's history")
     seed.set_defaults(func=cmd_seed)
 
     events = sub.add_parser("events", help="event operations")
@@ -202,6 +225,13 @@ def parser() -> argparse.ArgumentParser:
                                                      "start date (ITP_REFERRAL_EXPIRE_AFTER_DAYS); safe to rerun")
     expire.add_argument("--today", default=None, help="the day to judge by (YYYY-MM-DD); default today (UTC)")
     expire.set_defaults(func=cmd_referrals_expire)
+
+    deadlines = sub.add_parser("deadlines", help="assessment deadlines")
+    deadlines_sub = deadlines.add_subparsers(dest="deadlines_command", required=True)
+    sweep = deadlines_sub.add_parser("sweep", help="notify plan, task and review deadlines due soon or missed "
+                                                   "(once each; safe to rerun)")
+    sweep.add_argument("--today", default=None, help="the day to judge by (YYYY-MM-DD); default today (UTC)")
+    sweep.set_defaults(func=cmd_deadlines_sweep)
 
     client = sub.add_parser("client", help="API clients")
     client_sub = client.add_subparsers(dest="client_command", required=True)

@@ -118,3 +118,28 @@ async def seed_matching(**overrides) -> bool:
         return await seed_blueprint_home(db, metadata.tables["outbox"])
     finally:
         await db.dispose()
+
+
+async def seed_blueprint(**overrides) -> dict:
+    """The demo data, then the 3-bed blueprint scenario (children A-D) driven through the real APIs of
+    the whole system run in this process. A second run finds the blueprint children and adds nothing."""
+    import httpx
+
+    from libs.common.auth import KeyStore, mint_token
+    from services.gateway.domain.principals import COUNCIL_SCOPES
+
+    from .blueprint import Blueprint, already_seeded
+    from .system import build_system
+
+    await seed_demo(**overrides)
+    system = build_system(**overrides)
+    keys = KeyStore(settings_for("gateway", **overrides).resolved_keys_file)
+    hub = {"Authorization": "Bearer " + mint_token(keys, client_id="seed-blueprint", role="hub")}
+    council = {"Authorization": "Bearer " + mint_token(keys, client_id="seed-blueprint-council", la_code="E10000018",
+                                                       scopes=COUNCIL_SCOPES)}
+    gateway = system.gateway
+    async with gateway.router.lifespan_context(gateway):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://seed") as client:
+            if await already_seeded(client, hub):
+                return {}
+            return await Blueprint(client, hub, council).run()

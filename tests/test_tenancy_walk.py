@@ -54,11 +54,24 @@ async def objects_of_council_a(sut) -> dict:
         r = await sut.client.get(f"/v1/referrals/{referral['id']}", headers=sut.council(A))
         return r.json() if r.json()["status"] == "accepted" else None
     referral = await wait_for(settled)
+
+    async def placed():  # assessment made A's pending placement from admission.accepted
+        r = await sut.client.get("/v1/placements", params={"home": home["id"]}, headers=sut.hub())
+        return next((p for p in r.json() if p["referral_id"] == referral["id"]), None)
+    placement = await wait_for(placed)
+    arrived = await sut.client.post(f"/v1/placements/{placement['id']}/arrival", headers=sut.hub(),
+                                    json={"arrival_date": str(date.today())})
+    assert arrived.status_code == 200, arrived.text
+    plan = (await sut.client.get(f"/v1/placements/{placement['id']}/plan", headers=sut.hub())).json()
+    review = (await sut.client.get(f"/v1/placements/{placement['id']}/reviews", headers=sut.hub())).json()[0]
+    placement = (await sut.client.get(f"/v1/placements/{placement['id']}", headers=sut.council(A))).json()
     return {"ids": {"referral_id": referral["id"], "endpoint_id": hook["id"], "delivery_id": delivery["id"],
                     "home_id": home["id"], "bed_id": admission["bed_id"], "item": "registration_verified",
-                    "admission_id": admission["id"]},
+                    "admission_id": admission["id"], "placement_id": placement["id"], "plan_id": plan["id"],
+                    "review_id": review["id"], "code": "safety_and_risk_plan", "version": "1"},
             "secrets": [referral["id"], "A-CHILD-7731", hook_url, hook["secret"]],
-            "snapshots": {f"/v1/referrals/{referral['id']}": referral}}
+            "snapshots": {f"/v1/referrals/{referral['id']}": referral,
+                          f"/v1/placements/{placement['id']}": placement}}
 
 
 def body_for(method: str, path: str, objects: dict) -> dict | None:
@@ -71,6 +84,17 @@ def body_for(method: str, path: str, objects: dict) -> dict | None:
         ("patch", "/v1/webhooks/{endpoint_id}"): {"description": "changed by council B"},
         ("post", "/v1/webhooks/{endpoint_id}/rotate-secret"): None,
         ("post", "/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver"): None,
+        ("post", "/v1/placements/{placement_id}/arrival"): {"arrival_date": str(date.today())},
+        ("post", "/v1/placements/{placement_id}/phase-2"): {"effective_date": str(date.today()), "reason": "walk"},
+        ("post", "/v1/placements/{placement_id}/phase-1-extension"): {"new_end_date": "2099-01-01", "reason": "walk"},
+        ("put", "/v1/placements/{placement_id}/step-down"): {"destination": "foster_care", "target_date": "2099-01-01"},
+        ("post", "/v1/placements/{placement_id}/ending"): {"end_date": str(date.today()), "ending_type": "breakdown",
+                                                           "reason_code": "X1"},
+        ("post", "/v1/placements/{placement_id}/tasks/{code}/complete"): {"done_on": str(date.today())},
+        ("patch", "/v1/plans/{plan_id}"): {"sections": {"health_plan": "changed by council B"}},
+        ("post", "/v1/plans/{plan_id}/issue"): None,
+        ("post", "/v1/reviews/{review_id}/complete"): {"completed_on": str(date.today()), "attendees": ["B"],
+                                                       "findings": "changed by council B"},
     }
     if (method, path) not in bodies:
         raise LookupError(f"{method.upper()} {path}")

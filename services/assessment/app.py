@@ -3,6 +3,8 @@ from fastapi import FastAPI
 
 from libs.common.web import service_app
 
+from .api import router
+from .handlers import HANDLERS
 from .tables import metadata
 
 SERVICE = "assessment"
@@ -10,5 +12,5 @@ DESCRIPTION = "Placements, phases, pathway plans, reviews, step-down and endings
 
 
 def create_app(settings=None, *, bus=None, manage_runtime: bool = True) -> FastAPI:
-    return service_app(SERVICE, metadata, [], None, description=DESCRIPTION, settings=settings, bus=bus,
+    return service_app(SERVICE, metadata, [router], HANDLERS, description=DESCRIPTION, settings=settings, bus=bus,
                        manage_runtime=manage_runtime)

@@ -1,3 +1,108 @@
+from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
+
 from libs.common.runtime import build_metadata
+from libs.common.types import UtcDateTime
 
 metadata = build_metadata()
+
+# One placement per accepted admission. The la_code comes from the admission.accepted envelope.
+# history: the phase spans [{phase, start, end}], extensions: [{reason, previous_end, new_end}].
+placements = Table(
+    "placements", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("admission_id", String(36), nullable=False, unique=True),
+    Column("referral_id", String(36), nullable=False, index=True),
+    Column("la_code", String(16), nullable=False, index=True),
+    Column("home_id", String(36), nullable=False, index=True),
+    Column("bed_id", String(36), nullable=False),
+    Column("key_worker", String(120), nullable=True),
+    Column("therapeutic_lead", String(120), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("planned_start_date", Date, nullable=False),
+    Column("arrival_date", Date, nullable=True),
+    Column("phase_1_end", Date, nullable=True),
+    Column("history", JSON, nullable=False),
+    Column("extensions", JSON, nullable=False),
+    Column("transitions", JSON, nullable=False),   # audit of phase moves: effective date, reason, backdated, by, at
+    Column("end_date", Date, nullable=True),
+    Column("ending", JSON, nullable=True),
+    Column("step_down", JSON, nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+tasks = Table(
+    "tasks", metadata,
+    Column("placement_id", String(36), primary_key=True),
+    Column("code", String(40), primary_key=True),
+    Column("due_date", Date, nullable=False),
+    Column("owner", String(120), nullable=False),
+    Column("done_on", Date, nullable=True),
+    Column("done_by", String(120), nullable=True),
+)
+
+# The plan's working copy (sections, edited with If-Match on version) and its issued versions.
+plans = Table(
+    "plans", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("placement_id", String(36), nullable=False, unique=True),
+    Column("la_code", String(16), nullable=False),
+    Column("sections", JSON, nullable=False),
+    Column("version", Integer, nullable=False),         # the working copy's ETag
+    Column("issued_version", Integer, nullable=False),  # 0 until the Initial Pathway Plan is issued
+    Column("due_date", Date, nullable=False),
+    Column("issued_on", Date, nullable=True),           # the Initial Pathway Plan's issue date
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+plan_versions = Table(
+    "plan_versions", metadata,
+    Column("plan_id", String(36), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("sections", JSON, nullable=False),
+    Column("source", String(40), nullable=False),       # initial | review
+    Column("review_id", String(36), nullable=True),
+    Column("issued_on", Date, nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("issued_by", String(120), nullable=False),
+)
+
+reviews = Table(
+    "reviews", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("placement_id", String(36), nullable=False, index=True),
+    Column("la_code", String(16), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),          # 90_day | six_monthly
+    Column("due_date", Date, nullable=False),
+    Column("completed_on", Date, nullable=True),
+    Column("attendees", JSON, nullable=True),
+    Column("findings", Text, nullable=True),
+    Column("plan_version", Integer, nullable=True),
+    UniqueConstraint("placement_id", "number", name="uq_reviews_placement_number"),
+)
+
+# One row per deadline notice sent: a second replica's sweep conflicts here and emits nothing.
+deadline_notices = Table(
+    "deadline_notices", metadata,
+    Column("deadline_key", String(120), nullable=False),
+    Column("notice", String(20), nullable=False),        # due_soon | missed
+    Column("sent_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("deadline_key", "notice", name="uq_deadline_notices_key_notice"),
+)
+
+# Idempotency-Key of each state-changing POST: the same key and body answers the stored response.
+idempotent_requests = Table(
+    "idempotent_requests", metadata,
+    Column("client_id", String(120), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("route", String(200), nullable=False),
+    Column("body_sha256", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("client_id", "key", name="uq_idempotent_requests_client_key"),
+)
+
+Index("ix_reviews_due", reviews.c.due_date)

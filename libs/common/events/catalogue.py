@@ -142,6 +142,24 @@ class PlacementEnded(Payload):
     destination: str | None = None
 
 
+class DeadlineNotice(Payload):
+    deadline_key: str = Field(description="placement id, kind and item: the same deadline always has the same key",
+                              examples=["5b1d...:task:safety_and_risk_plan"])
+    placement_id: uuid.UUID
+    home_id: uuid.UUID
+    kind: Literal["plan", "task", "review"]
+    item: str = Field(examples=["initial_pathway_plan", "safety_and_risk_plan", "90_day"])
+    due_date: date
+
+
+class DeadlineDueSoon(DeadlineNotice):
+    pass
+
+
+class DeadlineMissed(DeadlineNotice):
+    pass
+
+
 # --- billing and outcomes ------------------------------------------------------------------------
 class FeePeriodClosed(Payload):
     fee_period_id: uuid.UUID
@@ -197,6 +215,10 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
     EventSpec("pathway_plan.issued", 1, TOPIC_PLACEMENTS, PathwayPlanIssued, "A version of the Initial Pathway Plan was issued."),
     EventSpec("review.completed", 1, TOPIC_PLACEMENTS, ReviewCompleted, "A plan review was completed."),
     EventSpec("placement.ended", 1, TOPIC_PLACEMENTS, PlacementEnded, "A placement ended, planned or not."),
+    EventSpec("deadline.due_soon", 1, TOPIC_PLACEMENTS, DeadlineDueSoon,
+              "A plan, Phase 1 task or review deadline falls due within days (sent once per deadline)."),
+    EventSpec("deadline.missed", 1, TOPIC_PLACEMENTS, DeadlineMissed,
+              "A plan, Phase 1 task or review deadline passed without being met (sent once per deadline)."),
     EventSpec("fee_period.closed", 1, TOPIC_BILLING, FeePeriodClosed, "Finance closed a fee period."),
     EventSpec("invoice.issued", 1, TOPIC_BILLING, InvoiceIssued, "An invoice was issued to a council."),
     EventSpec("outcome.recorded", 1, TOPIC_OUTCOMES, OutcomeRecorded, "An outcome measure was recorded."),

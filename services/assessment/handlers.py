@@ -1,0 +1,39 @@
+"""Assessment's consumer: an accepted admission creates the pending placement. Idempotent twice over:
+the inbox drops a redelivered event, and the placement is unique per admission."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from libs.common.events.catalogue import AdmissionAccepted
+from libs.common.events.envelope import EventEnvelope
+from libs.common.events.outbox import UnitOfWork
+
+from .domain.placement import Status
+from .tables import placements
+
+_NS = uuid.UUID("0f3c2b7a-9d84-4c1e-b6a5-2e7d9c1f4a10")
+
+
+def placement_id_for(admission_id) -> str:
+    """The placement of an admission has a stable id, so a replayed event can never make a second one."""
+    return str(uuid.uuid5(_NS, str(admission_id)))
+
+
+async def on_admission_accepted(uow: UnitOfWork, event: EventEnvelope, payload: AdmissionAccepted) -> None:
+    if not event.la_code:
+        raise ValueError("admission.accepted without the council's la_code in its envelope")
+    admission_id = str(payload.admission_id)
+    if (await uow.session.execute(select(placements.c.id).where(placements.c.admission_id == admission_id))).first():
+        return
+    now = datetime.now(timezone.utc)
+    await uow.session.execute(placements.insert().values(
+        id=placement_id_for(admission_id), admission_id=admission_id, referral_id=str(payload.referral_id),
+        la_code=event.la_code, home_id=str(payload.home_id), bed_id=str(payload.bed_id),
+        status=Status.pending.value, planned_start_date=payload.planned_start_date, history=[], extensions=[],
+        transitions=[], version=1, created_at=now, updated_at=now))
+
+
+HANDLERS = {"admission.accepted": on_admission_accepted}

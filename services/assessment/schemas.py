@@ -1,0 +1,196 @@
+"""Request and response models of the assessment API."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .domain.ending import Destination, EndingType
+from .domain.schedule import TASKS_BY_CODE
+
+Phase = Literal["pending", "phase_1", "phase_2", "ended"]
+DestinationName = Literal[tuple(d.value for d in Destination)]  # type: ignore[valid-type]
+EndingTypeName = Literal[tuple(t.value for t in EndingType)]    # type: ignore[valid-type]
+TaskCode = Literal[tuple(TASKS_BY_CODE)]                        # type: ignore[valid-type]
+Text = Field(min_length=1, max_length=20000)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Arrival(Strict):
+    arrival_date: date = Field(description="The day the child actually arrived (day 1)", examples=["2026-11-23"])
+    key_worker: str | None = Field(default=None, max_length=120, description="Staff member (not the child)")
+    therapeutic_lead: str | None = Field(default=None, max_length=120)
+
+
+class PhaseTwo(Strict):
+    effective_date: date = Field(description="The first day of Phase 2 (normally day 29); billing splits here")
+    reason: str | None = Field(default=None, max_length=2000, description="Required when back-dated")
+
+
+class Extension(Strict):
+    new_end_date: date = Field(description="The new last day of Phase 1")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class TaskDone(Strict):
+    done_on: date
+    owner: str | None = Field(default=None, max_length=120)
+
+
+class Sections(Strict):
+    needs_and_history_summary: str | None = Field(default=None, max_length=20000)
+    safety_and_risk_plan: str | None = Field(default=None, max_length=20000)
+    therapeutic_plan: str | None = Field(default=None, max_length=20000)
+    education_plan: str | None = Field(default=None, max_length=20000)
+    health_plan: str | None = Field(default=None, max_length=20000)
+    family_and_network: str | None = Field(default=None, max_length=20000)
+    step_down_goals: str | None = Field(default=None, max_length=20000)
+
+    def given(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump(exclude_unset=True).items() if v is not None}
+
+
+class PlanEdit(Strict):
+    sections: Sections
+
+
+class PlanIssue(Strict):
+    issued_on: date | None = Field(default=None, description="The day it was issued to the council (default "
+                                   "today; an earlier day records an issue made outside the system)")
+
+
+class ReviewCompletion(Strict):
+    completed_on: date
+    attendees: list[str] = Field(min_length=1, max_length=50, description="Roles or names of professionals")
+    findings: str = Field(min_length=1, max_length=20000)
+    sections: Sections | None = Field(default=None, description="Plan sections the review revised")
+
+
+class StepDownPlan(Strict):
+    destination: DestinationName
+    target_date: date
+    readiness_notes: str | None = Field(default=None, max_length=5000)
+
+
+class Ending(Strict):
+    end_date: date = Field(description="The leaving day (not charged)")
+    ending_type: EndingTypeName = Field(description="step_down is the planned ending; the others are unplanned")
+    destination: DestinationName | None = Field(default=None, description="Required for a step_down")
+    reason_code: str = Field(pattern=r"^(E\d{1,2}[AB]?|X1)$", examples=["E4A", "X1"],
+                             description="SSDA903 reason episode ceased code; GET /v1/placements/ending-codes")
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+# --- responses ---------------------------------------------------------------------------------
+class Span(BaseModel):
+    phase: str
+    start: date
+    end: date | None
+
+
+class PlanSummary(BaseModel):
+    id: uuid.UUID
+    due_date: date
+    issued_version: int
+    issued_on: date | None
+    late: bool
+
+
+class ReviewSummary(BaseModel):
+    id: uuid.UUID
+    kind: str
+    due_date: date
+
+
+class PlacementOut(BaseModel):
+    id: uuid.UUID
+    admission_id: uuid.UUID
+    referral_id: uuid.UUID
+    la_code: str
+    home_id: uuid.UUID
+    bed_id: uuid.UUID
+    key_worker: str | None
+    therapeutic_lead: str | None
+    status: Phase
+    allowed_moves: list[str]
+    planned_start_date: date
+    arrival_date: date | None
+    phase_1_end: date | None
+    phase_1_extended: bool
+    end_date: date | None
+    as_of: date
+    phase: Phase = Field(description="The phase on the as_of date")
+    day: int | None = Field(description="The day counter on the as_of date (day 1 = arrival)")
+    phase_history: list[Span]
+    extensions: list[dict]
+    transitions: list[dict]
+    statutory_reviews: list[date] = Field(description="The council's statutory review dates (latest dates)")
+    plan: PlanSummary | None
+    next_review: ReviewSummary | None
+    step_down: dict | None
+    ending: dict | None
+
+
+class TaskOut(BaseModel):
+    code: str
+    label: str
+    due_date: date
+    owner: str
+    done_on: date | None
+    done_by: str | None
+    state: str
+
+
+class PlanVersionOut(BaseModel):
+    version: int
+    sections: dict[str, str]
+    source: str
+    review_id: uuid.UUID | None
+    issued_on: date
+    issued_at: datetime
+
+
+class PlanOut(BaseModel):
+    id: uuid.UUID
+    placement_id: uuid.UUID
+    status: Literal["draft", "issued"]
+    due_date: date
+    late: bool
+    issued_version: int
+    issued_on: date | None
+    draft: dict[str, str] | None = Field(description="The working copy (the hub only)")
+    current: PlanVersionOut | None
+    versions: list[int]
+
+
+class ReviewOut(BaseModel):
+    id: uuid.UUID
+    placement_id: uuid.UUID
+    number: int
+    kind: str
+    due_date: date
+    state: str
+    completed_on: date | None
+    attendees: list[str] | None
+    findings: str | None
+    plan_version: int | None
+
+
+class DeadlineOut(BaseModel):
+    deadline_key: str
+    placement_id: uuid.UUID
+    home_id: uuid.UUID
+    kind: Literal["plan", "task", "review"]
+    item: str
+    due_date: date
+    state: Literal["upcoming", "due_soon", "overdue"]
+
+
+class EndingCode(BaseModel):
+    code: str
+    label: str

@@ -1,0 +1,267 @@
+"""The assessment service's operations: each changes state and emits its events through one unit of
+work (the outbox). The caller commits, so that an Idempotency-Key row can join the same transaction.
+HTTP concerns stay in api.py; the rules live in domain/."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from libs.common.auth import Principal
+from libs.common.events.catalogue import (PathwayPlanIssued, PhaseTransitioned, PlacementEnded, PlacementStarted,
+                                          ReviewCompleted)
+from libs.common.events.outbox import UnitOfWork
+
+from . import repository as repo
+from .domain.ending import PLANNED, EndingType, check_ending
+from .domain.placement import IllegalMove, InvalidDate, Move, Status
+from .domain.plan import check_ready, empty_sections
+from .domain.schedule import FOUNDATION_TASKS, plan_due, review_due, review_kind, task_due
+from .tables import plan_versions, plans, reviews, tasks
+
+
+class Missing(Exception):
+    """No such record for this caller (another council's is missing too)."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
+
+class Stale(Exception):
+    def __init__(self, current_version: int):
+        super().__init__(f"current version {current_version}")
+        self.current_version = current_version
+
+
+class PlanConflict(Exception):
+    """A plan move that its state does not allow (for example a second issue of the Initial Pathway Plan)."""
+
+    def __init__(self, detail: str, **extra):
+        super().__init__(detail)
+        self.extra = extra
+
+
+async def _placement(uow: UnitOfWork, principal: Principal, placement_id: str) -> dict:
+    row = await repo.get_placement(uow.session, principal, placement_id, for_update=True)
+    if row is None:
+        raise Missing("placement")
+    return row
+
+
+def _subject(row: dict) -> dict:
+    return {"subject_id": row["id"], "la_code": row["la_code"]}
+
+
+async def arrive(uow: UnitOfWork, principal: Principal, placement_id: str, *, arrival_date: date,
+                 key_worker: str | None, therapeutic_lead: str | None, today: date, now: datetime) -> dict:
+    """The child arrived: Phase 1 starts (day 1), its foundation tasks, the plan draft and the 90-day
+    review are scheduled; placement.started and phase.transitioned (to phase_1) are emitted."""
+    row = await _placement(uow, principal, placement_id)
+    p = repo.to_domain(row).arrive(arrival_date, today)
+    values = repo.from_domain(p)
+    values["transitions"] = row["transitions"] + [_audit(None, "phase_1", arrival_date, None, False, principal, now)]
+    if key_worker:
+        values["key_worker"] = key_worker
+    if therapeutic_lead:
+        values["therapeutic_lead"] = therapeutic_lead
+    new = await repo.save(uow.session, row, values, now)
+    for task in FOUNDATION_TASKS:
+        done = task.code == "key_worker_assigned" and bool(new["key_worker"])
+        await uow.session.execute(tasks.insert().values(
+            placement_id=row["id"], code=task.code, due_date=task_due(arrival_date, task), owner=task.owner,
+            done_on=arrival_date if done else None, done_by=principal.client_id if done else None))
+    await uow.session.execute(plans.insert().values(
+        id=str(uuid.uuid4()), placement_id=row["id"], la_code=row["la_code"], sections=empty_sections(), version=1,
+        issued_version=0, due_date=plan_due(arrival_date), issued_on=None, updated_at=now))
+    await _schedule_review(uow, new, 1)
+    await uow.emit(PlacementStarted(placement_id=row["id"], referral_id=row["referral_id"], home_id=row["home_id"],
+                                    bed_id=row["bed_id"], start_date=arrival_date), **_subject(row))
+    await uow.emit(PhaseTransitioned(placement_id=row["id"], from_phase=None, to_phase="phase_1",
+                                     effective_date=arrival_date), **_subject(row))
+    return new
+
+
+def _audit(from_phase, to_phase, effective: date, reason, backdated: bool, principal: Principal, now) -> dict:
+    return {"from_phase": from_phase, "to_phase": to_phase, "effective_date": effective.isoformat(),
+            "reason": reason, "backdated": backdated, "by": principal.client_id, "at": now.isoformat()}
+
+
+async def _schedule_review(uow: UnitOfWork, placement: dict, number: int) -> None:
+    await uow.session.execute(reviews.insert().values(
+        id=str(uuid.uuid4()), placement_id=placement["id"], la_code=placement["la_code"], number=number,
+        kind=review_kind(number), due_date=review_due(placement["arrival_date"], number)))
+
+
+async def extend_phase_1(uow: UnitOfWork, principal: Principal, placement_id: str, *, new_end_date: date,
+                         reason: str, now: datetime) -> dict:
+    row = await _placement(uow, principal, placement_id)
+    p = repo.to_domain(row).extend_phase_1(new_end_date, reason)
+    return await repo.save(uow.session, row, repo.from_domain(p), now)
+
+
+async def transition_to_phase_2(uow: UnitOfWork, principal: Principal, placement_id: str, *, effective_date: date,
+                                reason: str | None, today: date, now: datetime) -> dict:
+    """Phase 2 from the effective date (billing splits its charge there); a back-dated move is
+    allowed with a reason and kept in the placement's audit of transitions."""
+    row = await _placement(uow, principal, placement_id)
+    plan = await repo.plan_of(uow.session, row["id"])
+    issued = plan is not None and plan["issued_version"] >= 1
+    p, backdated = repo.to_domain(row).transition_to_phase_2(effective_date, today, reason, plan_issued=issued)
+    values = repo.from_domain(p)
+    values["transitions"] = row["transitions"] + [
+        _audit("phase_1", "phase_2", effective_date, reason, backdated, principal, now)]
+    new = await repo.save(uow.session, row, values, now)
+    await uow.emit(PhaseTransitioned(placement_id=row["id"], from_phase="phase_1", to_phase="phase_2",
+                                     effective_date=effective_date, reason=reason, backdated=backdated),
+                   **_subject(row))
+    return new
+
+
+async def complete_task(uow: UnitOfWork, principal: Principal, placement_id: str, code: str, *, done_on: date,
+                        owner: str | None, today: date) -> dict:
+    row = await _placement(uow, principal, placement_id)
+    task = (await uow.session.execute(select(tasks).where(tasks.c.placement_id == row["id"], tasks.c.code == code)
+                                      .with_for_update())).mappings().first()
+    if task is None:
+        raise Missing("task")
+    if task["done_on"] is not None:
+        return dict(task)
+    if done_on > today or done_on < row["arrival_date"]:
+        raise InvalidDate("done_on", "a task is done between the arrival and today")
+    values = {"done_on": done_on, "done_by": principal.client_id}
+    if owner:
+        values["owner"] = owner
+    await uow.session.execute(tasks.update().where(tasks.c.placement_id == row["id"], tasks.c.code == code)
+                              .values(**values))
+    return {**dict(task), **values}
+
+
+async def edit_plan(uow: UnitOfWork, principal: Principal, plan_id: str, sections: dict[str, str],
+                    precondition, now: datetime) -> dict:
+    plan, placement = await repo.get_plan(uow.session, principal, plan_id, for_update=True)
+    if plan is None:
+        raise Missing("plan")
+    if placement["status"] == Status.ended.value:
+        raise PlanConflict("The placement has ended: its plan no longer changes.", current_status="ended")
+    merged = {**plan["sections"], **sections}
+    if merged == plan["sections"]:
+        return plan
+    if not precondition(plan["version"]):
+        raise Stale(plan["version"])
+    new = {**plan, "sections": merged, "version": plan["version"] + 1, "updated_at": now}
+    done = await uow.session.execute(plans.update().where(plans.c.id == plan_id, plans.c.version == plan["version"])
+                                     .values(sections=merged, version=new["version"], updated_at=now))
+    if done.rowcount != 1:
+        raise Stale(plan["version"] + 1)
+    return new
+
+
+async def _issue_version(uow: UnitOfWork, plan: dict, placement: dict, *, source: str, review_id: str | None,
+                         issued_on: date, principal: Principal, now: datetime) -> int:
+    version = plan["issued_version"] + 1
+    await uow.session.execute(plan_versions.insert().values(
+        plan_id=plan["id"], version=version, sections=plan["sections"], source=source, review_id=review_id,
+        issued_on=issued_on, issued_at=now, issued_by=principal.client_id))
+    values = {"issued_version": version}
+    if version == 1:
+        values["issued_on"] = issued_on
+    await uow.session.execute(plans.update().where(plans.c.id == plan["id"]).values(**values))
+    await uow.emit(PathwayPlanIssued(plan_id=plan["id"], placement_id=placement["id"], version=version, issued_at=now),
+                   **_subject(placement))
+    return version
+
+
+async def issue_plan(uow: UnitOfWork, principal: Principal, plan_id: str, *, precondition, today: date,
+                     issued_on: date, now: datetime) -> dict:
+    """Issue the Initial Pathway Plan to the council as version 1 (every section written)."""
+    plan, placement = await repo.get_plan(uow.session, principal, plan_id, for_update=True)
+    if plan is None:
+        raise Missing("plan")
+    if plan["issued_version"] >= 1:
+        raise PlanConflict("The Initial Pathway Plan is already issued; a new version comes from a review.",
+                           current_status="issued", allowed_moves=["complete_review"])
+    if placement["status"] == Status.ended.value:
+        raise PlanConflict("The placement has ended.", current_status="ended", allowed_moves=[])
+    if precondition is not None and not precondition(plan["version"]):
+        raise Stale(plan["version"])
+    if issued_on > today or issued_on < placement["arrival_date"]:
+        raise InvalidDate("issued_on", "a plan is issued between the arrival and today")
+    check_ready(plan["sections"])
+    await _issue_version(uow, plan, placement, source="initial", review_id=None, issued_on=issued_on,
+                         principal=principal, now=now)
+    return {**plan, "issued_version": 1, "issued_on": issued_on}
+
+
+async def complete_review(uow: UnitOfWork, principal: Principal, review_id: str, *, completed_on: date,
+                          attendees: list[str], findings: str, sections: dict[str, str], today: date,
+                          now: datetime) -> dict:
+    """A completed review issues a new plan version and schedules the next review (6 months on)."""
+    review, placement = await repo.get_review(uow.session, principal, review_id, for_update=True)
+    if review is None:
+        raise Missing("review")
+    if review["completed_on"] is not None:
+        raise PlanConflict("The review is already completed.", current_status="completed", allowed_moves=[])
+    if placement["status"] == Status.ended.value:
+        raise PlanConflict("The placement has ended.", current_status="ended", allowed_moves=[])
+    plan = await repo.plan_of(uow.session, placement["id"])
+    if plan["issued_version"] < 1:
+        raise PlanConflict("A review revises an issued plan: issue the Initial Pathway Plan first.",
+                           current_status="draft", allowed_moves=["issue_plan"])
+    if completed_on > today or completed_on < placement["arrival_date"]:
+        raise InvalidDate("completed_on", "a review is completed between the arrival and today")
+    if sections:
+        plan = {**plan, "sections": {**plan["sections"], **sections}, "version": plan["version"] + 1}
+        await uow.session.execute(plans.update().where(plans.c.id == plan["id"])
+                                  .values(sections=plan["sections"], version=plan["version"], updated_at=now))
+    version = await _issue_version(uow, plan, placement, source="review", review_id=review["id"],
+                                   issued_on=completed_on, principal=principal, now=now)
+    values = dict(completed_on=completed_on, attendees=attendees, findings=findings, plan_version=version)
+    await uow.session.execute(reviews.update().where(reviews.c.id == review["id"]).values(**values))
+    await _schedule_review(uow, placement, review["number"] + 1)
+    await uow.emit(ReviewCompleted(review_id=review["id"], placement_id=placement["id"], kind=review["kind"],
+                                   completed_on=completed_on, plan_version=version), **_subject(placement))
+    return {**review, **values}
+
+
+async def plan_step_down(uow: UnitOfWork, principal: Principal, placement_id: str, *, destination: str,
+                         target_date: date, readiness_notes: str | None, now: datetime) -> dict:
+    """Step-down planning starts with Phase 2."""
+    row = await _placement(uow, principal, placement_id)
+    if row["status"] != Status.phase_2.value:
+        raise PlanConflict("Step-down planning starts with Phase 2.", current_status=row["status"],
+                           allowed_moves=repo.allowed_moves(row["status"]))
+    phase_2_start = date.fromisoformat(row["history"][-1]["start"])
+    if target_date <= phase_2_start:
+        raise InvalidDate("target_date", "the target date is after the start of Phase 2")
+    plan = {"destination": destination, "target_date": target_date.isoformat(), "readiness_notes": readiness_notes,
+            "updated_at": now.isoformat(), "updated_by": principal.client_id}
+    if row["step_down"] and {k: row["step_down"].get(k) for k in ("destination", "target_date", "readiness_notes")} \
+            == {k: plan[k] for k in ("destination", "target_date", "readiness_notes")}:
+        return row
+    return await repo.save(uow.session, row, {"step_down": plan}, now)
+
+
+async def end(uow: UnitOfWork, principal: Principal, placement_id: str, *, end_date: date, ending_type: str,
+              destination: str | None, reason_code: str, notes: str | None, today: date, now: datetime) -> dict:
+    """End the placement (planned step-down or unplanned) and emit placement.ended: matching frees the
+    bed, which becomes the home's next Pathway Bed."""
+    row = await _placement(uow, principal, placement_id)
+    check_ending(ending_type, destination, reason_code)
+    planned = EndingType(ending_type) in PLANNED
+    if planned and row["status"] == Status.phase_1.value:
+        raise IllegalMove(Status(row["status"]), Move.end, "a planned step-down comes in Phase 2; "
+                                                          "in Phase 1 an ending is unplanned")
+    if end_date > today:
+        raise InvalidDate("end_date", "an ending is recorded when it has happened: not in the future")
+    p = repo.to_domain(row).end(end_date)
+    values = repo.from_domain(p)
+    values["ending"] = {"type": ending_type, "planned": planned, "destination": destination,
+                        "reason_code": reason_code, "notes": notes, "recorded_by": principal.client_id,
+                        "recorded_at": now.isoformat()}
+    new = await repo.save(uow.session, row, values, now)
+    await uow.emit(PlacementEnded(placement_id=row["id"], home_id=row["home_id"], bed_id=row["bed_id"],
+                                  end_date=end_date, planned=planned, ending_type=ending_type,
+                                  reason_code=reason_code, destination=destination), **_subject(row))
+    return new

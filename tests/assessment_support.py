@@ -1,0 +1,62 @@
+"""Helpers for the assessment tests: a child admitted through the real APIs (refer, rank, accept)."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from .support import wait_for
+from .test_matching_flow import onboard_live_home, ranked, refer
+
+TODAY = date.today()
+SECTIONS = {"needs_and_history_summary": "Needs and history (coded summary).",
+            "safety_and_risk_plan": "Safety and risk plan agreed with the council.",
+            "therapeutic_plan": "Weekly therapy with the therapeutic lead.",
+            "education_plan": "Return to full-time education.", "health_plan": "GP, dentist, CAMHS.",
+            "family_and_network": "Contact plan with family.", "step_down_goals": "Step across to foster care."}
+
+
+def days(n: int) -> str:
+    return str(TODAY + timedelta(days=n))
+
+
+def key() -> dict:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+async def new_home(sut) -> dict:
+    return await onboard_live_home(sut, f"SC{uuid.uuid4().int % 900000 + 100000}")
+
+
+async def admit(sut, home: dict, la_code: str = "E10000018") -> dict:
+    """Refer, rank and accept a child into the home's Pathway Bed; answers the pending placement."""
+    referral_id = await refer(sut, la_code=la_code)
+    ranking = await ranked(sut, referral_id)
+    accepted = await sut.client.post("/v1/admissions", headers={**key(), **sut.hub()},
+                                     json={"referral_id": referral_id, "decision": "accept", "home_id": home["id"],
+                                           "planned_start_date": str(TODAY),
+                                           "assessment_id": ranking["assessment_id"]})
+    assert accepted.status_code == 201, accepted.text
+
+    async def created():
+        r = await sut.client.get("/v1/placements", params={"home": home["id"]}, headers=sut.hub())
+        return next((p for p in r.json() if p["referral_id"] == referral_id), None) if r.status_code == 200 else None
+    return await wait_for(created)
+
+
+async def arrive(sut, placement: dict, days_ago: int = 0) -> dict:
+    r = await sut.client.post(f"/v1/placements/{placement['id']}/arrival", headers={**key(), **sut.hub()},
+                              json={"arrival_date": days(-days_ago), "key_worker": "KW-17",
+                                    "therapeutic_lead": "TL-3"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def issue_plan(sut, placement: dict) -> dict:
+    plan = await sut.client.get(f"/v1/placements/{placement['id']}/plan", headers=sut.hub())
+    assert plan.status_code == 200, plan.text
+    edited = await sut.client.patch(f"/v1/plans/{plan.json()['id']}", json={"sections": SECTIONS},
+                                    headers={"If-Match": plan.headers["etag"], **sut.hub()})
+    assert edited.status_code == 200, edited.text
+    issued = await sut.client.post(f"/v1/plans/{plan.json()['id']}/issue", headers={**key(), **sut.hub()})
+    assert issued.status_code == 200, issued.text
+    return issued.json()
