@@ -99,7 +99,8 @@ class SystemUnderTest:
 async def system_overrides(request, tmp_path):
     """Settings for one of the two ways the system runs: the in-process bus on SQLite files,
     or Kafka (Tansu) on Postgres with a schema and role per service."""
-    common = dict(outbox_poll_seconds=0.5, consumer_retry_backoff_seconds=0.02, log_json=True)
+    # periodic jobs off: tests run each sweep by hand on chosen dates (tests/test_scheduler.py runs them on)
+    common = dict(outbox_poll_seconds=0.5, consumer_retry_backoff_seconds=0.02, log_json=True, scheduler_enabled=False)
     if request.param == "inprocess-sqlite":
         overrides = dict(transport="inprocess", data_dir=tmp_path / "data", **common)
         await migrate_all(**overrides)

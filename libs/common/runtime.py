@@ -13,6 +13,7 @@ from .events.catalogue import TOPICS, dead_letter_topic
 from .events.outbox import OutboxRelay, UnitOfWork
 from .events.tables import messaging_tables
 from .events.transport import InProcessBus, Transport
+from .scheduler import PeriodicJobs
 from .settings import SERVICES, Settings
 
 log = logging.getLogger("itp.runtime")
@@ -51,6 +52,7 @@ class ServiceRuntime:
         self.consumer = EventConsumer(self.service, self.db, self.tables, self.transport, handlers or {},
                                       retry_attempts=settings.consumer_retry_attempts,
                                       retry_backoff=settings.consumer_retry_backoff_seconds)
+        self.jobs = PeriodicJobs(self.service, settings.scheduler_interval_seconds)
 
     def uow(self, **kwargs) -> UnitOfWork:
         return UnitOfWork(self.db, self.tables[0], self.service, **kwargs)
@@ -64,8 +66,11 @@ class ServiceRuntime:
             await self.consumer.start()
         if self.settings.relay_enabled:
             self.relay.start()
+        if self.settings.scheduler_enabled:
+            self.jobs.start()
 
     async def stop(self) -> None:
+        await self.jobs.stop()
         await self.relay.stop()
         await self.consumer.stop()
         if isinstance(self.transport, KafkaTransport):

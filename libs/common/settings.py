@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 1.0  # safety net only: the relay is woken by the commit
     consumer_retry_attempts: int = 4
     consumer_retry_backoff_seconds: float = 0.2
+    # periodic jobs in the service process (referral expiry, reservation lapse, assessment deadlines);
+    # each is safe in several replicas at once. ITP_SCHEDULER_ENABLED=false leaves them to cron (`itp ...`).
+    scheduler_enabled: bool = True
+    scheduler_interval_seconds: float = 300.0
 
     # tokens: the gateway signs, every service verifies (keys from the gateway's JWKS)
     jwks_url: str | None = None  # distributed mode: http://gateway:8000/.well-known/jwks.json

@@ -5,6 +5,7 @@ from libs.common.web import service_app
 
 from .api import router
 from .handlers import HANDLERS
+from .scheduled import sweep
 from .tables import metadata
 
 SERVICE = "assessment"
@@ -12,5 +13,8 @@ DESCRIPTION = "Placements, phases, pathway plans, reviews, step-down and endings
 
 
 def create_app(settings=None, *, bus=None, manage_runtime: bool = True) -> FastAPI:
-    return service_app(SERVICE, metadata, [router], HANDLERS, description=DESCRIPTION, settings=settings, bus=bus,
-                       manage_runtime=manage_runtime)
+    app = service_app(SERVICE, metadata, [router], HANDLERS, description=DESCRIPTION, settings=settings, bus=bus,
+                      manage_runtime=manage_runtime)
+    runtime = app.state.runtime
+    runtime.jobs.add("deadline_notices", lambda: sweep(runtime))
+    return app

@@ -25,7 +25,7 @@ from libs.common.web import runtime_of
 from .domain.assessment import Assessment, assess
 from .domain.model import Child, age_on
 from .domain.rules import load_rules
-from .repository import HomesSnapshot, child_codes, sweep_lapsed_reservations, utcnow
+from .repository import HomesSnapshot, child_codes, lapse_reservations, utcnow
 from .schemas import MatchRanking
 from .settings import MatchingSettings
 from .tables import match_assessments, referrals
@@ -45,9 +45,7 @@ def canonical(body: dict) -> bytes:
 
 
 async def sweep(request: Request) -> None:
-    async with runtime_of(request).uow() as uow:
-        if await sweep_lapsed_reservations(uow.session, utcnow()):
-            await uow.commit()
+    await lapse_reservations(runtime_of(request))
 
 
 async def assess_referral(request: Request, session, referral: dict, as_of: date) -> Assessment:

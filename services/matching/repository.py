@@ -137,3 +137,12 @@ async def _load(session: AsyncSession) -> list[_HomeRow]:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+async def lapse_reservations(runtime) -> int:
+    """The periodic job: lapse overdue reservations even when nobody reads matching meanwhile."""
+    async with runtime.uow() as uow:
+        lapsed = await sweep_lapsed_reservations(uow.session, utcnow())
+        if lapsed:
+            await uow.commit()
+    return lapsed

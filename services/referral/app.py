@@ -5,6 +5,7 @@ from libs.common.web import service_app
 
 from .api import router
 from .handlers import HANDLERS
+from .scheduled import expire_overdue
 from .settings import ReferralSettings
 from .tables import metadata
 
@@ -17,4 +18,6 @@ def create_app(settings=None, *, bus=None, manage_runtime: bool = True,
     app = service_app(SERVICE, metadata, [router], HANDLERS, description=DESCRIPTION, settings=settings, bus=bus,
                       manage_runtime=manage_runtime)
     app.state.referral_settings = referral_settings or ReferralSettings()
+    runtime = app.state.runtime
+    runtime.jobs.add("expire_referrals", lambda: expire_overdue(runtime, app.state.referral_settings))
     return app
