@@ -27,6 +27,8 @@ BANNER = """
           -H 'Idempotency-Key: demo-1' -H 'content-type: application/json' \\
           -d '{{"child_ref":"LCC-0001","date_of_birth":"2012-03-14","sex":"female","urgency":"crisis","home_postcode":"LE4 6AB","social_worker":{{"name":"Sam Patel","email":"sam.patel@leics.gov.uk"}}}}'
         then, with the hub's token (demo-hub), GET http://{host}:{port}/v1/referrals/<id>/matches
+  The blueprint home ({home}) holds children A-D of the 3-bed scenario; each child's phase on any date:
+        GET http://{host}:{port}/v1/placements?home={home}&as_of=YYYY-MM-DD   (demo-hub or demo-home-manager)
 """
 
 
@@ -37,17 +39,18 @@ def _admin_url() -> str | None:
 def cmd_run(args) -> int:
     import uvicorn
 
-    from .seed import DEMO_CLIENTS, seed_demo
+    from .seed import DEMO_CLIENTS, seed_blueprint
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     overrides["transport"] = "inprocess"
     asyncio.run(migrate_all(**overrides))
-    asyncio.run(seed_demo(**overrides))
+    asyncio.run(seed_blueprint(**overrides))  # the demo clients and referrals, and children A-D's history
     system = build_system(**overrides)
     clients = "\n".join(f"    {c['client_id']:<22} secret {c['client_secret']:<30} "
                         f"{('council ' + c['la_code']) if c.get('la_code') else 'role ' + c['role']}"
                         for c in DEMO_CLIENTS)
-    print(BANNER.format(host=args.host, port=args.port, clients=clients,
+    from services.matching.seed import BLUEPRINT_HOME_ID
+    print(BANNER.format(host=args.host, port=args.port, clients=clients, home=BLUEPRINT_HOME_ID,
                         data_dir=Settings(**overrides).data_dir.resolve()), flush=True)
     uvicorn.run(system.gateway, host=args.host, port=args.port, log_config=None)
     return 0

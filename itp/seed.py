@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from libs.common.db import Database
 from services.gateway.clients import create_client
+from services.matching.seed import BLUEPRINT_HOME_ID
 from services.gateway.tables import api_clients
 
 from .system import settings_for
@@ -28,6 +29,10 @@ DEMO_CLIENTS = [
          role="hub", scopes=["hub:all"]),
     dict(client_id="demo-provider", client_secret="demo-provider-secret", name="Provider admin, onboarding (demo)",
          role="provider_admin", scopes=["homes:write", "homes:read"]),
+    # the blueprint home's registered manager: its children only (placements, plans, deadlines)
+    dict(client_id="demo-home-manager", client_secret="demo-home-manager-secret",
+         name="Registered manager, blueprint home (demo)", role="home_manager",
+         scopes=["placements:read", "placements:write", "plans:read", "homes:read"], homes=[BLUEPRINT_HOME_ID]),
 ]
 
 

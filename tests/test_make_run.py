@@ -75,8 +75,18 @@ def test_itp_run_starts_the_whole_system_with_docs_and_demo_credentials(embedded
         time.sleep(0.1)
     assert matches.status_code == 200, matches.text
     assert matches.json()["referral_id"] == created.json()["id"]
+    # the blueprint home's registered manager sees children A-D, each in its phase today
+    manager = token("demo-home-manager")
+    from services.matching.seed import BLUEPRINT_HOME_ID
+    placements = httpx.get(f"{base}/v1/placements", params={"home": BLUEPRINT_HOME_ID}, headers=manager)
+    assert placements.status_code == 200, placements.text
+    assert sorted(p["phase"] for p in placements.json()) == ["ended", "phase_1", "phase_2", "phase_2"]
+    council_b = token("demo-leicester")  # the blueprint children are Leicestershire's
+    assert httpx.get(f"{base}/v1/placements", headers=council_b).json() == []
+
     proc.terminate()
     out, _ = proc.communicate(timeout=10)
     assert f"Gateway:   {base}" in out
     assert f"API docs:  {base}/docs" in out
-    assert "demo-leicestershire" in out and "demo-hub" in out
+    assert "demo-leicestershire" in out and "demo-hub" in out and "demo-home-manager" in out
+    assert f"/v1/placements?home={BLUEPRINT_HOME_ID}&as_of=" in out
