@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from .assessment_support import admit, arrive, days, issue_plan, key, new_home
+from .test_referrals import events_of
 
 A, B = "E10000018", "E06000016"
 
@@ -79,6 +80,13 @@ async def test_bad_input_names_the_field_and_the_rule(sut):
                                      json={"new_end_date": days(60), "reason": "CAMHS assessment outstanding"})
     assert extended.status_code == 200 and extended.json()["phase_1_extended"]
     assert extended.json()["phase_1_end"] == days(60)
+    # kept in the audit of transitions and told to billing: Phase 1 runs on from the day after day 28
+    audit = extended.json()["transitions"][-1]
+    assert (audit["from_phase"], audit["to_phase"], audit["effective_date"], audit["phase_ends_on"]) == \
+        ("phase_1", "phase_1", days(-10 + 28), days(60))
+    told = [e["payload"] for e in await events_of(sut, "assessment") if e["type"] == "phase.transitioned"]
+    assert [(t["from_phase"], t["to_phase"], t["phase_ends_on"]) for t in told] == \
+        [(None, "phase_1", days(-10 + 27)), ("phase_1", "phase_1", days(60))]
     code = await sut.client.post(f"/v1/placements/{placement['id']}/ending", headers=sut.hub(),
                                  json={"end_date": days(0), "ending_type": "custody", "reason_code": "E4A"})
     assert code.status_code == 422 and code.json()["errors"][0]["rule"] == "reason_code_for_ending"

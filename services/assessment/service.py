@@ -4,7 +4,7 @@ HTTP concerns stay in api.py; the rules live in domain/."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -79,7 +79,8 @@ async def arrive(uow: UnitOfWork, principal: Principal, placement_id: str, *, ar
     await uow.emit(PlacementStarted(placement_id=row["id"], referral_id=row["referral_id"], home_id=row["home_id"],
                                     bed_id=row["bed_id"], start_date=arrival_date), **_subject(row))
     await uow.emit(PhaseTransitioned(placement_id=row["id"], from_phase=None, to_phase="phase_1",
-                                     effective_date=arrival_date), **_subject(row))
+                                     effective_date=arrival_date, phase_ends_on=new["phase_1_end"]),
+                   **_subject(row))
     return new
 
 
@@ -96,9 +97,21 @@ async def _schedule_review(uow: UnitOfWork, placement: dict, number: int) -> Non
 
 async def extend_phase_1(uow: UnitOfWork, principal: Principal, placement_id: str, *, new_end_date: date,
                          reason: str, now: datetime) -> dict:
+    """Phase 1 runs on to a later last day: kept in the placement's audit of transitions and sent as
+    phase.transitioned phase_1 -> phase_1 from the day after the old end (billing keeps the Phase 1 rate)."""
     row = await _placement(uow, principal, placement_id)
-    p = repo.to_domain(row).extend_phase_1(new_end_date, reason)
-    return await repo.save(uow.session, row, repo.from_domain(p), now)
+    before = repo.to_domain(row)
+    p = before.extend_phase_1(new_end_date, reason)
+    values = repo.from_domain(p)
+    effective = before.phase_1_end + timedelta(days=1)
+    values["transitions"] = row["transitions"] + [
+        {**_audit("phase_1", "phase_1", effective, p.extensions[-1].reason, False, principal, now),
+         "phase_ends_on": new_end_date.isoformat()}]
+    new = await repo.save(uow.session, row, values, now)
+    await uow.emit(PhaseTransitioned(placement_id=row["id"], from_phase="phase_1", to_phase="phase_1",
+                                     effective_date=effective, reason=p.extensions[-1].reason,
+                                     phase_ends_on=new_end_date), **_subject(row))
+    return new
 
 
 async def transition_to_phase_2(uow: UnitOfWork, principal: Principal, placement_id: str, *, effective_date: date,

@@ -114,6 +114,9 @@ class PhaseTransitioned(Payload):
     effective_date: date
     reason: str | None = None
     backdated: bool = False
+    phase_ends_on: date | None = Field(default=None, description=(
+        "The planned last day of the phase now running (Phase 1: day 28, or as extended). An extension of "
+        "Phase 1 is sent as phase_1 -> phase_1 from the day after the old end, with the new end here."))
 
 
 class PathwayPlanIssued(Payload):
