@@ -1,15 +1,18 @@
 """The assessment service end to end through the gateway, on both transports: refer, accept (matching's
 real admissions API), arrive, issue the Initial Pathway Plan, move to Phase 2, complete the 90-day
-review, plan a step-down, end the placement; the bed comes back as the home's Pathway Bed."""
+review, plan a step-down, end the placement; in a one-bed home the freed bed becomes the Pathway Bed again."""
 from __future__ import annotations
 
-from .assessment_support import SECTIONS, admit, days, issue_plan, key, new_home
+import uuid
+
+from .assessment_support import SECTIONS, admit, days, issue_plan, key
 from .support import wait_for
-from .test_matching_flow import PROVIDER_SCOPES
+from .test_matching_flow import PROVIDER_SCOPES, onboard_live_home
 
 
 async def test_a_child_goes_from_admission_through_both_phases_to_a_step_down_and_the_bed_returns(sut):
-    home = await new_home(sut)
+    # a one-bed home: while the child lives there it has no Pathway Bed; the ending makes the bed the next one
+    home = await onboard_live_home(sut, f"SC{uuid.uuid4().int % 900000 + 100000}", registered_places=1)
     placement = await admit(sut, home)
     assert placement["status"] == "pending" and placement["allowed_moves"] == ["arrive"]
     assert placement["la_code"] == "E10000018" and placement["phase"] == "pending"
@@ -48,7 +51,8 @@ async def test_a_child_goes_from_admission_through_both_phases_to_a_step_down_an
     async def occupied():
         beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()
         return beds if any(b["id"] == placement["bed_id"] and b["state"] == "occupied" for b in beds) else None
-    await wait_for(occupied)
+    full = await wait_for(occupied)
+    assert not any(b["is_pathway"] for b in full)  # no vacancy, no Pathway Bed
 
     # Phase 2 needs the Initial Pathway Plan; the plan is late (not issued by day 28)
     blocked = await sut.client.post(f"/v1/placements/{placement['id']}/phase-2", headers=sut.hub(),
@@ -120,11 +124,11 @@ async def test_a_child_goes_from_admission_through_both_phases_to_a_step_down_an
                                    json={"end_date": days(0), "ending_type": "breakdown", "reason_code": "X1"})
     assert second.status_code == 409 and second.json()["allowed_moves"] == []
 
-    async def freed():  # vacant again; the home keeps exactly one Pathway Bed (this one when it was full)
+    async def freed():  # vacant again, and the home's Pathway Bed
         beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()
         bed = next(b for b in beds if b["id"] == placement["bed_id"])
         return beds if bed["state"] == "vacant" else None
-    assert sum(b["is_pathway"] for b in await wait_for(freed)) == 1
+    assert [(b["id"], b["is_pathway"]) for b in await wait_for(freed)] == [(placement["bed_id"], True)]
     # the council's statutory reviews are shown alongside
     final = (await sut.client.get(f"/v1/placements/{placement['id']}", headers=sut.council())).json()
     assert len(final["statutory_reviews"]) == 4 and final["statutory_reviews"][0] > days(-120)
