@@ -93,11 +93,18 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI):
         async with contextlib.AsyncExitStack() as stack:
-            for upstream in (upstream_apps or {}).values():
-                await stack.enter_async_context(upstream.router.lifespan_context(upstream))
+            # the services start side by side (on Kafka each consumer's group join takes seconds)
+            starts = [stack.enter_async_context(upstream.router.lifespan_context(upstream))
+                      for upstream in (upstream_apps or {}).values()]
             if manage_runtime:
-                await runtime.start()
-                stack.push_async_callback(runtime.stop)
+                async def own_runtime():
+                    await runtime.start()
+                    stack.push_async_callback(runtime.stop)
+                starts.append(own_runtime())
+            failed = [r for r in await asyncio.gather(*starts, return_exceptions=True) if isinstance(r, BaseException)]
+            if failed:
+                raise failed[0]  # what did start is stopped by the exit stack
+            if manage_runtime:
                 if settings.webhook_worker_enabled:
                     worker.start()
                     stack.push_async_callback(worker.stop)
