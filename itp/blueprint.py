@@ -34,6 +34,20 @@ def arrivals(today: date) -> dict[str, date]:
     return {"A": t0, "B": add_months(t0, 1), "C": add_months(t0, 2), "D": add_months(t0, 12)}
 
 
+async def blueprint_placements(client: httpx.AsyncClient, hub: dict) -> list[dict]:
+    """Every placement in the blueprint home: GET /v1/placements answers a page at a time."""
+    out, cursor = [], None
+    while True:
+        r = await client.get("/v1/placements", headers=hub,
+                             params={"home": BLUEPRINT_HOME_ID, "limit": 200, **({"cursor": cursor} if cursor else {})})
+        r.raise_for_status()
+        page = r.json()
+        out += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return out
+
+
 async def _until(fetch, timeout: float = 30.0):
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -81,8 +95,8 @@ class Blueprint:
                                             "home_id": BLUEPRINT_HOME_ID, "planned_start_date": str(self.today)})
 
         async def placed():
-            p = await self.client.get("/v1/placements", params={"home": BLUEPRINT_HOME_ID}, headers=self.hub)
-            return next((x for x in p.json() if x["referral_id"] == referral_id), None)
+            return next((x for x in await blueprint_placements(self.client, self.hub)
+                         if x["referral_id"] == referral_id), None)
         return await _until(placed)
 
     async def _phase_2_in_matching(self, placement_id: str) -> None:
@@ -150,5 +164,5 @@ class Blueprint:
 
 
 async def already_seeded(client: httpx.AsyncClient, hub: dict) -> bool:
-    r = await client.get("/v1/placements", params={"home": BLUEPRINT_HOME_ID}, headers=hub)
-    return r.status_code == 200 and bool(r.json())
+    r = await client.get("/v1/placements", params={"home": BLUEPRINT_HOME_ID, "limit": 1}, headers=hub)
+    return r.status_code == 200 and bool(r.json()["items"])

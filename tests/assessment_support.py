@@ -27,6 +27,19 @@ async def new_home(sut) -> dict:
     return await onboard_live_home(sut, f"SC{uuid.uuid4().int % 900000 + 100000}")
 
 
+async def every_page(sut, url: str, headers: dict, limit: int = 200, **params) -> list[dict]:
+    """Walk a paged listing ({items, next_cursor}) to its end; answers every item in order."""
+    out, cursor = [], None
+    while True:
+        r = await sut.client.get(url, headers=headers,
+                                 params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        out += r.json()["items"]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            return out
+
+
 async def admit(sut, home: dict, la_code: str = "E10000018") -> dict:
     """Refer, rank and accept a child into the home's Pathway Bed; answers the pending placement."""
     referral_id = await refer(sut, la_code=la_code)
@@ -38,8 +51,8 @@ async def admit(sut, home: dict, la_code: str = "E10000018") -> dict:
     assert accepted.status_code == 201, accepted.text
 
     async def created():
-        r = await sut.client.get("/v1/placements", params={"home": home["id"]}, headers=sut.hub())
-        return next((p for p in r.json() if p["referral_id"] == referral_id), None) if r.status_code == 200 else None
+        listed = await every_page(sut, "/v1/placements", sut.hub(), home=home["id"])
+        return next((p for p in listed if p["referral_id"] == referral_id), None)
     return await wait_for(created)
 
 

@@ -16,7 +16,8 @@ async def phases_on(sut, day: date) -> dict[str, tuple[str, int | None]]:
     r = await sut.client.get("/v1/placements", params={"home": BLUEPRINT_HOME_ID, "as_of": str(day)},
                              headers=sut.hub())
     assert r.status_code == 200, r.text
-    return {p["referral_id"]: (p["phase"], p["day"]) for p in r.json()}
+    assert r.json()["next_cursor"] is None
+    return {p["referral_id"]: (p["phase"], p["day"]) for p in r.json()["items"]}
 
 
 async def test_the_blueprint_home_fills_a_month_at_a_time_and_a_step_down_frees_the_next_pathway_bed(sut):

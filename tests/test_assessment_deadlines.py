@@ -23,10 +23,10 @@ async def test_two_replicas_sweeping_at_once_send_each_deadline_notice_once(sut)
     await arrive(sut, placement, days_ago=12)   # safety plan and soft landing overdue; network map due soon
 
     overdue = (await sut.client.get("/v1/deadlines", params={"home": home["id"], "state": "overdue"},
-                                    headers=sut.hub())).json()
+                                    headers=sut.hub())).json()["items"]
     assert {d["item"] for d in overdue} == {"safety_and_risk_plan", "soft_landing"}
     due_soon = (await sut.client.get("/v1/deadlines", params={"home": home["id"], "state": "due_soon"},
-                                     headers=sut.hub())).json()
+                                     headers=sut.hub())).json()["items"]
     assert {d["item"] for d in due_soon} == {"professional_network_map"}
 
     replicas = [sut.runtime("assessment")]

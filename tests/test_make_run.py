@@ -80,9 +80,9 @@ def test_itp_run_starts_the_whole_system_with_docs_and_demo_credentials(embedded
     from services.matching.seed import BLUEPRINT_HOME_ID
     placements = httpx.get(f"{base}/v1/placements", params={"home": BLUEPRINT_HOME_ID}, headers=manager)
     assert placements.status_code == 200, placements.text
-    assert sorted(p["phase"] for p in placements.json()) == ["ended", "phase_1", "phase_2", "phase_2"]
+    assert sorted(p["phase"] for p in placements.json()["items"]) == ["ended", "phase_1", "phase_2", "phase_2"]
     council_b = token("demo-leicester")  # the blueprint children are Leicestershire's
-    assert httpx.get(f"{base}/v1/placements", headers=council_b).json() == []
+    assert httpx.get(f"{base}/v1/placements", headers=council_b).json() == {"items": [], "next_cursor": None}
 
     proc.terminate()
     out, _ = proc.communicate(timeout=10)

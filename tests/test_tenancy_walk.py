@@ -57,7 +57,7 @@ async def objects_of_council_a(sut) -> dict:
 
     async def placed():  # assessment made A's pending placement from admission.accepted
         r = await sut.client.get("/v1/placements", params={"home": home["id"]}, headers=sut.hub())
-        return next((p for p in r.json() if p["referral_id"] == referral["id"]), None)
+        return next((p for p in r.json()["items"] if p["referral_id"] == referral["id"]), None)
     placement = await wait_for(placed)
     arrived = await sut.client.post(f"/v1/placements/{placement['id']}/arrival", headers=sut.hub(),
                                     json={"arrival_date": str(date.today())})

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from libs.common.audit import touched
 from libs.common.auth import Authorize, Principal
 from libs.common.errors import PROBLEM_BASE, Conflict, NotFound, ProblemError
+from libs.common.pagination import MAX_CURSOR_LENGTH, InvalidCursor, decode_cursor, encode_cursor
 from libs.common.web import runtime_of
 
 from . import repository as repo
@@ -29,7 +30,8 @@ from .domain.placement import IllegalMove, InvalidDate, ReasonRequired
 from .domain.plan import PlanNotReady
 from .domain.schedule import TASKS_BY_CODE, plan_is_late
 from .scheduled import open_deadlines
-from .schemas import (Arrival, DeadlineOut, Ending, EndingCode, Extension, PhaseTwo, PlacementOut, PlanEdit, PlanIssue,
+from .schemas import (Arrival, DeadlineOut, DeadlinePage, Ending, EndingCode, Extension, PhaseTwo, PlacementOut,
+                      PlacementPage, PlanEdit, PlanIssue,
                       PlanOut, PlanVersionOut, ReviewCompletion, ReviewOut, StepDownPlan, TaskCode, TaskDone, TaskOut)
 from .tables import idempotent_requests, placements, plan_versions, tasks
 
@@ -150,26 +152,43 @@ async def ending_codes(principal: PlacementReader) -> list[EndingCode]:
     return [EndingCode(code=c, label=label) for c, label in REASON_EPISODE_CEASED.items()]
 
 
-@router.get("/v1/placements", response_model=list[PlacementOut], summary="Placements, with each child's phase on a date")
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH,
+                                     description="next_cursor of the previous page of the same listing")]
+
+
+def _bad_cursor() -> ProblemError:
+    return _field_problem("query.cursor", "cursor", "not a cursor from this listing")
+
+
+@router.get("/v1/placements", response_model=PlacementPage, responses=INVALID,
+            summary="Placements, with each child's phase on a date, a page at a time")
 async def list_placements(
         request: Request, principal: PlacementReader,
         home: Annotated[uuid.UUID | None, Query(description="Only this home's placements")] = None,
         status: Annotated[list[Literal["pending", "phase_1", "phase_2", "ended"]] | None, Query()] = None,
         as_of: Annotated[date | None, Query(description="Show the phase and day counter on this date "
-                                                         "(default today)")] = None) -> list[PlacementOut]:
-    """A council sees its own children only; a home manager the placements in their homes."""
+                                                         "(default today)")] = None,
+        cursor: Cursor = None, limit: Limit = 50) -> PlacementPage:
+    """A council sees its own children only; a home manager the placements in their homes. Oldest
+    placement first (the order they were made in, which never changes, so paging misses none)."""
     as_of = as_of or _today()
-    stmt = repo.readable_placements(principal).order_by(placements.c.arrival_date, placements.c.created_at,
-                                                        placements.c.id)
+    stmt = repo.readable_placements(principal)
     if home:
         stmt = stmt.where(placements.c.home_id == str(home))
     if status:
         stmt = stmt.where(placements.c.status.in_(status))
+    try:
+        stmt = repo.oldest_first(stmt, cursor)
+    except InvalidCursor:
+        raise _bad_cursor() from None
     async with runtime_of(request).db.session() as session:
-        rows = [dict(r) for r in (await session.execute(stmt.limit(500))).mappings().all()]
+        rows = [dict(r) for r in (await session.execute(stmt.limit(limit + 1))).mappings().all()]
+        more, rows = len(rows) > limit, rows[:limit]
         views = [await _view(session, r, as_of) for r in rows]
     touched(request, *[r["referral_id"] for r in rows])
-    return [PlacementOut.model_validate(v) for v in views]
+    return PlacementPage(items=[PlacementOut.model_validate(v) for v in views],
+                         next_cursor=repo.next_oldest_first(rows[-1]) if more else None)
 
 
 @router.get("/v1/placements/{placement_id}", response_model=PlacementOut, responses=MISSING,
@@ -442,22 +461,36 @@ async def complete_review(review_id: uuid.UUID, body: ReviewCompletion, request:
 
 
 # --- deadlines --------------------------------------------------------------------------------------
-@router.get("/v1/deadlines", response_model=list[DeadlineOut], tags=["deadlines"],
-            summary="What is due or late: plan, Phase 1 task and review deadlines")
+DEADLINE_CURSOR = "dl"
+
+
+@router.get("/v1/deadlines", response_model=DeadlinePage, tags=["deadlines"], responses=INVALID,
+            summary="What is due or late: plan, Phase 1 task and review deadlines, a page at a time")
 async def list_deadlines(
         request: Request, principal: PlacementReader,
         home: Annotated[uuid.UUID | None, Query(description="One home's deadlines")] = None,
         state: Annotated[Literal["upcoming", "due_soon", "overdue"] | None, Query(
             description="overdue: past the due date and not met; due_soon: within 3 days")] = None,
-        placement: Annotated[uuid.UUID | None, Query()] = None) -> list[DeadlineOut]:
+        placement: Annotated[uuid.UUID | None, Query()] = None,
+        cursor: Cursor = None, limit: Limit = 50) -> DeadlinePage:
+    """Soonest due first, then by deadline_key."""
+    after = None
+    if cursor:
+        try:
+            after = tuple(decode_cursor(cursor, DEADLINE_CURSOR, date, str))
+        except InvalidCursor:
+            raise _bad_cursor() from None
     stmt = repo.readable_placements(principal)
     if home:
         stmt = stmt.where(placements.c.home_id == str(home))
     if placement:
         stmt = stmt.where(placements.c.id == str(placement))
     async with runtime_of(request).db.session() as session:
-        found = await open_deadlines(session, stmt, _today())
-    if state:
-        found = [d for d in found if d["state"] == state]
-    touched(request, *dict.fromkeys(d["referral_id"] for d in found))
-    return [DeadlineOut.model_validate(d) for d in found]
+        found = await open_deadlines(session, stmt, _today())   # sorted by (due_date, deadline_key)
+    found = [d for d in found if (state is None or d["state"] == state)
+             and (after is None or (d["due_date"], d["deadline_key"]) > after)]
+    page = found[:limit]
+    touched(request, *dict.fromkeys(d["referral_id"] for d in page))
+    return DeadlinePage(items=[DeadlineOut.model_validate(d) for d in page],
+                        next_cursor=encode_cursor(DEADLINE_CURSOR, page[-1]["due_date"], page[-1]["deadline_key"])
+                        if len(found) > limit else None)

@@ -3,12 +3,13 @@ the caller may see: a council its own children (another council's answer 404), a
 placements in their homes, the hub everything."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
+from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.common.tenancy import readable
 
 from .domain.placement import Extension, PhaseSpan, Placement, Status, allowed_moves
@@ -21,6 +22,26 @@ def readable_placements(principal: Principal) -> Select:
     if principal.role == "home_manager" and not principal.is_council:
         stmt = stmt.where(placements.c.home_id.in_(list(principal.homes)))
     return stmt
+
+
+# --- the placements listing: keyset pages on (created_at, id), which never change and are never NULL
+# (arrival_date is NULL while pending and set later, so it cannot key a page) ---------------------------
+PLACEMENTS_CURSOR = "p"
+
+
+def oldest_first(stmt: Select, cursor: str | None) -> Select:
+    """Raises InvalidCursor for anything but a cursor of this listing."""
+    if cursor:
+        at, ident = decode_cursor(cursor, PLACEMENTS_CURSOR, datetime, str)
+        if len(ident) > 36:
+            raise InvalidCursor("not a cursor")
+        stmt = stmt.where(or_(placements.c.created_at > at,
+                              and_(placements.c.created_at == at, placements.c.id > ident)))
+    return stmt.order_by(placements.c.created_at, placements.c.id)
+
+
+def next_oldest_first(row: dict) -> str:
+    return encode_cursor(PLACEMENTS_CURSOR, row["created_at"], row["id"])
 
 
 async def get_placement(session: AsyncSession, principal: Principal, placement_id: str, *,

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.pagination import Page
+
 from .domain.ending import Destination, EndingType
 from .domain.schedule import TASKS_BY_CODE
 
@@ -194,3 +196,11 @@ class DeadlineOut(BaseModel):
 class EndingCode(BaseModel):
     code: str
     label: str
+
+
+class PlacementPage(Page[PlacementOut]):
+    pass
+
+
+class DeadlinePage(Page[DeadlineOut]):
+    pass

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from libs.common.audit import touched
 from libs.common.auth import Authorize, Principal
 from libs.common.errors import PROBLEM_BASE, Conflict, NotFound, ProblemError
+from libs.common.pagination import InvalidCursor
 from libs.common.vocabulary import NEEDS_AND_RISKS, SEVERITIES
 from libs.common.web import runtime_of
 
@@ -142,7 +143,7 @@ async def list_referrals(
         else:
             stmt = repo.newest_first(stmt, cursor)
             next_of = repo.next_newest_first
-    except repo.InvalidCursor:
+    except InvalidCursor:
         raise _field_problem("query.cursor", "cursor", "not a cursor from this listing") from None
     async with runtime_of(request).db.session() as session:
         rows = [dict(r) for r in (await session.execute(stmt.limit(limit + 1))).mappings().all()]

@@ -2,9 +2,6 @@
 see (libs.common.tenancy.readable): another council's referral is simply not there."""
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime, timezone
 
 from sqlalchemy import Select, and_, case, or_, select
@@ -12,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.events.catalogue import NeedOrRisk, ReferralReceived, ReferralUpdated
+from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.common.tenancy import readable
 
 from .domain.referral import URGENCIES
@@ -19,10 +17,6 @@ from .domain.status import allowed_moves
 from .tables import referrals
 
 URGENCY_RANK = case({u: i for i, u in enumerate(URGENCIES)}, value=referrals.c.urgency, else_=len(URGENCIES))
-
-
-class InvalidCursor(ValueError):
-    pass
 
 
 def readable_referrals(principal: Principal) -> Select:
@@ -72,30 +66,17 @@ def _event_fields(row: dict) -> dict:
                 urgency=row["urgency"], wanted_start_date=row["wanted_start_date"], received_at=row["received_at"])
 
 
-# --- cursor pagination -------------------------------------------------------------------------------
-def encode_cursor(kind: str, *values) -> str:
-    raw = json.dumps([kind, *[v.isoformat() if isinstance(v, datetime) else v for v in values]])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, kind: str) -> list:
-    """The values a cursor of this listing carries; the last two are always (received_at, id)."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(data, list) or len(data) < 3 or data[0] != kind:
-            raise ValueError("cursor of another listing")
-        received_at, ident = datetime.fromisoformat(data[-2]), data[-1]
-        if received_at.tzinfo is None or not isinstance(ident, str) or len(ident) > 36:
-            raise ValueError("not a cursor")
-        return [*data[1:-2], received_at, ident]
-    except (ValueError, binascii.Error, IndexError, TypeError, UnicodeDecodeError) as exc:
-        raise InvalidCursor(str(exc)) from None
+# --- cursor pagination (the cursor itself: libs.common.pagination) ------------------------------------
+def _checked(values: list) -> list:
+    if len(values[-1]) > 36:
+        raise InvalidCursor("not a cursor")
+    return values
 
 
 def newest_first(stmt: Select, cursor: str | None) -> Select:
     """The default listing: newest referral first, keyed on (received_at, id)."""
     if cursor:
-        at, ident = decode_cursor(cursor, "r")
+        at, ident = _checked(decode_cursor(cursor, "r", datetime, str))
         stmt = stmt.where(or_(referrals.c.received_at < at,
                               and_(referrals.c.received_at == at, referrals.c.id < ident)))
     return stmt.order_by(referrals.c.received_at.desc(), referrals.c.id.desc())
@@ -108,9 +89,7 @@ def next_newest_first(row: dict) -> str:
 def decision_queue(stmt: Select, cursor: str | None) -> Select:
     """The hub's queue: most urgent first (crisis, urgent, planned), then the longest waiting."""
     if cursor:
-        rank, at, ident = decode_cursor(cursor, "q")
-        if not isinstance(rank, int) or isinstance(rank, bool):
-            raise InvalidCursor("not a cursor")
+        rank, at, ident = _checked(decode_cursor(cursor, "q", int, datetime, str))
         stmt = stmt.where(or_(URGENCY_RANK > rank,
                               and_(URGENCY_RANK == rank, or_(referrals.c.received_at > at,
                                                              and_(referrals.c.received_at == at,

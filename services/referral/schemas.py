@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from libs.common.events.catalogue import NeedOrRisk
+from libs.common.pagination import Page
 
 from .domain.referral import (InvalidLegalStatus, InvalidPostcode, UnknownNeedOrRisk, check_legal_status,
                               check_needs_or_risks, outward_code)
@@ -178,9 +179,8 @@ class Referral(BaseModel):
                                                                   "how long the referral has waited for a decision")
 
 
-class ReferralPage(BaseModel):
-    items: list[Referral]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
+class ReferralPage(Page[Referral]):
+    pass
 
 
 class VocabularyTerm(BaseModel):

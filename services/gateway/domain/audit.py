@@ -5,8 +5,9 @@ replaced by {id}), so the log can be grouped by operation without parsing ids ou
 """
 from __future__ import annotations
 
-import base64
 import re
+
+from libs.common import pagination
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 # Paths whose first id is a child's record (the referral id). A council that gets 404 here was
@@ -45,12 +46,12 @@ def denied_child_record(path: str) -> str | None:
 
 
 def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"a{last_id}".encode()).decode().rstrip("=")
+    return pagination.encode_cursor("a", last_id)
 
 
 def decode_cursor(cursor: str) -> int:
-    """Raises ValueError on anything that is not a cursor this API handed out."""
-    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    if not raw.startswith("a") or not raw[1:].isdigit():
-        raise ValueError("not a cursor")
-    return int(raw[1:])
+    """Raises ValueError (InvalidCursor) on anything that is not a cursor this API handed out."""
+    last_id, = pagination.decode_cursor(cursor, "a", int)
+    if last_id < 0:
+        raise pagination.InvalidCursor("not a cursor")
+    return last_id
