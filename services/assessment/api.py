@@ -185,7 +185,9 @@ async def list_placements(
     async with runtime_of(request).db.session() as session:
         rows = [dict(r) for r in (await session.execute(stmt.limit(limit + 1))).mappings().all()]
         more, rows = len(rows) > limit, rows[:limit]
-        views = [await _view(session, r, as_of) for r in rows]
+        found_plans, open_reviews = await repo.plans_and_open_reviews(session, [r["id"] for r in rows])
+    today = _today()
+    views = [repo.placement_view(r, found_plans.get(r["id"]), open_reviews.get(r["id"]), as_of, today) for r in rows]
     touched(request, *[r["referral_id"] for r in rows])
     return PlacementPage(items=[PlacementOut.model_validate(v) for v in views],
                          next_cursor=repo.next_oldest_first(rows[-1]) if more else None)

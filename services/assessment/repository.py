@@ -87,6 +87,20 @@ async def reviews_of(session: AsyncSession, placement_id: str) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+async def plans_and_open_reviews(session: AsyncSession, placement_ids: list[str]) -> tuple[dict, dict]:
+    """For a page of placements at once: each one's plan, and its first review not yet completed."""
+    if not placement_ids:
+        return {}, {}
+    found_plans = {r["placement_id"]: dict(r) for r in (await session.execute(
+        select(plans).where(plans.c.placement_id.in_(placement_ids)))).mappings()}
+    open_reviews: dict[str, dict] = {}
+    for r in (await session.execute(select(reviews).where(reviews.c.placement_id.in_(placement_ids),
+                                                          reviews.c.completed_on.is_(None))
+                                    .order_by(reviews.c.placement_id, reviews.c.number))).mappings():
+        open_reviews.setdefault(r["placement_id"], dict(r))
+    return found_plans, open_reviews
+
+
 def to_domain(row: dict) -> Placement:
     return Placement(status=Status(row["status"]), arrival_date=row["arrival_date"], phase_1_end=row["phase_1_end"],
                      history=tuple(PhaseSpan.from_dict(s) for s in row["history"]),
