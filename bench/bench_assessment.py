@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, timedelta
@@ -18,26 +17,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import migrated_systems, pct  # noqa: E402
 import httpx  # noqa: E402
 
-from conftest import pg_template  # noqa: E402
-from itp.system import build_system, migrate_all  # noqa: E402
+from itp.system import build_system  # noqa: E402
 from libs.common.auth import KeyStore, mint_token  # noqa: E402
-from libs.common.db import create_database, drop_database  # noqa: E402
 from libs.common.events.catalogue import AdmissionAccepted  # noqa: E402
 from libs.common.events.envelope import EventEnvelope  # noqa: E402
 from services.assessment.handlers import on_admission_accepted, placement_id_for  # noqa: E402
-from tests.support import PG_ADMIN_URL  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 SECTIONS = {s: f"{s} text" for s in ("needs_and_history_summary", "safety_and_risk_plan", "therapeutic_plan",
                                      "education_plan", "health_plan", "family_and_network", "step_down_goals")}
 BASELINE = "GET placement, straight to assessment (baseline)"
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def report(name: str, ms: list[float]) -> None:
@@ -94,18 +86,8 @@ async def run(overrides: dict) -> dict[str, list[float]]:
 
 
 async def main() -> None:
-    database = f"itp_bench_{uuid.uuid4().hex[:8]}"
-    await create_database(PG_ADMIN_URL, database)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            postgres = dict(transport="inprocess", database_url_template=pg_template(database),
-                            data_dir=Path(tmp) / "pg", log_level="WARNING")
-            await migrate_all(admin_url=PG_ADMIN_URL, **postgres)
-            embedded = dict(transport="inprocess", data_dir=Path(tmp) / "embedded", log_level="WARNING")
-            await migrate_all(**embedded)
-            figures = {"Postgres 15": await run(postgres), "embedded SQLite": await run(embedded)}
-    finally:
-        await drop_database(PG_ADMIN_URL, database)
+    async with migrated_systems() as (postgres, embedded):
+        figures = {"Postgres 15": await run(postgres), "embedded SQLite": await run(embedded)}
     print(f"\nbench-assessment: {N} placements, sequential requests, one client, in-process ASGI\n")
     for label, timings in figures.items():
         print(label)

@@ -12,20 +12,18 @@ from __future__ import annotations
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import migrated_systems, pct  # noqa: E402
 import httpx  # noqa: E402
 
-from conftest import pg_template  # noqa: E402
-from itp.system import build_system, migrate_all  # noqa: E402
+from itp.system import build_system  # noqa: E402
 from libs.common.auth import KeyStore, mint_token  # noqa: E402
-from libs.common.db import create_database, drop_database  # noqa: E402
-from tests.support import PG_ADMIN_URL, Broker  # noqa: E402
+from tests.support import Broker  # noqa: E402
 from tests.webhook_receiver import Receiver  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
@@ -33,11 +31,6 @@ WARMUP = 20
 BODY = {"child_ref": "BENCH-1", "date_of_birth": "2012-03-14", "sex": "female", "urgency": "crisis",
         "home_postcode": "LE4 6AB", "needs": [{"code": "mental_health", "severity": "high"}],
         "social_worker": {"name": "Bench Worker", "email": "bench@example.gov.uk"}}
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def line(label: str, values: list[float]) -> str:
@@ -96,16 +89,8 @@ async def run(overrides: dict) -> dict[str, list[float]]:
 async def main() -> None:
     broker = Broker()
     broker.start()
-    database = f"itp_bench_{uuid.uuid4().hex[:8]}"
-    await create_database(PG_ADMIN_URL, database)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            kafka = dict(transport="kafka", kafka_bootstrap_servers=broker.bootstrap, kafka_enable_idempotence=False,
-                         kafka_fetch_max_wait_ms=10, kafka_topic_partitions=1, database_url_template=pg_template(database),
-                         data_dir=Path(tmp) / "kafka", log_level="WARNING")
-            await migrate_all(admin_url=PG_ADMIN_URL, **kafka)
-            inproc = dict(transport="inprocess", data_dir=Path(tmp) / "embedded", log_level="WARNING")
-            await migrate_all(**inproc)
+        async with migrated_systems(broker.bootstrap) as (kafka, inproc):
             on_kafka = await run(kafka)
             embedded = await run(inproc)
         print(f"\nbench-gateway: {N} sequential reads after {WARMUP} warm-up; Tansu broker + Postgres, and embedded\n")
@@ -117,7 +102,6 @@ async def main() -> None:
             print(line("  POST /v1/referrals -> signed webhook received", r["webhook"]))
     finally:
         broker.stop()
-        await drop_database(PG_ADMIN_URL, database)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import pct  # noqa: E402
 import httpx  # noqa: E402
 
 from itp.system import build_system, migrate_all  # noqa: E402
@@ -46,11 +47,6 @@ CODE_MIX = [("trauma", .55), ("mental_health", .40), ("missing_episodes", .35), 
             ("harmful_sexual_behaviour", .02), ("radicalisation_risk", .01)]
 SPECIALISMS = sorted(load_rules().specialisms)
 CATEGORIES = ["emotional_behavioural_difficulties", "mental_disorders", "learning_disability", "drug_alcohol_misuse"]
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def codes(rnd: random.Random) -> tuple[tuple[str, str], ...]:

@@ -9,20 +9,17 @@ from __future__ import annotations
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import migrated_systems, pct  # noqa: E402
 import httpx  # noqa: E402
 
-from conftest import pg_template  # noqa: E402
-from itp.system import build_system, migrate_all  # noqa: E402
+from itp.system import build_system  # noqa: E402
 from libs.common.auth import KeyStore, mint_token  # noqa: E402
-from libs.common.db import create_database, drop_database  # noqa: E402
-from tests.support import PG_ADMIN_URL  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 WARMUP = 20
@@ -31,11 +28,6 @@ BODY = {"child_ref": "BENCH-1", "date_of_birth": "2012-03-14", "sex": "female", 
         "needs": [{"code": "mental_health", "severity": "high"}], "risks": [{"code": "self_harm", "severity": "low"}],
         "social_worker": {"name": "Bench Worker", "email": "bench@example.gov.uk"}}
 URGENCIES = ("crisis", "urgent", "planned")
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def line(label: str, values: list[float]) -> str:
@@ -92,16 +84,8 @@ async def run(overrides: dict) -> tuple[dict, float]:
 
 
 async def main() -> None:
-    database = f"itp_bench_{uuid.uuid4().hex[:8]}"
-    await create_database(PG_ADMIN_URL, database)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            postgres = dict(transport="inprocess", database_url_template=pg_template(database),
-                            data_dir=Path(tmp) / "pg", log_level="WARNING")
-            await migrate_all(admin_url=PG_ADMIN_URL, **postgres)
-            embedded = dict(transport="inprocess", data_dir=Path(tmp) / "embedded", log_level="WARNING")
-            await migrate_all(**embedded)
-            figures = {"Postgres 15": await run(postgres), "embedded SQLite": await run(embedded)}
+    async with migrated_systems() as (postgres, embedded):
+        figures = {"Postgres 15": await run(postgres), "embedded SQLite": await run(embedded)}
         print(f"\nbench-referrals: {N} sequential requests of each kind after {WARMUP} warm-up, through the gateway "
               f"(in-process ASGI), one client\n")
         for label, (results, storm_ms) in figures.items():
@@ -109,8 +93,6 @@ async def main() -> None:
             for name, values in results.items():
                 print(line(name, values))
             print(f"  50 concurrent POSTs, one Idempotency-Key: one referral, all answered in {storm_ms:.0f} ms\n")
-    finally:
-        await drop_database(PG_ADMIN_URL, database)
 
 
 if __name__ == "__main__":
