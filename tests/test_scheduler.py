@@ -3,27 +3,18 @@ undecided referral to expire, an unused reservation to lapse or a missed Phase 1
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from libs.common.scheduler import PeriodicJobs
 
 from .assessment_support import admit, arrive, new_home
 from .support import wait_for
-from .test_referrals import refer
+from .test_referrals import events_of, refer
 
 embedded = pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
-
-
-async def outbox_types(sut, service: str) -> list[str]:
-    rt = sut.runtime(service)
-    async with rt.db.session() as session:
-        envelopes = (await session.execute(select(rt.tables[0].c.envelope))).scalars().all()
-    return [json.loads(e)["type"] for e in envelopes]
 
 
 @embedded
@@ -40,7 +31,7 @@ async def test_the_services_run_their_sweeps_by_themselves(make_system):
     await wait_for(expired, timeout=10)
 
     async def notified():
-        return "deadline.missed" in await outbox_types(sut, "assessment")
+        return "deadline.missed" in [e["type"] for e in await events_of(sut, "assessment")]
     await wait_for(notified, timeout=10)
     runs = {name: n for service in ("referral", "matching", "assessment")
             for name, n in sut.runtime(service).jobs.runs.items()}

@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .tasks import cancel_and_wait
+
 log = logging.getLogger("itp.scheduler")
 
 Job = Callable[[], Awaitable[Any]]
@@ -41,12 +43,7 @@ class PeriodicJobs:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping, each run already logged
-                pass
+            await cancel_and_wait(task)
         self._tasks.clear()
 
     async def _loop(self, name: str, job: Job) -> None:

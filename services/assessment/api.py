@@ -140,9 +140,14 @@ async def _replayed(runtime, principal: Principal, key: str, digest: str) -> JSO
 
 # --- placements -------------------------------------------------------------------------------------
 async def _view(session, row: dict, as_of: date) -> dict:
-    plan = await repo.plan_of(session, row["id"])
-    open_review = next((r for r in await repo.reviews_of(session, row["id"]) if r["completed_on"] is None), None)
-    return repo.placement_view(row, plan, open_review, as_of, _today())
+    return (await _views(session, [row], as_of))[0]
+
+
+async def _views(session, rows: list[dict], as_of: date) -> list[dict]:
+    """Placements as the API shows them; their plans and open reviews read for all of them at once."""
+    found_plans, open_reviews = await repo.plans_and_open_reviews(session, [r["id"] for r in rows])
+    today = _today()
+    return [repo.placement_view(r, found_plans.get(r["id"]), open_reviews.get(r["id"]), as_of, today) for r in rows]
 
 
 @router.get("/v1/placements/ending-codes", response_model=list[EndingCode], tags=["placements"],
@@ -185,9 +190,7 @@ async def list_placements(
     async with runtime_of(request).db.session() as session:
         rows = [dict(r) for r in (await session.execute(stmt.limit(limit + 1))).mappings().all()]
         more, rows = len(rows) > limit, rows[:limit]
-        found_plans, open_reviews = await repo.plans_and_open_reviews(session, [r["id"] for r in rows])
-    today = _today()
-    views = [repo.placement_view(r, found_plans.get(r["id"]), open_reviews.get(r["id"]), as_of, today) for r in rows]
+        views = await _views(session, rows, as_of)
     touched(request, *[r["referral_id"] for r in rows])
     return PlacementPage(items=[PlacementOut.model_validate(v) for v in views],
                          next_cursor=repo.next_oldest_first(rows[-1]) if more else None)

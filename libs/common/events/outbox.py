@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import Database
 from ..observability import correlation_id_var
+from ..tasks import cancel_and_wait
 from .catalogue import Payload, spec_for
 from .envelope import EventEnvelope
 from .transport import Transport
@@ -137,13 +138,8 @@ class OutboxRelay:
             self._task = asyncio.create_task(self.run(), name=f"relay:{self.service}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._listener_conn is not None:
             await self._listener_conn.close()
             self._listener_conn = None

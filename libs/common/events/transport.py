@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Protocol
 
+from ..tasks import cancel_and_wait
+
 log = logging.getLogger("itp.transport")
 
 
@@ -47,11 +49,7 @@ class _TaskSubscription:
         self.task = task
 
     async def stop(self) -> None:
-        self.task.cancel()
-        try:
-            await self.task
-        except (asyncio.CancelledError, Exception):
-            pass
+        await cancel_and_wait(self.task)
 
 
 class InProcessBus:

@@ -16,6 +16,7 @@ from sqlalchemy import and_, select, update
 
 from libs.common.events.catalogue import WebhookEndpointDisabled
 from libs.common.runtime import ServiceRuntime
+from libs.common.tasks import cancel_and_wait
 
 from ..domain.webhooks import FailurePolicy, after_attempt, signed_headers, succeeded
 from ..tables import webhook_attempts, webhook_deliveries, webhook_endpoints
@@ -44,13 +45,8 @@ class DeliveryWorker:
             self._task = asyncio.create_task(self.run(), name="webhooks:delivery")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
