@@ -6,7 +6,8 @@ and the rule it broke, so a council's integration team can fix the request witho
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from typing import Any, Callable, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +29,7 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
 
-    type: str = Field(default="about:blank", examples=[PROBLEM_BASE + "validation-error"])
+    type: str = Field(examples=[PROBLEM_BASE + "validation-error"])
     title: str
     status: int
     detail: str | None = None
@@ -46,7 +47,7 @@ class ProblemError(Exception):
         self.status = status
         self.title = title
         self.detail = detail
-        self.type = type_ or "about:blank"
+        self.type = type_ or problem_type(title)
         self.headers = headers
         self.extra = extra
 
@@ -61,9 +62,25 @@ class Conflict(ProblemError):
         super().__init__(409, "Conflict", detail, type_=PROBLEM_BASE + "conflict", **extra)
 
 
-def problem_response(status: int, title: str, detail: str | None = None, *, type_: str = "about:blank",
+def problem_type(title: str) -> str:
+    """The type URI of a problem named by its title (every problem carries one, never about:blank)."""
+    return PROBLEM_BASE + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def field_problem(field: str, rule: str, message: str) -> ProblemError:
+    """422 naming one field (for example body.date_of_birth) and the rule it broke."""
+    return ProblemError(422, "Request validation failed", f"Invalid fields: {field} ({rule})",
+                        type_=PROBLEM_BASE + "validation-error",
+                        errors=[{"field": field, "rule": rule, "message": message}])
+
+
+ProblemMapper = Callable[[Exception], ProblemError]
+"""Maps a domain error to its problem; an app registers one per domain error type, once."""
+
+
+def problem_response(status: int, title: str, detail: str | None = None, *, type_: str | None = None,
                      instance: str | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    body: dict[str, Any] = {"type": type_ or problem_type(title), "title": title, "status": status}
     if detail is not None:
         body["detail"] = detail
     if instance is not None:
@@ -80,7 +97,24 @@ def validation_errors(exc_errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, problems: Mapping[type[Exception], ProblemMapper] | None = None) -> None:
+    """Problem documents for every error an app can raise: ProblemError, request validation, HTTP errors,
+    the app's own domain errors (`problems`: one mapper per type, registered here once), unique-key races
+    (409) and anything else (500, logged without its arguments)."""
+    from sqlalchemy.exc import IntegrityError
+
+    for exc_type, mapper in (problems or {}).items():
+        def _handler(request: Request, exc: Exception, mapper=mapper):
+            problem = mapper(exc)
+            return problem_response(problem.status, problem.title, problem.detail, type_=problem.type,
+                                    instance=request.url.path, headers=problem.headers, **problem.extra)
+        app.add_exception_handler(exc_type, _handler)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError):
+        return problem_response(409, "Conflict", "The change conflicted with a concurrent one; read the record "
+                                "again and retry.", type_=PROBLEM_BASE + "conflict", instance=request.url.path)
+
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError):
         return problem_response(exc.status, exc.title, exc.detail, type_=exc.type, instance=request.url.path,
@@ -98,14 +132,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         title = {404: "Not Found", 405: "Method Not Allowed", 401: "Unauthorized", 403: "Forbidden"}.get(
             exc.status_code, "HTTP error")
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return problem_response(exc.status_code, title, detail, instance=request.url.path,
+        return problem_response(exc.status_code, title, detail, type_=problem_type(title), instance=request.url.path,
                                 headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception):
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(500, "Internal Server Error", "An unexpected error occurred; it has been logged.",
-                                instance=request.url.path)
+                                type_=PROBLEM_BASE + "internal-error", instance=request.url.path)
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

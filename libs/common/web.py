@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from .audit import ChildRecordsMiddleware
-from .errors import PROBLEM_RESPONSES, install_problem_handlers
+from .errors import PROBLEM_RESPONSES, ProblemMapper, install_problem_handlers
 from .observability import RequestContextMiddleware, configure_logging
 from .runtime import ServiceRuntime
 
@@ -29,8 +29,35 @@ def health_router(runtime_of) -> APIRouter:
     return router
 
 
+def mark_required_headers(document: dict) -> dict:
+    """Headers a route needs but checks itself (If-Match: 428, Idempotency-Key: 400) are declared optional to
+    FastAPI so that the route can answer its own problem; the contract still says they are required."""
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            for param in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                schema = param.get("schema", {})
+                if schema.pop("x-itp-required", False):
+                    param["required"] = True
+                    if "anyOf" in schema:  # str | None -> str
+                        kinds = [s for s in schema.pop("anyOf") if s.get("type") != "null"]
+                        schema.update(kinds[0] if kinds else {})
+    return document
+
+
+def install_openapi(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = mark_required_headers(original())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_service_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *, title: str, description: str = "",
-                       manage_runtime: bool = True, docs_url: str | None = "/docs") -> FastAPI:
+                       manage_runtime: bool = True, docs_url: str | None = "/docs",
+                       problems: Mapping[type[Exception], ProblemMapper] | None = None) -> FastAPI:
     configure_logging(runtime.settings.log_level, runtime.settings.log_json)
 
     @contextlib.asynccontextmanager
@@ -46,7 +73,8 @@ def create_service_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *,
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
                   responses=PROBLEM_RESPONSES, docs_url=docs_url)
     app.state.runtime = runtime
-    install_problem_handlers(app)
+    install_problem_handlers(app, problems)
+    install_openapi(app)
     app.add_middleware(ChildRecordsMiddleware)
     app.add_middleware(RequestContextMiddleware, service=runtime.service)
     app.include_router(health_router(lambda request: request.app.state.runtime))
@@ -60,10 +88,11 @@ def runtime_of(request: Request) -> ServiceRuntime:
 
 
 def service_app(service: str, metadata, routers: Iterable[APIRouter], handlers: dict | None = None, *,
-                description: str = "", settings=None, bus=None, manage_runtime: bool = True) -> FastAPI:
+                description: str = "", settings=None, bus=None, manage_runtime: bool = True,
+                problems: Mapping[type[Exception], ProblemMapper] | None = None) -> FastAPI:
     """The one way a service builds its app: its runtime (database, transport, relay, consumer) and routes."""
     from .settings import Settings
 
     runtime = ServiceRuntime(settings or Settings.for_service(service), metadata, handlers=dict(handlers or {}), bus=bus)
     return create_service_app(runtime, routers, title=f"ITP {service} service", description=description,
-                              manage_runtime=manage_runtime)
+                              manage_runtime=manage_runtime, problems=problems)
