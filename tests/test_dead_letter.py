@@ -13,7 +13,7 @@ from sqlalchemy import select
 from libs.common.events.catalogue import dead_letter_topic
 
 from .support import wait_for
-from .test_slice import REFERRAL, idempotent
+from .support.referrals import REFERRAL, idempotent
 
 
 def failing(calls: list):

@@ -10,13 +10,12 @@ import sys
 import time
 
 import httpx
-import pytest
 
-from conftest import pg_template
+from itp.testing import pg_template
 from libs.common.auth import KeyStore, mint_token
 
 from .support import PG_ADMIN_URL, free_port, wait_for
-from .test_slice import REFERRAL
+from .support.referrals import REFERRAL
 
 
 def _start(args, env, log):

@@ -2,7 +2,7 @@
 attempt on a record it cannot see, is written before the answer leaves; only the hub reads it."""
 from __future__ import annotations
 
-from .test_slice import REFERRAL
+from .support.referrals import REFERRAL
 
 A, B = "E10000018", "E06000016"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from standardwebhooks import Webhook
 
 from .support import wait_for
-from .test_slice import REFERRAL, idempotent
-from .webhook_receiver import Receiver
+from .support.referrals import REFERRAL, idempotent
+from .support import Receiver
 
 A, B = "E10000018", "E06000016"
 FAST = dict(webhook_allow_http_localhost=True, webhook_retry_schedule=[0.2, 0.2, 0.2, 0.2, 0.2])

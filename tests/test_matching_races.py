@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from .test_matching_flow import onboard_live_home, ranked, refer
+from .support.matching import onboard_live_home, ranked, refer
 
 
 @pytest.mark.parametrize("system_overrides", ["kafka-postgres"], indirect=True)

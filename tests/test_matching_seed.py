@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from itp.seed import seed_demo, seed_matching
 
-from .test_matching_flow import ranked, refer
+from .support.matching import ranked, refer
 
 
 async def test_the_demo_seed_has_the_blueprint_home_and_a_second_run_adds_nothing(sut):

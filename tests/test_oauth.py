@@ -12,7 +12,7 @@ import pytest
 from libs.common.auth import KeyStore, mint_token
 from services.gateway.clients import create_client
 
-from .test_slice import REFERRAL
+from .support.referrals import REFERRAL
 
 pytestmark = pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
 

@@ -8,7 +8,7 @@ from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import pending_count
 
 from .support import wait_for
-from .test_slice import REFERRAL, idempotent
+from .support.referrals import REFERRAL, idempotent
 
 
 def counting(handler, calls: list):

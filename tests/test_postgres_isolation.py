@@ -4,7 +4,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from conftest import pg_template
+from itp.testing import pg_template
 
 
 @pytest.mark.parametrize("system_overrides", ["kafka-postgres"], indirect=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_slice import REFERRAL, idempotent
+from .support.referrals import REFERRAL, idempotent
 
 pytestmark = pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
 

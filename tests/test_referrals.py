@@ -21,32 +21,11 @@ from services.referral.scheduled import expire_overdue
 from services.referral.tables import idempotency_keys, referrals
 
 from .support import wait_for
-from .test_slice import REFERRAL, idempotent
+from .support.referrals import (LEICESTER, LEICS, REFERRAL, create_referral as refer, emit_from_matching,
+                                 events_of, idempotent)
 
-LEICS, LEICESTER = "E10000018", "E06000016"
 embedded = pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
 postgres = pytest.mark.parametrize("system_overrides", ["kafka-postgres"], indirect=True)
-
-
-async def refer(sut, la=LEICS, key=None, **changes):
-    r = await sut.client.post("/v1/referrals", json={**REFERRAL, **changes},
-                              headers={**sut.council(la), "Idempotency-Key": key or str(uuid.uuid4())})
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-async def events_of(sut, service="referral") -> list[dict]:
-    rt = sut.runtime(service)
-    async with rt.db.session() as session:
-        rows = (await session.execute(select(rt.tables[0].c.envelope).order_by(rt.tables[0].c.seq))).scalars().all()
-    return [json.loads(r) for r in rows]
-
-
-async def emit_from_matching(sut, payload, referral_id: str, la=LEICS):
-    """matching's side of the conversation: its events, through its own outbox and the real transport."""
-    async with sut.runtime("matching").uow() as uow:
-        await uow.emit(payload, subject_id=referral_id, la_code=la)
-        await uow.commit()
 
 
 # --- Idempotency-Key ---------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import pytest
 
 from libs.common.scheduler import PeriodicJobs
 
-from .assessment_support import admit, arrive, new_home
+from .support.assessment import admit, arrive, new_home
 from .support import wait_for
-from .test_referrals import events_of, refer
+from .support.referrals import create_referral as refer, events_of
 
 embedded = pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
 

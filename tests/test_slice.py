@@ -1,22 +1,9 @@
 """The thin real slice: a council refers a child through the gateway; matching lists it."""
 from __future__ import annotations
 
-import uuid
 
 from .support import wait_for
-
-REFERRAL = {
-    "child_ref": "LCC-2026-00417", "date_of_birth": "2012-03-14", "sex": "female",
-    "legal_status": "C2", "home_postcode": "le4 6ab", "urgency": "crisis", "wanted_start_date": "2026-11-23",
-    "needs": [{"code": "mental_health", "severity": "high"}],
-    "risks": [{"code": "missing_episodes", "severity": "medium"}],
-    "social_worker": {"name": "Sam Patel", "email": "sam.patel@leics.gov.uk", "phone": "0116 305 0000"},
-}
-
-
-def idempotent(headers: dict) -> dict:
-    """A council's headers plus a fresh Idempotency-Key (POST /v1/referrals requires one)."""
-    return {**headers, "Idempotency-Key": str(uuid.uuid4())}
+from .support.referrals import REFERRAL, idempotent
 
 
 async def test_a_referral_posted_at_the_gateway_is_listed_in_matching(sut):

@@ -5,7 +5,6 @@ and A's records must be unchanged afterwards. A route the walk does not know how
 so a new route cannot slip past it."""
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from datetime import date
@@ -14,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 
 from .support import wait_for
-from .test_matching_flow import onboard_live_home, ranked
-from .test_slice import REFERRAL
+from .support.matching import onboard_live_home, ranked
+from .support.referrals import REFERRAL
 
 pytestmark = pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
 

@@ -1,10 +1,10 @@
-"""Real Postgres and a real Kafka-protocol broker (Tansu) for the integration tests.
-
-Under ITP_REQUIRE_INTEGRATION=1 (CI) a missing Postgres or broker fails the test; otherwise it skips.
-"""
+"""Utilities for tests and benches, kept in the product so that bench/ never imports from tests/ or conftest.py:
+Postgres admin URL and per-database URL template, free ports, the Tansu broker, waiting on a condition, the
+ASGI lifespan, and a real HTTP receiver for webhook deliveries."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -12,19 +12,14 @@ import subprocess
 import time
 import uuid
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
-import pytest
-
-REQUIRED = os.environ.get("ITP_REQUIRE_INTEGRATION") == "1"
 PG_ADMIN_URL = os.environ.get("ITP_TEST_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 
 
-def unavailable(what: str, why: str):
-    message = f"{what} is not available: {why}"
-    if REQUIRED:
-        pytest.fail(message + " (ITP_REQUIRE_INTEGRATION=1: integration tests must run)", pytrace=False)
-    pytest.skip(message)
-
+def pg_template(database: str) -> str:
+    """ITP_DATABASE_URL_TEMPLATE for one database: each service as its own role in its own schema."""
+    return f"postgresql+asyncpg://itp_{{service}}@127.0.0.1:5432/{database}"
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -98,3 +93,54 @@ async def running(app):
     """Run an ASGI app's lifespan (start-up and shut-down) around a block."""
     async with app.router.lifespan_context(app):
         yield app
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+    @property
+    def event(self) -> dict:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    script: list[int] = field(default_factory=lambda: [200])
+    received: list[Received] = field(default_factory=list)
+    port: int = field(default_factory=free_port)
+    _server: asyncio.base_events.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    async def __aenter__(self) -> "Receiver":
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    def successes(self) -> list[Received]:
+        return [r for r in self.received if 200 <= r.status < 300]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            status = self.script[min(len(self.received), len(self.script) - 1)]
+            self.received.append(Received(headers, body, status))
+            writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
+            await writer.drain()
+        finally:
+            writer.close()

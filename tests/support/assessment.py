@@ -4,8 +4,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from .support import wait_for
-from .test_matching_flow import onboard_live_home, ranked, refer
+from itp.testing import wait_for
+
+from .matching import onboard_live_home, ranked, refer
 
 TODAY = date.today()
 SECTIONS = {"needs_and_history_summary": "Needs and history (coded summary).",
