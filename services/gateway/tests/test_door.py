@@ -10,7 +10,7 @@ from libs.common.events.envelope import EventEnvelope
 from services.gateway import audit
 from services.gateway.tables import access_log, webhook_deliveries
 from tests.support import wait_for
-from tests.webhook_receiver import Receiver
+from tests.support import Receiver
 
 from .door import CHILD, door
 
