@@ -1,5 +1,11 @@
-"""Access tokens and principals. The gateway signs short-lived JWTs (ES256, with a kid); every service
+"""Access tokens and principals. The gateway signs short-lived JWTs (ES256, with a kid) and every service
 verifies them itself against the gateway's JWKS and checks the scope: the gateway is not the only wall.
+
+Two audiences (docs/decisions/0005-door-tokens.md): the tokens clients get from /oauth/token are for the
+public API (`itp-api`) and only the gateway accepts them; the services accept only an internal token
+(`itp-internal`, about a minute long) that the gateway mints from the caller's when it forwards a request.
+A council token sent straight to a service's port is refused, so no read of a child's record can skip
+the gateway's access log.
 
 An endpoint states who may call it in its signature (the pattern of polar's auth.py):
 
@@ -8,6 +14,7 @@ An endpoint states who may call it in its signature (the pattern of polar's auth
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import time
@@ -27,7 +34,10 @@ from jwt.algorithms import ECAlgorithm
 from .errors import ProblemError
 
 ISSUER = "itp-gateway"
-AUDIENCE = "itp-api"
+AUDIENCE = "itp-api"  # tokens the gateway issues to clients; accepted at the gateway only
+INTERNAL_AUDIENCE = "itp-internal"  # tokens the gateway mints when it forwards; accepted by the services only
+INTERNAL_TTL_SECONDS = 60
+Clock = Callable[[], float]
 ALGORITHM = "ES256"
 HUB_ROLES = ("hub", "finance", "home_manager", "provider_admin")
 
@@ -39,6 +49,7 @@ class Principal:
     role: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     homes: tuple[str, ...] = ()  # a home_manager's homes
+    expires_at: float | None = field(default=None, compare=False, repr=False)  # the token's exp
 
     @property
     def is_council(self) -> bool:
@@ -64,6 +75,7 @@ class KeyStore:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._cached: tuple[int, str, Any] | None = None  # (file mtime_ns, kid, private key)
 
     def _load(self) -> list[dict]:
         if not self.path.exists():
@@ -105,6 +117,18 @@ class KeyStore:
         key = next(k for k in self._load() if k["status"] == "active")
         return key["kid"], serialization.load_pem_private_key(key["private_pem"].encode(), password=None)
 
+    def cached_signing_key(self) -> tuple[str, Any]:
+        """signing_key() without reading and parsing the file on every call: reloaded when the file changes
+        (a rotation by `itp keys rotate` in another process is seen at the next call)."""
+        try:
+            mtime = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = -1
+        if self._cached is None or self._cached[0] != mtime:
+            kid, key = self.signing_key()
+            self._cached = (self.path.stat().st_mtime_ns, kid, key)
+        return self._cached[1], self._cached[2]
+
     def jwks(self) -> dict:
         self.ensure()
         out = []
@@ -120,18 +144,69 @@ class KeyStore:
 
 def mint_token(store: KeyStore, *, client_id: str, la_code: str | None = None, role: str | None = None,
                scopes: Iterable[str] = (), homes: Iterable[str] = (), ttl_seconds: int = 600,
-               now: float | None = None) -> str:
-    kid, key = store.signing_key()
+               now: float | None = None, audience: str = AUDIENCE, expires_at: float | None = None,
+               extra: dict | None = None) -> str:
+    """A token for the public API (what /oauth/token issues, and what tests send to the gateway).
+    audience=INTERNAL_AUDIENCE makes the token a service accepts (see mint_service_token)."""
+    kid, key = store.cached_signing_key()
     issued = int(now if now is not None else time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": client_id, "iat": issued, "nbf": issued,
-              "exp": issued + ttl_seconds, "jti": uuid.uuid4().hex, "scope": " ".join(sorted(set(scopes)))}
+    exp = issued + ttl_seconds if expires_at is None else int(expires_at)
+    claims = {"iss": ISSUER, "aud": audience, "sub": client_id, "iat": issued, "nbf": issued,
+              "exp": exp, "jti": uuid.uuid4().hex, "scope": " ".join(sorted(set(scopes)))}
     if la_code:
         claims["la"] = la_code
     if role:
         claims["role"] = role
     if homes:
         claims["homes"] = list(homes)
+    claims.update(extra or {})
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
+
+
+def mint_service_token(store: KeyStore, *, client_id: str, ttl_seconds: int = INTERNAL_TTL_SECONDS,
+                       **claims) -> str:
+    """A token a service accepts, as the gateway mints it when it forwards a request. For tests and benches
+    that call a service directly (bypassing the gateway, and therefore its access log)."""
+    return mint_token(store, client_id=client_id, ttl_seconds=ttl_seconds, audience=INTERNAL_AUDIENCE, **claims)
+
+
+class ForwardedTokens:
+    """The gateway's internal tokens: one per caller token, cached until it has less than a quarter of its
+    life left, so forwarding costs a dictionary lookup and not a signature per request. An internal token
+    carries the caller's claims (sub, la, role, scope, homes), never outlives the caller's token, and is
+    keyed by the signing key too, so a rotation starts new ones at once."""
+
+    def __init__(self, store: KeyStore, *, ttl_seconds: int = INTERNAL_TTL_SECONDS, now: Clock = time.time,
+                 max_entries: int = 10_000):
+        self.store = store
+        self.ttl_seconds = ttl_seconds
+        self.now = now
+        self.max_entries = max_entries
+        self._cache: dict[tuple[bytes, str], tuple[str, float]] = {}
+
+    def for_caller(self, caller_token: str, principal: Principal, *, request_id: str | None = None) -> str:
+        now = self.now()
+        kid, _ = self.store.cached_signing_key()
+        key = (hashlib.sha256(caller_token.encode()).digest(), kid)
+        cached = self._cache.get(key)
+        if cached is not None and cached[1] - now > self.ttl_seconds / 4:
+            return cached[0]
+        expires_at = now + self.ttl_seconds
+        if principal.expires_at is not None:
+            expires_at = min(expires_at, principal.expires_at)
+        extra = {"rid": request_id} if request_id else None  # the request that minted it, for tracing
+        token = mint_token(self.store, client_id=principal.client_id, la_code=principal.la_code, role=principal.role,
+                           scopes=principal.scopes, homes=principal.homes, now=now, expires_at=expires_at,
+                           audience=INTERNAL_AUDIENCE, extra=extra)
+        if len(self._cache) >= self.max_entries:
+            self._evict(now)
+        self._cache[key] = (token, expires_at)
+        return token
+
+    def _evict(self, now: float) -> None:
+        stale = [k for k, (_, exp) in self._cache.items() if exp - now <= self.ttl_seconds / 4]
+        for k in stale or list(self._cache)[: len(self._cache) // 2]:
+            del self._cache[k]
 
 
 # --- verification (every service) ------------------------------------------------------------------
@@ -139,15 +214,26 @@ JwksSource = Callable[[], Awaitable[dict]]
 
 
 class TokenVerifier:
-    def __init__(self, source: JwksSource, *, refresh_after: float = 300.0):
+    """now: the wall clock that exp, nbf and iat are checked against; monotonic: the clock of the key set's
+    refresh. Both injectable, so tests move time instead of waiting for it."""
+
+    NBF_LEEWAY_SECONDS = 5  # a service whose clock is behind the gateway's still takes a token just minted
+
+    def __init__(self, source: JwksSource, *, refresh_after: float = 300.0, audience: str = AUDIENCE,
+                 now: Clock = time.time, monotonic: Clock = time.monotonic):
         self.source = source
         self.refresh_after = refresh_after
+        self.audience = audience
+        self.now = now
+        self.monotonic = monotonic
         self._keys: dict[str, Any] = {}
-        self._fetched_at = 0.0
+        self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
 
     @classmethod
     def from_settings(cls, settings) -> "TokenVerifier":
+        """The gateway accepts the public API's tokens; every other service only the gateway's internal ones."""
+        audience = AUDIENCE if settings.service == "gateway" else INTERNAL_AUDIENCE
         if settings.jwks_url:
             import httpx
             url = settings.jwks_url
@@ -157,28 +243,30 @@ class TokenVerifier:
                     resp = await client.get(url)
                     resp.raise_for_status()
                     return resp.json()
-            return cls(fetch)
+            return cls(fetch, audience=audience)
         store = KeyStore(settings.resolved_keys_file)
 
         async def local() -> dict:
             return store.jwks()
-        return cls(local, refresh_after=1.0)
+        return cls(local, refresh_after=1.0, audience=audience)
 
     async def _refresh(self, force: bool = False) -> None:
         async with self._lock:
-            if not force and time.monotonic() - self._fetched_at < self.refresh_after and self._keys:
+            age = None if self._fetched_at is None else self.monotonic() - self._fetched_at
+            if not force and age is not None and age < self.refresh_after and self._keys:
                 return
-            if force and time.monotonic() - self._fetched_at < 0.5:
+            if force and age is not None and age < 0.5:
                 return  # at most two fetches a second, whatever a caller sends
             jwks = await self.source()
             self._keys = {k["kid"]: ECAlgorithm.from_jwk(json.dumps(k)) for k in jwks.get("keys", [])}
-            self._fetched_at = time.monotonic()
+            self._fetched_at = self.monotonic()
 
     async def verify(self, token: str) -> Principal:
+        """The caller's principal, or InvalidToken with a short fixed reason (never the JWT library's text)."""
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(f"malformed token: {exc}") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("malformed token") from None
         if header.get("alg") != ALGORITHM:
             raise InvalidToken("unsupported algorithm")
         kid = header.get("kid")
@@ -189,21 +277,40 @@ class TokenVerifier:
         if key is None:
             raise InvalidToken("unknown signing key")
         try:
-            claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
-                                options={"require": ["exp", "iat", "sub", "aud", "iss"]})
-        except jwt.ExpiredSignatureError:
-            raise InvalidToken("token expired") from None
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(f"invalid token: {exc}") from None
-        return Principal(client_id=claims["sub"], la_code=claims.get("la"), role=claims.get("role"),
-                         scopes=frozenset(claims.get("scope", "").split()), homes=tuple(claims.get("homes", ())))
+            # the times are checked below against self.now, so that tests can move the clock
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=self.audience, issuer=ISSUER,
+                                options={"require": ["exp", "iat", "sub", "aud", "iss"], "verify_exp": False,
+                                         "verify_nbf": False, "verify_iat": False})
+        except jwt.InvalidAudienceError:
+            raise InvalidToken("token not accepted here") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("invalid token") from None
+        now = self.now()
+        try:
+            exp, nbf = float(claims["exp"]), float(claims.get("nbf", claims["iat"]))
+        except (TypeError, ValueError):
+            raise InvalidToken("invalid token") from None
+        if now >= exp:
+            raise InvalidToken("token expired")
+        if now < nbf - self.NBF_LEEWAY_SECONDS:
+            raise InvalidToken("token not yet valid")
+        try:
+            return Principal(client_id=str(claims["sub"]), la_code=claims.get("la"), role=claims.get("role"),
+                             scopes=frozenset(str(claims.get("scope", "")).split()),
+                             homes=tuple(claims.get("homes", ())), expires_at=exp)
+        except TypeError:
+            raise InvalidToken("invalid token") from None
 
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /oauth/token")
 
 
-def _unauthorized(detail: str) -> ProblemError:
+def unauthorized(detail: str) -> ProblemError:
+    """401 with a short fixed reason ("invalid token", "token expired", ...)."""
     return ProblemError(401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+_unauthorized = unauthorized
 
 
 def Authorize(*scopes: str, roles: Iterable[str] | None = None, councils: bool = True):

@@ -11,15 +11,16 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from libs.common.errors import NotFound
+from libs.common.auth import ForwardedTokens, KeyStore
+from libs.common.errors import NotFound, problem_response
 from libs.common.runtime import ServiceRuntime
 from libs.common.settings import Settings
-from libs.common.web import create_service_app
+from libs.common.web import create_service_app, mark_required_headers
 
 from . import audit, oauth, openapi
 from .protection import BodySizeLimitMiddleware, RateLimitMiddleware, SecurityHeadersMiddleware
 from .proxy import Upstreams
-from .routing import UPSTREAMS, service_for
+from .routing import UPSTREAMS, allowed_methods, method_index, service_for
 from .tables import metadata
 from .webhooks import api as webhooks_api, fanout
 from .webhooks.worker import DeliveryWorker
@@ -38,7 +39,8 @@ async def merged_openapi(request: Request) -> JSONResponse:
     app: FastAPI = request.app
     cached = getattr(app.state, "merged_openapi", None)
     if cached is None:
-        documents = {SERVICE: get_openapi(title=API_TITLE, version="1.0.0", routes=app.routes)}
+        # the gateway's own routes declare required headers as the services do (x-itp-required -> required)
+        documents = {SERVICE: mark_required_headers(get_openapi(title=API_TITLE, version="1.0.0", routes=app.routes))}
         upstreams: Upstreams = app.state.upstreams
         for name, client in upstreams.clients.items():
             resp = await client.get("/openapi.json")
@@ -62,12 +64,39 @@ async def index() -> dict:
 proxy_router = APIRouter(include_in_schema=False)
 
 
-@proxy_router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@proxy_router.api_route("/v1/{path:path}", methods=PROXY_METHODS)
 async def forward(path: str, request: Request):
     service = service_for(request.url.path)
     if service is None:
+        if own_methods(request.app, request.url.path):  # a gateway route on this path, another method
+            return await method_not_allowed(request, None)
         raise NotFound("route")
     return await request.app.state.upstreams.forward(service, request)
+
+
+def own_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods of the gateway's own API routes on a path (from its own OpenAPI document)."""
+    index = getattr(app.state, "own_method_index", None)
+    if index is None:
+        index = app.state.own_method_index = method_index(get_openapi(title=API_TITLE, version="1.0.0",
+                                                                       routes=app.routes))
+    return allowed_methods(index, path)
+
+
+async def method_not_allowed(request: Request, exc) -> JSONResponse:
+    """405 naming only the methods this path supports: the owning service's (from its OpenAPI document), or
+    the gateway's own routes' (a router's default names every method of the catch-all proxy route)."""
+    path = request.url.path
+    service = service_for(path)
+    allowed = await request.app.state.upstreams.allowed_methods(service, path) if service else None
+    allowed = allowed or own_methods(request.app, path)
+    if not allowed:
+        return problem_response(404, "Not Found", "No such route.", instance=path)
+    return problem_response(405, "Method Not Allowed", f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+                            instance=path, headers={"Allow": ", ".join(allowed)})
 
 
 def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dict | None = None,
@@ -78,14 +107,19 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
     webhook_wake = asyncio.Event()
     runtime = ServiceRuntime(settings, metadata, handlers=fanout.handlers(webhook_wake), bus=bus)
     worker = DeliveryWorker(runtime, webhook_wake)
+    # what the services accept: an internal token the gateway mints from the caller's (docs/decisions/0005)
+    tokens = ForwardedTokens(KeyStore(settings.resolved_keys_file))
     if upstream_apps is not None:
-        upstreams = Upstreams.in_process(upstream_apps)
+        upstreams = Upstreams.in_process(upstream_apps, tokens)
     else:
-        upstreams = Upstreams.over_http({s: settings.service_url(s) for s in UPSTREAMS if settings.service_url(s)})
+        upstreams = Upstreams.over_http({s: settings.service_url(s) for s in UPSTREAMS if settings.service_url(s)},
+                                        tokens)
     # the gateway's own routers come before the catch-all proxy
     app = create_service_app(runtime, [docs_router, oauth.router, audit.router, webhooks_api.router, proxy_router],
                              title=API_TITLE, manage_runtime=False, docs_url=None)
     app.state.upstreams = upstreams
+    app.state.forwarded_tokens = tokens
+    app.add_exception_handler(405, method_not_allowed)
     app.state.webhook_wake = webhook_wake
     app.state.webhook_worker = worker
     install_door(app, settings)

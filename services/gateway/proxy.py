@@ -1,5 +1,9 @@
 """Forwarding a request to the service that owns its path: over HTTP in distributed mode,
-as an in-process ASGI call in embedded mode. The request id and correlation id go along."""
+as an in-process ASGI call in embedded mode. The request id and correlation id go along.
+
+The caller's token never reaches a service: the gateway verifies it (principal.py) and forwards an
+internal token with the same claims in its place (libs.common.auth.ForwardedTokens; the services accept
+nothing else), so a service's port answers nobody who has not passed the door and its access log."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -7,35 +11,75 @@ from urllib.parse import quote
 import httpx
 from fastapi import Request, Response
 
-from libs.common.errors import ProblemError
+from libs.common.auth import ForwardedTokens, unauthorized
+from libs.common.errors import PROBLEM_BASE, ProblemError
 from libs.common.observability import correlation_id_var, request_id_var
+
+from .principal import bearer_token, principal_of, refusal
+from .routing import MethodIndex, allowed_methods, method_index
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "host", "content-length"}
+# set by whoever answers the client (the gateway's server and middleware), so never copied from a service:
+# two Date or Server headers in one answer are a protocol error, and the body is already decoded
+ANSWER_OWN = {"date", "server", "x-request-id", "x-correlation-id", "content-encoding"}
+RETRY_AFTER_SECONDS = 2
+
+
+def unavailable(service: str) -> ProblemError:
+    return ProblemError(503, "Service Unavailable", f"The {service} service cannot be reached; retry shortly.",
+                        type_=PROBLEM_BASE + "service-unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 class Upstreams:
-    def __init__(self, clients: dict[str, httpx.AsyncClient]):
+    def __init__(self, clients: dict[str, httpx.AsyncClient], tokens: ForwardedTokens | None = None):
         self.clients = clients
+        self.tokens = tokens
+        self._methods: dict[str, MethodIndex] = {}
 
     @classmethod
-    def in_process(cls, apps: dict) -> "Upstreams":
+    def in_process(cls, apps: dict, tokens: ForwardedTokens | None = None) -> "Upstreams":
         return cls({name: httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}",
-                                            timeout=30) for name, app in apps.items()})
+                                            timeout=30) for name, app in apps.items()}, tokens)
 
     @classmethod
-    def over_http(cls, urls: dict[str, str]) -> "Upstreams":
-        return cls({name: httpx.AsyncClient(base_url=url, timeout=30) for name, url in urls.items()})
+    def over_http(cls, urls: dict[str, str], tokens: ForwardedTokens | None = None) -> "Upstreams":
+        return cls({name: httpx.AsyncClient(base_url=url, timeout=30) for name, url in urls.items()}, tokens)
 
     async def close(self) -> None:
         for client in self.clients.values():
             await client.aclose()
 
+    async def allowed_methods(self, service: str, path: str) -> list[str] | None:
+        """The methods a service answers on a path, from its OpenAPI document (fetched once): every route whose
+        template matches, not only the first (a router's own 405 names one route's methods). None when
+        the service cannot say."""
+        if service not in self._methods:
+            client = self.clients.get(service)
+            if client is None:
+                return None
+            try:
+                resp = await client.get("/openapi.json")
+                resp.raise_for_status()
+                self._methods[service] = method_index(resp.json())
+            except (httpx.HTTPError, ValueError):
+                return None
+        return allowed_methods(self._methods[service], path) or None
+
     async def forward(self, service: str, request: Request) -> Response:
         client = self.clients.get(service)
         if client is None:
-            raise ProblemError(503, "Service Unavailable", f"The {service} service is not configured.")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+            raise ProblemError(503, "Service Unavailable", f"The {service} service is not configured.",
+                               type_=PROBLEM_BASE + "service-unavailable")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "authorization"}
+        principal = await principal_of(request.scope, request.app.state.runtime.verifier)
+        presented = bearer_token(request.scope)
+        if presented is not None:
+            if principal is None:
+                raise unauthorized(refusal(request.scope) or "invalid token")
+            if self.tokens is not None:
+                headers["authorization"] = "Bearer " + self.tokens.for_caller(presented, principal,
+                                                                              request_id=request_id_var.get())
         headers["x-request-id"] = request_id_var.get() or headers.get("x-request-id", "")
         headers["x-correlation-id"] = correlation_id_var.get() or headers.get("x-correlation-id", "")
         # forward the path exactly as it came (still percent-encoded): decoding it here would turn an
@@ -49,8 +93,14 @@ class Upstreams:
             upstream = await client.request(request.method, target, headers=headers, content=await request.body())
         except httpx.InvalidURL:
             raise ProblemError(404, "Not Found", "No resource has that address.") from None
-        except httpx.HTTPError as exc:
-            raise ProblemError(502, "Bad Gateway", f"The {service} service did not answer ({type(exc).__name__}).")
+        except httpx.HTTPError:
+            # cannot connect, connection reset, no answer in time: the service is unavailable for now
+            raise unavailable(service) from None
         out_headers = {k: v for k, v in upstream.headers.items()
-                       if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-request-id", "x-correlation-id")}
+                       if k.lower() not in HOP_BY_HOP and k.lower() not in ANSWER_OWN}
+        if upstream.status_code == 405:
+            allowed = await self.allowed_methods(service, request.url.path)
+            if allowed:
+                out_headers = {k: v for k, v in out_headers.items() if k.lower() != "allow"}
+                out_headers["Allow"] = ", ".join(allowed)
         return Response(content=upstream.content, status_code=upstream.status_code, headers=out_headers)
