@@ -15,9 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from libs.common.auth import KeyStore, mint_service_token
 from libs.common.events.catalogue import AdmissionAccepted, AdmissionDeclined, MatchAssessed
 from libs.common.observability import JsonFormatter
 from services.referral.scheduled import expire_overdue
+from services.gateway.domain.principals import COUNCIL_SCOPES
 from services.referral.tables import idempotency_keys, referrals
 
 from .support import wait_for
@@ -146,21 +148,26 @@ async def test_another_councils_referral_is_not_there_for_any_read_or_change(sut
 
 @embedded
 async def test_every_read_and_change_names_the_child_record_for_the_access_audit(sut):
+    # straight to the service, as the gateway calls it: with the gateway's internal token, not a council's
+    keys = KeyStore(sut.runtime("gateway").settings.resolved_keys_file)
+    council = {"Authorization": "Bearer " + mint_service_token(keys, client_id="council-E10000018",
+                                                               la_code="E10000018", scopes=COUNCIL_SCOPES)}
+    hub = {"Authorization": "Bearer " + mint_service_token(keys, client_id="hub-hub", role="hub")}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sut.system.services["referral"]),
                                  base_url="http://referral") as service:
-        created = await service.post("/v1/referrals", json=REFERRAL, headers=idempotent(sut.council()))
+        created = await service.post("/v1/referrals", json=REFERRAL, headers=idempotent(council))
         rid = created.json()["id"]
         calls = [created,
-                 await service.get(f"/v1/referrals/{rid}", headers=sut.council()),
-                 await service.get("/v1/referrals", headers=sut.council()),
-                 await service.get("/v1/referrals?awaiting=decision", headers=sut.hub()),
+                 await service.get(f"/v1/referrals/{rid}", headers=council),
+                 await service.get("/v1/referrals", headers=council),
+                 await service.get("/v1/referrals?awaiting=decision", headers=hub),
                  await service.patch(f"/v1/referrals/{rid}", json={"urgency": "urgent"},
-                                     headers={**sut.council(), "If-Match": '"1"'}),
-                 await service.post(f"/v1/referrals/{rid}/withdraw", headers=sut.council())]
+                                     headers={**council, "If-Match": '"1"'}),
+                 await service.post(f"/v1/referrals/{rid}/withdraw", headers=council)]
         for r in calls:
             assert r.status_code in (200, 201), r.text
             assert r.headers["x-itp-child-records"] == rid
-        missing = await service.get(f"/v1/referrals/{uuid.uuid4()}", headers=sut.council())
+        missing = await service.get(f"/v1/referrals/{uuid.uuid4()}", headers=council)
         assert "x-itp-child-records" not in missing.headers
 
 
