@@ -32,6 +32,7 @@ async def test_a_child_goes_from_admission_through_both_phases_to_a_step_down_an
     again = await sut.client.post(f"/v1/placements/{placement['id']}/arrival", json=body,
                                   headers={**arrival_key, **sut.hub()})
     assert again.status_code == 200 and again.json() == arrived.json()
+    assert again.headers["idempotent-replayed"] == "true"
     other_body = await sut.client.post(f"/v1/placements/{placement['id']}/arrival",
                                        json={**body, "key_worker": "KW-2"}, headers={**arrival_key, **sut.hub()})
     assert other_body.status_code == 422

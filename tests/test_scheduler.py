@@ -35,7 +35,7 @@ async def test_the_services_run_their_sweeps_by_themselves(make_system):
     await wait_for(notified, timeout=10)
     runs = {name: n for service in ("referral", "matching", "assessment")
             for name, n in sut.runtime(service).jobs.runs.items()}
-    assert set(runs) == {"expire_referrals", "lapse_reservations", "deadline_notices"}
+    assert set(runs) == {"expire_referrals", "lapse_reservations", "deadline_notices", "purge_idempotency_keys"}
     assert all(n >= 1 for n in runs.values()), runs
 
 

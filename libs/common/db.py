@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc as sa_exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -20,6 +20,64 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 def role_name(service: str) -> str:
     return f"itp_{service}"
+
+
+CONNECT_TIMEOUT_SECONDS = 10.0
+PING_TIMEOUT_SECONDS = 3.0
+
+
+def make_engine(url, **kwargs) -> AsyncEngine:
+    """Every engine in the product is made here. `hide_parameters`: an exception never carries the bound
+    parameters of its statement (a child's reference, date of birth, a social worker's e-mail), so no log
+    line or problem body can print them. On Postgres, pooled connections are pinged before use
+    (`pool_pre_ping`): a connection the server has closed is replaced instead of failing a request."""
+    kwargs.setdefault("hide_parameters", True)
+    if str(url).startswith("postgresql"):
+        kwargs.setdefault("pool_pre_ping", True)
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("timeout", CONNECT_TIMEOUT_SECONDS)
+    return create_async_engine(url, **kwargs)
+
+
+# SQLSTATE classes that mean "the database is not there for us right now", not "the request is wrong":
+# 08 connection exception, 53 insufficient resources (too many connections), 57 operator intervention
+# (admin shutdown, cannot connect now), 58 system error.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    for candidate in (exc, getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when an error means the database cannot be reached or used right now (the caller may retry):
+    connection refused, terminated or closed, a pool timeout, too many connections, a database shutting down."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sa_exc.DBAPIError):
+            if exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+                return True
+        if isinstance(exc, (sa_exc.TimeoutError, sa_exc.DisconnectionError, OSError, asyncio.TimeoutError)):
+            return True
+        if isinstance(exc, sa_exc.PendingRollbackError) and "invalid" in str(exc).lower():
+            return True  # a connection invalidated under the session: the same disconnect, seen later
+        code = _sqlstate(exc)
+        if code and code[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
+            return True
+        try:
+            import asyncpg
+            if isinstance(exc, (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError,
+                                asyncpg.exceptions.CannotConnectNowError)):
+                return True
+        except ImportError:  # pragma: no cover - asyncpg is a dependency
+            pass
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
 
 
 class Database:
@@ -36,7 +94,7 @@ class Database:
         else:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.engine: AsyncEngine = make_engine(self.url, **kwargs)
         if not self.is_postgres:
             @event.listens_for(self.engine.sync_engine, "connect")
             def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -52,9 +110,11 @@ class Database:
     def session(self) -> AsyncSession:
         return self.sessionmaker()
 
-    async def ping(self) -> None:
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+    async def ping(self, timeout: float = PING_TIMEOUT_SECONDS) -> None:
+        async def _ping() -> None:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        await asyncio.wait_for(_ping(), timeout)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -73,7 +133,7 @@ async def provision_postgres(admin_url: str, database_url: str, service: str) ->
         if not _IDENT.match(ident):
             raise ValueError(f"unsafe identifier {ident!r}")
     password = url.password
-    engine = create_async_engine(make_url(admin_url).set(database=url.database), isolation_level="AUTOCOMMIT")
+    engine = make_engine(make_url(admin_url).set(database=url.database), isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
             exists = (await conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname=:r"), {"r": role})).first()
@@ -96,7 +156,7 @@ async def provision_postgres(admin_url: str, database_url: str, service: str) ->
 async def create_database(admin_url: str, name: str) -> None:
     if not _IDENT.match(name):
         raise ValueError(f"unsafe database name {name!r}")
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
             exists = (await conn.execute(text("SELECT 1 FROM pg_database WHERE datname=:d"), {"d": name})).first()
@@ -109,7 +169,7 @@ async def create_database(admin_url: str, name: str) -> None:
 async def drop_database(admin_url: str, name: str) -> None:
     if not _IDENT.match(name):
         raise ValueError(f"unsafe database name {name!r}")
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -100,7 +100,8 @@ def validation_errors(exc_errors: list[dict[str, Any]]) -> list[dict[str, str]]:
 def install_problem_handlers(app: FastAPI, problems: Mapping[type[Exception], ProblemMapper] | None = None) -> None:
     """Problem documents for every error an app can raise: ProblemError, request validation, HTTP errors,
     the app's own domain errors (`problems`: one mapper per type, registered here once), unique-key races
-    (409) and anything else (500, logged without its arguments)."""
+    (409), the database being unavailable (503 with Retry-After) and anything else (500). Errors are logged
+    by type, statement and frames, never by message or arguments, and always with the request id."""
     from sqlalchemy.exc import IntegrityError
 
     for exc_type, mapper in (problems or {}).items():
@@ -135,11 +136,59 @@ def install_problem_handlers(app: FastAPI, problems: Mapping[type[Exception], Pr
         return problem_response(exc.status_code, title, detail, type_=problem_type(title), instance=request.url.path,
                                 headers=getattr(exc, "headers", None))
 
+    from sqlalchemy.exc import DBAPIError, PendingRollbackError, TimeoutError as PoolTimeoutError
+
+    async def _database(request: Request, exc: Exception):
+        """A database error: 503 with Retry-After when the database is unavailable (the caller may retry),
+        otherwise the unhandled-error answer. Neither the statement's parameters nor the request's body
+        reach the answer or the log."""
+        return unhandled_error_response(exc, request.url.path)
+
+    for exc_type in (DBAPIError, PoolTimeoutError, PendingRollbackError, OSError, *_driver_unavailable_errors()):
+        app.add_exception_handler(exc_type, _database)
+
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception):
-        log.exception("unhandled error", extra={"path": request.url.path})
-        return problem_response(500, "Internal Server Error", "An unexpected error occurred; it has been logged.",
-                                type_=PROBLEM_BASE + "internal-error", instance=request.url.path)
+        # Starlette runs this outermost, outside the request-context middleware (which answers most unhandled
+        # errors itself): put the request's ids back for the log line
+        from .observability import correlation_id_var, request_id_var
+
+        state = request.scope.get("state") or {}
+        tokens = (request_id_var.set(state.get("request_id") or request_id_var.get()),
+                  correlation_id_var.set(state.get("correlation_id") or correlation_id_var.get()))
+        try:
+            return unhandled_error_response(exc, request.url.path)
+        finally:
+            correlation_id_var.reset(tokens[1])
+            request_id_var.reset(tokens[0])
+
+
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+def _driver_unavailable_errors() -> tuple[type[Exception], ...]:
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return ()
+    return (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError,
+            asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InsufficientResourcesError)
+
+
+def unhandled_error_response(exc: BaseException, path: str | None) -> JSONResponse:
+    """The answer to an error nothing else handled: 503 (Retry-After) when the database is unavailable,
+    else 500. Logged by type, SQL statement and frames only (libs.common.observability), never by message."""
+    from .db import is_unavailable
+    from .observability import log_unhandled
+
+    if is_unavailable(exc):
+        log.warning("database unavailable; answered 503", extra={"path": path, "exc_type": type(exc).__name__})
+        return problem_response(503, "Service Unavailable", "The service cannot reach its database just now; "
+                                "retry after a short wait.", type_=PROBLEM_BASE + "service-unavailable",
+                                instance=path, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+    log_unhandled(exc, path)
+    return problem_response(500, "Internal Server Error", "An unexpected error occurred; it has been logged.",
+                            type_=PROBLEM_BASE + "internal-error", instance=path)
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

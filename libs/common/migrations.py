@@ -11,9 +11,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from .db import provision_postgres
+from .db import make_engine, provision_postgres
 from .settings import Settings
 
 
@@ -39,7 +37,7 @@ async def upgrade(settings: Settings, revision: str = "head", *, admin_url: str 
         kwargs["connect_args"] = {"server_settings": {"search_path": settings.schema}}
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, **kwargs)
+    engine = make_engine(url, **kwargs)
     schema = settings.schema if settings.is_postgres else None
     try:
         async with engine.begin() as conn:

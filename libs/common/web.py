@@ -22,9 +22,12 @@ def health_router(runtime_of) -> APIRouter:
 
     @router.get("/health/ready", summary="The service can reach its database and its broker")
     async def ready(request: Request):
+        """200 when every dependency answered; otherwise 503 (with Retry-After) naming what is unavailable,
+        for example {"database": "unavailable: ConnectionRefusedError"} (the error's type, never its text)."""
         checks = await runtime_of(request).ready()
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503,
+                            headers=None if ok else {"Retry-After": "5"})
 
     return router
 

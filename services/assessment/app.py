@@ -3,9 +3,9 @@ from fastapi import FastAPI
 
 from libs.common.web import service_app
 
-from .api import router
+from .api import PROBLEMS, ROUTERS
 from .handlers import HANDLERS
-from .scheduled import sweep
+from .scheduled import purge_keys, sweep
 from .tables import metadata
 
 SERVICE = "assessment"
@@ -13,8 +13,9 @@ DESCRIPTION = "Placements, phases, pathway plans, reviews, step-down and endings
 
 
 def create_app(settings=None, *, bus=None, manage_runtime: bool = True) -> FastAPI:
-    app = service_app(SERVICE, metadata, [router], HANDLERS, description=DESCRIPTION, settings=settings, bus=bus,
-                      manage_runtime=manage_runtime)
+    app = service_app(SERVICE, metadata, ROUTERS, HANDLERS, description=DESCRIPTION, settings=settings, bus=bus,
+                      manage_runtime=manage_runtime, problems=PROBLEMS)
     runtime = app.state.runtime
     runtime.jobs.add("deadline_notices", lambda: sweep(runtime))
+    runtime.jobs.add("purge_idempotency_keys", lambda: purge_keys(runtime))
     return app

@@ -1,18 +1,16 @@
 """Assessment's consumer: an accepted admission creates the pending placement. Idempotent twice over:
-the inbox drops a redelivered event, and the placement is unique per admission."""
+the inbox drops a redelivered event, and the placement is unique per admission. The consumer opens the
+unit of work and commits it; the operation only writes."""
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import select
-
 from libs.common.events.catalogue import AdmissionAccepted
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
 
-from .domain.placement import Status
-from .tables import placements
+from . import service
 
 _NS = uuid.UUID("0f3c2b7a-9d84-4c1e-b6a5-2e7d9c1f4a10")
 
@@ -26,14 +24,8 @@ async def on_admission_accepted(uow: UnitOfWork, event: EventEnvelope, payload: 
     if not event.la_code:
         raise ValueError("admission.accepted without the council's la_code in its envelope")
     admission_id = str(payload.admission_id)
-    if (await uow.session.execute(select(placements.c.id).where(placements.c.admission_id == admission_id))).first():
-        return
-    now = datetime.now(timezone.utc)
-    await uow.session.execute(placements.insert().values(
-        id=placement_id_for(admission_id), admission_id=admission_id, referral_id=str(payload.referral_id),
-        la_code=event.la_code, home_id=str(payload.home_id), bed_id=str(payload.bed_id),
-        status=Status.pending.value, planned_start_date=payload.planned_start_date, history=[], extensions=[],
-        transitions=[], version=1, created_at=now, updated_at=now))
+    await service.open_pending_placement(uow, placement_id=placement_id_for(admission_id), admission_id=admission_id,
+                                         la_code=event.la_code, admission=payload, now=datetime.now(timezone.utc))
 
 
 HANDLERS = {"admission.accepted": on_admission_accepted}

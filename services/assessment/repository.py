@@ -1,6 +1,7 @@
-"""Assessment's reads and row mapping. Every read starts from a statement already narrowed to what
-the caller may see: a council its own children (another council's answer 404), a home manager the
-placements in their homes, the hub everything."""
+"""All of assessment's SQL: reads, writes, what the consumer and the periodic jobs run, and the row
+mapping. Every read on behalf of a caller starts from a statement already narrowed to what the caller
+may see (`readable_placements`): a council its own children (another council's answer 404), a home
+manager the placements in their homes, the hub everything. Nothing here commits."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -12,9 +13,10 @@ from libs.common.auth import Principal
 from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.common.tenancy import readable
 
+from .domain.deadlines import deadline_key, deadline_state
 from .domain.placement import Extension, PhaseSpan, Placement, Status, allowed_moves
 from .domain.schedule import plan_is_late, statutory_reviews
-from .tables import placements, plans, reviews
+from .tables import deadline_notices, placements, plan_versions, plans, reviews, tasks
 
 
 def readable_placements(principal: Principal) -> Select:
@@ -42,6 +44,37 @@ def oldest_first(stmt: Select, cursor: str | None) -> Select:
 
 def next_oldest_first(row: dict) -> str:
     return encode_cursor(PLACEMENTS_CURSOR, row["created_at"], row["id"])
+
+
+def placements_of(principal: Principal, *, home: str | None = None, placement: str | None = None,
+                  status: list[str] | None = None) -> Select:
+    """The caller's placements, narrowed by the listing's filters."""
+    stmt = readable_placements(principal)
+    if home:
+        stmt = stmt.where(placements.c.home_id == home)
+    if placement:
+        stmt = stmt.where(placements.c.id == placement)
+    if status:
+        stmt = stmt.where(placements.c.status.in_(status))
+    return stmt
+
+
+async def placements_page(session: AsyncSession, principal: Principal, *, home: str | None,
+                          status: list[str] | None, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """A page of the caller's placements, oldest first, and the next page's cursor (None on the last page).
+    Raises InvalidCursor for anything but a cursor of this listing."""
+    stmt = oldest_first(placements_of(principal, home=home, status=status), cursor)
+    rows = [dict(r) for r in (await session.execute(stmt.limit(limit + 1))).mappings().all()]
+    more, rows = len(rows) > limit, rows[:limit]
+    return rows, next_oldest_first(rows[-1]) if more else None
+
+
+async def placement_for_admission(session: AsyncSession, admission_id: str) -> str | None:
+    return (await session.execute(select(placements.c.id).where(placements.c.admission_id == admission_id))).scalar()
+
+
+async def insert_placement(session: AsyncSession, **values) -> None:
+    await session.execute(placements.insert().values(**values))
 
 
 async def get_placement(session: AsyncSession, principal: Principal, placement_id: str, *,
@@ -79,6 +112,69 @@ async def get_review(session: AsyncSession, principal: Principal, review_id: str
         return None, None
     placement = await get_placement(session, principal, review["placement_id"], for_update=for_update)
     return (dict(review), placement) if placement else (None, None)
+
+
+async def tasks_of(session: AsyncSession, placement_id: str) -> list[dict]:
+    rows = (await session.execute(select(tasks).where(tasks.c.placement_id == placement_id)
+                                  .order_by(tasks.c.due_date, tasks.c.code))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def task_for_update(session: AsyncSession, placement_id: str, code: str) -> dict | None:
+    row = (await session.execute(select(tasks).where(tasks.c.placement_id == placement_id, tasks.c.code == code)
+                                 .with_for_update())).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert_tasks(session: AsyncSession, rows: list[dict]) -> None:
+    for row in rows:
+        await session.execute(tasks.insert().values(**row))
+
+
+async def update_task(session: AsyncSession, placement_id: str, code: str, values: dict) -> None:
+    await session.execute(tasks.update().where(tasks.c.placement_id == placement_id, tasks.c.code == code)
+                          .values(**values))
+
+
+async def insert_plan(session: AsyncSession, **values) -> None:
+    await session.execute(plans.insert().values(**values))
+
+
+async def save_plan_sections(session: AsyncSession, plan: dict, sections: dict, now) -> dict | None:
+    """The working copy's new sections, guarded by the version read; the new plan, or None when the
+    version moved meanwhile."""
+    new = {**plan, "sections": sections, "version": plan["version"] + 1, "updated_at": now}
+    done = await session.execute(plans.update().where(plans.c.id == plan["id"], plans.c.version == plan["version"])
+                                 .values(sections=sections, version=new["version"], updated_at=now))
+    return new if done.rowcount == 1 else None
+
+
+async def set_issued(session: AsyncSession, plan_id: str, values: dict) -> None:
+    await session.execute(plans.update().where(plans.c.id == plan_id).values(**values))
+
+
+async def insert_plan_version(session: AsyncSession, **values) -> None:
+    await session.execute(plan_versions.insert().values(**values))
+
+
+async def plan_versions_of(session: AsyncSession, plan_id: str) -> list[dict]:
+    rows = (await session.execute(select(plan_versions).where(plan_versions.c.plan_id == plan_id)
+                                  .order_by(plan_versions.c.version))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def plan_version(session: AsyncSession, plan_id: str, version: int) -> dict | None:
+    row = (await session.execute(select(plan_versions).where(plan_versions.c.plan_id == plan_id,
+                                                             plan_versions.c.version == version))).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert_review(session: AsyncSession, **values) -> None:
+    await session.execute(reviews.insert().values(**values))
+
+
+async def update_review(session: AsyncSession, review_id: str, values: dict) -> None:
+    await session.execute(reviews.update().where(reviews.c.id == review_id).values(**values))
 
 
 async def reviews_of(session: AsyncSession, placement_id: str) -> list[dict]:
@@ -143,3 +239,43 @@ def placement_view(row: dict, plan: dict | None, open_review: dict | None, as_of
     out["next_review"] = None if open_review is None else {
         "id": open_review["id"], "kind": open_review["kind"], "due_date": open_review["due_date"]}
     return out
+
+
+# --- deadlines: computed from the open plans, tasks and reviews, never stored ----------------------------
+def every_placement() -> Select:
+    """Every placement, whoever's: the periodic sweep's view, never a caller's."""
+    return select(placements)
+
+
+async def open_deadlines(session: AsyncSession, placement_stmt: Select, today: date) -> list[dict]:
+    """Every deadline not yet met of the running placements the statement selects, soonest first
+    (then by deadline_key)."""
+    stmt = placement_stmt.where(placements.c.status.in_([Status.phase_1.value, Status.phase_2.value]))
+    rows = {r["id"]: dict(r) for r in (await session.execute(stmt)).mappings().all()}
+    if not rows:
+        return []
+    ids = list(rows)
+    out = []
+
+    def add(pid: str, kind: str, item: str, due: date) -> None:
+        row = rows[pid]
+        out.append({"deadline_key": deadline_key(pid, kind, item), "placement_id": pid, "home_id": row["home_id"],
+                    "referral_id": row["referral_id"], "la_code": row["la_code"], "kind": kind, "item": item,
+                    "due_date": due, "state": deadline_state(due, False, today)})
+
+    for plan in (await session.execute(select(plans).where(plans.c.placement_id.in_(ids),
+                                                           plans.c.issued_version == 0))).mappings():
+        add(plan["placement_id"], "plan", "initial_pathway_plan", plan["due_date"])
+    for task in (await session.execute(select(tasks).where(tasks.c.placement_id.in_(ids),
+                                                           tasks.c.done_on.is_(None)))).mappings():
+        add(task["placement_id"], "task", task["code"], task["due_date"])
+    for review in (await session.execute(select(reviews).where(reviews.c.placement_id.in_(ids),
+                                                               reviews.c.completed_on.is_(None)))).mappings():
+        add(review["placement_id"], "review", f"review_{review['number']}_{review['kind']}", review["due_date"])
+    out.sort(key=lambda d: (d["due_date"], d["deadline_key"]))
+    return out
+
+
+async def insert_notice(session: AsyncSession, deadline_key: str, notice: str, now: datetime) -> None:
+    """Unique on (deadline_key, notice): a second insert of the same notice raises IntegrityError."""
+    await session.execute(deadline_notices.insert().values(deadline_key=deadline_key, notice=notice, sent_at=now))

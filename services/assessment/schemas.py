@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,7 @@ DestinationName = Literal[tuple(d.value for d in Destination)]  # type: ignore[v
 EndingTypeName = Literal[tuple(t.value for t in EndingType)]    # type: ignore[valid-type]
 TaskCode = Literal[tuple(TASKS_BY_CODE)]                        # type: ignore[valid-type]
 Text = Field(min_length=1, max_length=20000)
+Attendee = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Strict(BaseModel):
@@ -68,7 +69,8 @@ class PlanIssue(Strict):
 
 class ReviewCompletion(Strict):
     completed_on: date
-    attendees: list[str] = Field(min_length=1, max_length=50, description="Roles or names of professionals")
+    attendees: list[Attendee] = Field(min_length=1, max_length=50, description="Roles or names of professionals "
+                                      "(1 to 50)")
     findings: str = Field(min_length=1, max_length=20000)
     sections: Sections | None = Field(default=None, description="Plan sections the review revised")
 

@@ -1,24 +1,23 @@
-"""The assessment service's operations: each changes state and emits its events through one unit of
-work (the outbox). The caller commits, so that an Idempotency-Key row can join the same transaction.
-HTTP concerns stay in api.py; the rules live in domain/."""
+"""The assessment service's operations. Each change takes the caller's unit of work, changes state
+through the repository and emits its events into the same transaction (the outbox); none commits: whoever
+opened the unit of work does (libs.common.http.write for a route, the consumer for an event, the job for
+a periodic sweep), so that the Idempotency-Key row or the inbox row joins the same transaction.
+Reads take a session. HTTP concerns stay in api/, SQL in repository.py, the rules in domain/."""
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
-
 from libs.common.auth import Principal
-from libs.common.events.catalogue import (PathwayPlanIssued, PhaseTransitioned, PlacementEnded, PlacementStarted,
-                                          ReviewCompleted)
+from libs.common.events.catalogue import (AdmissionAccepted, DeadlineDueSoon, DeadlineMissed, PathwayPlanIssued,
+                                          PhaseTransitioned, PlacementEnded, PlacementStarted, ReviewCompleted)
 from libs.common.events.outbox import UnitOfWork
 
 from . import repository as repo
 from .domain.ending import PLANNED, EndingType, check_ending
-from .domain.placement import IllegalMove, InvalidDate, Move, Status
+from .domain.placement import IllegalMove, InvalidDate, Move, Status, allowed_moves
 from .domain.plan import check_ready, empty_sections
 from .domain.schedule import FOUNDATION_TASKS, plan_due, review_due, review_kind, task_due
-from .tables import plan_versions, plans, reviews, tasks
 
 
 class Missing(Exception):
@@ -30,6 +29,8 @@ class Missing(Exception):
 
 
 class Stale(Exception):
+    """The caller's If-Match does not match the version held under the row lock."""
+
     def __init__(self, current_version: int):
         super().__init__(f"current version {current_version}")
         self.current_version = current_version
@@ -67,14 +68,16 @@ async def arrive(uow: UnitOfWork, principal: Principal, placement_id: str, *, ar
     if therapeutic_lead:
         values["therapeutic_lead"] = therapeutic_lead
     new = await repo.save(uow.session, row, values, now)
+    rows = []
     for task in FOUNDATION_TASKS:
         done = task.code == "key_worker_assigned" and bool(new["key_worker"])
-        await uow.session.execute(tasks.insert().values(
-            placement_id=row["id"], code=task.code, due_date=task_due(arrival_date, task), owner=task.owner,
-            done_on=arrival_date if done else None, done_by=principal.client_id if done else None))
-    await uow.session.execute(plans.insert().values(
-        id=str(uuid.uuid4()), placement_id=row["id"], la_code=row["la_code"], sections=empty_sections(), version=1,
-        issued_version=0, due_date=plan_due(arrival_date), issued_on=None, updated_at=now))
+        rows.append(dict(placement_id=row["id"], code=task.code, due_date=task_due(arrival_date, task),
+                         owner=task.owner, done_on=arrival_date if done else None,
+                         done_by=principal.client_id if done else None))
+    await repo.insert_tasks(uow.session, rows)
+    await repo.insert_plan(uow.session, id=str(uuid.uuid4()), placement_id=row["id"], la_code=row["la_code"],
+                           sections=empty_sections(), version=1, issued_version=0, due_date=plan_due(arrival_date),
+                           issued_on=None, updated_at=now)
     await _schedule_review(uow, new, 1)
     await uow.emit(PlacementStarted(placement_id=row["id"], referral_id=row["referral_id"], home_id=row["home_id"],
                                     bed_id=row["bed_id"], start_date=arrival_date), **_subject(row))
@@ -90,9 +93,9 @@ def _audit(from_phase, to_phase, effective: date, reason, backdated: bool, princ
 
 
 async def _schedule_review(uow: UnitOfWork, placement: dict, number: int) -> None:
-    await uow.session.execute(reviews.insert().values(
-        id=str(uuid.uuid4()), placement_id=placement["id"], la_code=placement["la_code"], number=number,
-        kind=review_kind(number), due_date=review_due(placement["arrival_date"], number)))
+    await repo.insert_review(uow.session, id=str(uuid.uuid4()), placement_id=placement["id"],
+                             la_code=placement["la_code"], number=number, kind=review_kind(number),
+                             due_date=review_due(placement["arrival_date"], number))
 
 
 async def extend_phase_1(uow: UnitOfWork, principal: Principal, placement_id: str, *, new_end_date: date,
@@ -133,26 +136,27 @@ async def transition_to_phase_2(uow: UnitOfWork, principal: Principal, placement
 
 
 async def complete_task(uow: UnitOfWork, principal: Principal, placement_id: str, code: str, *, done_on: date,
-                        owner: str | None, today: date) -> dict:
+                        owner: str | None, today: date) -> tuple[dict, dict]:
+    """The task done (again: unchanged) and its placement."""
     row = await _placement(uow, principal, placement_id)
-    task = (await uow.session.execute(select(tasks).where(tasks.c.placement_id == row["id"], tasks.c.code == code)
-                                      .with_for_update())).mappings().first()
+    task = await repo.task_for_update(uow.session, row["id"], code)
     if task is None:
         raise Missing("task")
     if task["done_on"] is not None:
-        return dict(task)
+        return task, row
     if done_on > today or done_on < row["arrival_date"]:
         raise InvalidDate("done_on", "a task is done between the arrival and today")
     values = {"done_on": done_on, "done_by": principal.client_id}
     if owner:
         values["owner"] = owner
-    await uow.session.execute(tasks.update().where(tasks.c.placement_id == row["id"], tasks.c.code == code)
-                              .values(**values))
-    return {**dict(task), **values}
+    await repo.update_task(uow.session, row["id"], code, values)
+    return {**task, **values}, row
 
 
 async def edit_plan(uow: UnitOfWork, principal: Principal, plan_id: str, sections: dict[str, str],
-                    precondition, now: datetime) -> dict:
+                    precondition, now: datetime) -> tuple[dict, dict]:
+    """The working copy's sections changed (the rest kept), checked against If-Match under the row lock;
+    the same sections again change nothing. Answers the plan and its placement."""
     plan, placement = await repo.get_plan(uow.session, principal, plan_id, for_update=True)
     if plan is None:
         raise Missing("plan")
@@ -160,35 +164,34 @@ async def edit_plan(uow: UnitOfWork, principal: Principal, plan_id: str, section
         raise PlanConflict("The placement has ended: its plan no longer changes.", current_status="ended")
     merged = {**plan["sections"], **sections}
     if merged == plan["sections"]:
-        return plan
+        return plan, placement
     if not precondition(plan["version"]):
         raise Stale(plan["version"])
-    new = {**plan, "sections": merged, "version": plan["version"] + 1, "updated_at": now}
-    done = await uow.session.execute(plans.update().where(plans.c.id == plan_id, plans.c.version == plan["version"])
-                                     .values(sections=merged, version=new["version"], updated_at=now))
-    if done.rowcount != 1:
+    new = await repo.save_plan_sections(uow.session, plan, merged, now)
+    if new is None:
         raise Stale(plan["version"] + 1)
-    return new
+    return new, placement
 
 
 async def _issue_version(uow: UnitOfWork, plan: dict, placement: dict, *, source: str, review_id: str | None,
                          issued_on: date, principal: Principal, now: datetime) -> int:
     version = plan["issued_version"] + 1
-    await uow.session.execute(plan_versions.insert().values(
-        plan_id=plan["id"], version=version, sections=plan["sections"], source=source, review_id=review_id,
-        issued_on=issued_on, issued_at=now, issued_by=principal.client_id))
+    await repo.insert_plan_version(uow.session, plan_id=plan["id"], version=version, sections=plan["sections"],
+                                   source=source, review_id=review_id, issued_on=issued_on, issued_at=now,
+                                   issued_by=principal.client_id)
     values = {"issued_version": version}
     if version == 1:
         values["issued_on"] = issued_on
-    await uow.session.execute(plans.update().where(plans.c.id == plan["id"]).values(**values))
+    await repo.set_issued(uow.session, plan["id"], values)
     await uow.emit(PathwayPlanIssued(plan_id=plan["id"], placement_id=placement["id"], version=version, issued_at=now),
                    **_subject(placement))
     return version
 
 
 async def issue_plan(uow: UnitOfWork, principal: Principal, plan_id: str, *, precondition, today: date,
-                     issued_on: date, now: datetime) -> dict:
-    """Issue the Initial Pathway Plan to the council as version 1 (every section written)."""
+                     issued_on: date, now: datetime) -> tuple[dict, dict]:
+    """Issue the Initial Pathway Plan to the council as version 1 (every section written); answers the
+    plan and its placement."""
     plan, placement = await repo.get_plan(uow.session, principal, plan_id, for_update=True)
     if plan is None:
         raise Missing("plan")
@@ -204,13 +207,14 @@ async def issue_plan(uow: UnitOfWork, principal: Principal, plan_id: str, *, pre
     check_ready(plan["sections"])
     await _issue_version(uow, plan, placement, source="initial", review_id=None, issued_on=issued_on,
                          principal=principal, now=now)
-    return {**plan, "issued_version": 1, "issued_on": issued_on}
+    return {**plan, "issued_version": 1, "issued_on": issued_on}, placement
 
 
 async def complete_review(uow: UnitOfWork, principal: Principal, review_id: str, *, completed_on: date,
                           attendees: list[str], findings: str, sections: dict[str, str], today: date,
-                          now: datetime) -> dict:
-    """A completed review issues a new plan version and schedules the next review (6 months on)."""
+                          now: datetime) -> tuple[dict, dict]:
+    """A completed review issues a new plan version and schedules the next review (6 months on); answers
+    the review and its placement."""
     review, placement = await repo.get_review(uow.session, principal, review_id, for_update=True)
     if review is None:
         raise Missing("review")
@@ -225,17 +229,18 @@ async def complete_review(uow: UnitOfWork, principal: Principal, review_id: str,
     if completed_on > today or completed_on < placement["arrival_date"]:
         raise InvalidDate("completed_on", "a review is completed between the arrival and today")
     if sections:
-        plan = {**plan, "sections": {**plan["sections"], **sections}, "version": plan["version"] + 1}
-        await uow.session.execute(plans.update().where(plans.c.id == plan["id"])
-                                  .values(sections=plan["sections"], version=plan["version"], updated_at=now))
+        # the placement's row lock (taken with the review) serialises this with a plan edit
+        plan = await repo.save_plan_sections(uow.session, plan, {**plan["sections"], **sections}, now)
+        if plan is None:
+            raise RuntimeError("the plan changed meanwhile")
     version = await _issue_version(uow, plan, placement, source="review", review_id=review["id"],
                                    issued_on=completed_on, principal=principal, now=now)
     values = dict(completed_on=completed_on, attendees=attendees, findings=findings, plan_version=version)
-    await uow.session.execute(reviews.update().where(reviews.c.id == review["id"]).values(**values))
+    await repo.update_review(uow.session, review["id"], values)
     await _schedule_review(uow, placement, review["number"] + 1)
     await uow.emit(ReviewCompleted(review_id=review["id"], placement_id=placement["id"], kind=review["kind"],
                                    completed_on=completed_on, plan_version=version), **_subject(placement))
-    return {**review, **values}
+    return {**review, **values}, placement
 
 
 async def plan_step_down(uow: UnitOfWork, principal: Principal, placement_id: str, *, destination: str,
@@ -244,7 +249,7 @@ async def plan_step_down(uow: UnitOfWork, principal: Principal, placement_id: st
     row = await _placement(uow, principal, placement_id)
     if row["status"] != Status.phase_2.value:
         raise PlanConflict("Step-down planning starts with Phase 2.", current_status=row["status"],
-                           allowed_moves=repo.allowed_moves(row["status"]))
+                           allowed_moves=allowed_moves(row["status"]))
     phase_2_start = date.fromisoformat(row["history"][-1]["start"])
     if target_date <= phase_2_start:
         raise InvalidDate("target_date", "the target date is after the start of Phase 2")
@@ -278,3 +283,41 @@ async def end(uow: UnitOfWork, principal: Principal, placement_id: str, *, end_d
                                   end_date=end_date, planned=planned, ending_type=ending_type,
                                   reason_code=reason_code, destination=destination), **_subject(row))
     return new
+
+
+# --- what the consumer and the periodic jobs run ------------------------------------------------------
+async def open_pending_placement(uow: UnitOfWork, *, placement_id: str, admission_id: str, la_code: str,
+                                 admission: AdmissionAccepted, now: datetime) -> bool:
+    """The pending placement of an accepted admission; False when it already exists (a replayed event)."""
+    if await repo.placement_for_admission(uow.session, admission_id):
+        return False
+    await repo.insert_placement(
+        uow.session, id=placement_id, admission_id=admission_id, referral_id=str(admission.referral_id),
+        la_code=la_code, home_id=str(admission.home_id), bed_id=str(admission.bed_id), status=Status.pending.value,
+        planned_start_date=admission.planned_start_date, history=[], extensions=[], transitions=[], version=1,
+        created_at=now, updated_at=now)
+    return True
+
+
+async def notify_deadline(uow: UnitOfWork, deadline: dict, notice: str, now: datetime) -> None:
+    """Record the notice (unique per deadline and notice: a second one raises IntegrityError) and emit
+    deadline.due_soon or deadline.missed in the same transaction."""
+    model = DeadlineDueSoon if notice == "due_soon" else DeadlineMissed
+    await repo.insert_notice(uow.session, deadline["deadline_key"], notice, now)
+    await uow.emit(model(deadline_key=deadline["deadline_key"], placement_id=deadline["placement_id"],
+                         home_id=deadline["home_id"], kind=deadline["kind"], item=deadline["item"],
+                         due_date=deadline["due_date"]),
+                   subject_id=deadline["placement_id"], la_code=deadline["la_code"])
+
+
+# --- reads (a session, the caller's tenancy applied by the repository) -----------------------------------
+async def placement_views(session, rows: list[dict], as_of: date, today: date) -> list[dict]:
+    """Placements as the API shows them; their plans and open reviews read for all of them at once."""
+    found_plans, open_reviews = await repo.plans_and_open_reviews(session, [r["id"] for r in rows])
+    return [repo.placement_view(r, found_plans.get(r["id"]), open_reviews.get(r["id"]), as_of, today) for r in rows]
+
+
+async def deadlines(session, principal: Principal, *, home: str | None, placement: str | None,
+                    today: date) -> list[dict]:
+    """The caller's open deadlines, soonest first (then by deadline_key)."""
+    return await repo.open_deadlines(session, repo.placements_of(principal, home=home, placement=placement), today)

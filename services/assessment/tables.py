@@ -1,5 +1,6 @@
 from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
 
+from libs.common.http import idempotency_table
 from libs.common.runtime import build_metadata
 from libs.common.types import UtcDateTime
 
@@ -92,17 +93,8 @@ deadline_notices = Table(
     UniqueConstraint("deadline_key", "notice", name="uq_deadline_notices_key_notice"),
 )
 
-# Idempotency-Key of each state-changing POST: the same key and body answers the stored response.
-idempotent_requests = Table(
-    "idempotent_requests", metadata,
-    Column("client_id", String(120), nullable=False),
-    Column("key", String(255), nullable=False),
-    Column("route", String(200), nullable=False),
-    Column("body_sha256", String(64), nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("response", JSON, nullable=False),
-    Column("created_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("client_id", "key", name="uq_idempotent_requests_client_key"),
-)
+# Idempotency-Key of each state-changing POST (the toolkit's one shape, libs/common/http/idempotency.py):
+# the same key and request answers the stored response; purged after 24 hours (scheduled.py).
+idempotent_requests = idempotency_table(metadata)
 
 Index("ix_reviews_due", reviews.c.due_date)

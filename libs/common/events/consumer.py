@@ -69,7 +69,7 @@ class EventConsumer:
         try:
             envelope = EventEnvelope.from_bytes(record.value)
         except Exception as exc:  # a poison record: park it raw, never block the partition
-            await self._park_raw(record, f"undecodable envelope: {exc}")
+            await self._park_raw(record, f"undecodable envelope: {type(exc).__name__}")
             return
         if envelope.type not in self.handlers:
             return
@@ -79,9 +79,11 @@ class EventConsumer:
                 await self.handle(envelope)
                 return
             except Exception as exc:
+                # the error's text goes to the dead-letter row and topic (for the operator who replays it), never
+                # to a log line: a database error's message may quote the event's data
                 error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
                 log.warning("handler failed", extra={"event_id": str(envelope.id), "event_type": envelope.type,
-                                                     "attempt": attempt, "error": error})
+                                                     "attempt": attempt, "error_type": type(exc).__name__})
                 if attempt < self.retry_attempts:
                     await asyncio.sleep(self.retry_backoff * (2 ** (attempt - 1)))
         await self.park(envelope, record.topic, error, self.retry_attempts)
@@ -123,7 +125,8 @@ class EventConsumer:
                                      {"event_type": envelope.type, "error": error[:2000], "attempts": str(attempts),
                                       "original_topic": topic, "consumer": self.service})
         log.error("event parked on the dead-letter topic",
-                  extra={"event_id": str(envelope.id), "event_type": envelope.type, "error": error})
+                  extra={"event_id": str(envelope.id), "event_type": envelope.type,
+                         "error_type": error.split(":", 1)[0][:200]})
 
     async def _park_raw(self, record: Record, error: str) -> None:
         await self.transport.publish(dead_letter_topic(self.service), record.key, record.value,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from datetime import datetime, timezone
 
 from sqlalchemy import MetaData, Table, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db import Database
+from ..db import Database, is_unavailable
 from ..observability import correlation_id_var
 from ..tasks import cancel_and_wait
 from .catalogue import Payload, spec_for
@@ -69,10 +70,28 @@ class UnitOfWork:
             self.db.outbox_signal.set()
 
 
+RELAY_LOCK_CLASS = 0x4974  # the first key of the relay's advisory lock; the second is the service's
+
+
+def relay_lock_keys(service: str) -> tuple[int, int]:
+    """The two int4 keys of a service's relay lease (pg_try_advisory_lock(int, int): a key space apart from
+    the bigint keys of the idempotency locks)."""
+    return RELAY_LOCK_CLASS, zlib.crc32(f"itp-outbox-relay:{service}".encode()) - 2 ** 31
+
+
 class OutboxRelay:
-    """Publishes committed outbox rows in order. Safe to run in several replicas on Postgres
-    (rows are claimed with FOR UPDATE SKIP LOCKED); publishing is at-least-once and consumers
-    deduplicate by event id."""
+    """Publishes committed outbox rows in order, at least once; consumers deduplicate by event id.
+
+    Each row is marked published in its own statement right after the broker acknowledged it, so a relay
+    that dies or loses its database connection mid-batch republishes at most the one message in flight,
+    never the batch.
+
+    On Postgres the relay keeps one dedicated connection that LISTENs for commits in other processes and
+    holds the relay's lease (a session advisory lock): among replicas of a service (the relay inside each
+    `itp serve`, an `itp relay` process) one publishes, in order, and the others stand by; Postgres frees the
+    lease when its holder's connection ends, and a standby takes over at its next poll. When that connection
+    dies the relay stops publishing at once, logs a warning and opens a new one (LISTEN and lease again).
+    """
 
     def __init__(self, db: Database, outbox: Table, transport: Transport, service: str, *,
                  poll_seconds: float = 1.0, batch: int = 200):
@@ -83,26 +102,44 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self._task: asyncio.Task | None = None
-        self._listener_conn = None
+        self._listener_conn = None  # the SQLAlchemy AsyncConnection that LISTENs and holds the lease
+        self._listener_lost = False
+        self._lease = False
+        self.relistens = 0  # how many times a lost LISTEN connection was re-established
+        self.published = 0  # messages this relay has published
+
+    @property
+    def listening(self) -> bool:
+        return self._listener_conn is not None and not self._listener_lost
+
+    @property
+    def holds_lease(self) -> bool:
+        return not self.db.is_postgres or (self.listening and self._lease)
 
     async def publish_pending(self) -> int:
+        if self.db.is_postgres and not await self._ensure_listener():
+            return 0
         stmt = select(self.outbox.c.seq, self.outbox.c.topic, self.outbox.c.key, self.outbox.c.envelope,
                       self.outbox.c.event_type).where(self.outbox.c.published_at.is_(None)) \
             .order_by(self.outbox.c.seq).limit(self.batch)
-        if self.db.is_postgres:
-            stmt = stmt.with_for_update(skip_locked=True)
-        async with self.db.session() as session, session.begin():
-            rows = (await session.execute(stmt)).all()
+        done = 0
+        async with self.db.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            rows = (await conn.execute(stmt)).all()
             for row in rows:
+                if not self.holds_lease:
+                    break  # the lease went with the LISTEN connection: another replica may be publishing now
                 await self.transport.publish(row.topic, row.key, row.envelope.encode(),
                                              {"event_type": row.event_type})
-            if rows:
-                await session.execute(update(self.outbox).where(self.outbox.c.seq.in_([r.seq for r in rows]))
-                                      .values(published_at=datetime.now(timezone.utc)))
-        return len(rows)
+                self.published += 1
+                # its own statement (autocommit), at once: a connection lost after this point costs nothing,
+                # one lost before it costs this one message again
+                await conn.execute(update(self.outbox).where(self.outbox.c.seq == row.seq)
+                                   .values(published_at=datetime.now(timezone.utc)))
+                done += 1
+        return done
 
     async def run(self) -> None:
-        await self._listen()
         while True:
             try:
                 self.db.outbox_signal.clear()
@@ -111,27 +148,81 @@ class OutboxRelay:
                     continue
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox relay failed; will retry", extra={"relay": self.service})
+            except Exception as exc:
+                if is_unavailable(exc):
+                    log.warning("outbox relay lost its database; will retry",
+                                extra={"relay": self.service, "exc_type": type(exc).__name__})
+                else:
+                    log.exception("outbox relay failed; will retry", extra={"relay": self.service})
                 await asyncio.sleep(min(self.poll_seconds, 1.0))
                 continue
+            # without its LISTEN connection (or the lease) the relay tries again within a second
+            wait = self.poll_seconds if self.holds_lease else min(self.poll_seconds, 1.0)
             try:
-                await asyncio.wait_for(self.db.outbox_signal.wait(), timeout=self.poll_seconds)
+                await asyncio.wait_for(self.db.outbox_signal.wait(), timeout=wait)
             except asyncio.TimeoutError:
                 pass
 
-    async def _listen(self) -> None:
-        """On Postgres, LISTEN so that commits in other processes wake this relay too."""
-        if not self.db.is_postgres or self._listener_conn is not None:
+    async def _ensure_listener(self) -> bool:
+        """On Postgres: make sure the LISTEN connection is open (re-opening it, with a warning, when it died)
+        and try for the lease if this relay does not hold it. Answers whether this relay may publish."""
+        if self._listener_conn is not None and self._listener_lost:
+            log.warning("outbox relay's LISTEN connection was lost; re-establishing it",
+                        extra={"relay": self.service})
+            await self._close_listener()
+            self.relistens += 1
+        if self._listener_conn is None:
+            try:
+                await self._open_listener()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._close_listener()
+                log.warning("outbox relay cannot LISTEN; will retry", extra={"relay": self.service,
+                                                                             "exc_type": type(exc).__name__})
+                return False
+        if not self._lease:
+            try:
+                raw = await self._listener_conn.get_raw_connection()
+                self._lease = bool(await raw.driver_connection.fetchval(
+                    "SELECT pg_try_advisory_lock($1, $2)", *relay_lock_keys(self.service)))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the connection died under us: the next round opens a new one
+                self._listener_lost = True
+                log.warning("outbox relay cannot take its lease; will retry",
+                            extra={"relay": self.service, "exc_type": type(exc).__name__})
+                return False
+        return self.holds_lease
+
+    async def _open_listener(self) -> None:
+        self._listener_lost = False
+        self._lease = False
+        conn = await self.db.engine.connect()
+        self._listener_conn = conn
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+
+        def lost(*_):
+            self._listener_lost = True
+            self.db.outbox_signal.set()  # wake the loop: it re-listens now, not at the next poll
+
+        driver.add_termination_listener(lost)
+        await driver.add_listener(notify_channel(self.service), lambda *_: self.db.outbox_signal.set())
+        # commits made while nobody listened woke nobody: look once now
+        self.db.outbox_signal.set()
+
+    async def _close_listener(self) -> None:
+        conn, self._listener_conn = self._listener_conn, None
+        self._lease = False
+        if conn is None:
             return
         try:
-            conn = await self.db.engine.connect()
-            raw = await conn.get_raw_connection()
-            await raw.driver_connection.add_listener(notify_channel(self.service),
-                                                     lambda *_: self.db.outbox_signal.set())
-            self._listener_conn = conn
-        except Exception:
-            log.warning("LISTEN unavailable; relay falls back to polling", exc_info=True)
+            # closed, not returned to the pool: the lease and the LISTEN end with the connection
+            await conn.invalidate()
+            await conn.close()
+        except Exception:  # noqa: BLE001 - it is already gone
+            pass
 
     def start(self) -> None:
         if self._task is None:
@@ -140,9 +231,7 @@ class OutboxRelay:
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
         self._task = None
-        if self._listener_conn is not None:
-            await self._listener_conn.close()
-            self._listener_conn = None
+        await self._close_listener()
 
     @property
     def running(self) -> bool:
@@ -155,4 +244,4 @@ async def pending_count(session: AsyncSession, outbox: Table) -> int:
                                   .where(outbox.c.published_at.is_(None)))).scalar_one()
 
 
-__all__ = ["UnitOfWork", "OutboxRelay", "notify_channel", "pending_count", "MetaData"]
+__all__ = ["UnitOfWork", "OutboxRelay", "notify_channel", "pending_count", "relay_lock_keys", "MetaData"]

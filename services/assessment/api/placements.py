@@ -1,0 +1,123 @@
+"""/v1/placements: a placement's phase and day counter on any date, its history, and the moves that
+change it (arrival, Phase 2, a Phase 1 extension, the step-down plan, the ending)."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from libs.common.audit import touched
+from libs.common.auth import Principal
+from libs.common.errors import NotFound
+from libs.common.http import IdempotencyKey, Written, write
+from libs.common.web import runtime_of
+
+from .. import repository as repo
+from .. import service
+from ..domain.ending import REASON_EPISODE_CEASED
+from ..schemas import Arrival, Ending, EndingCode, Extension, PhaseTwo, PlacementOut, PlacementPage, StepDownPlan
+from .common import (CONFLICT, INVALID, MISSING, WRITE_RESPONSES, Cursor, Limit, PlacementReader, Writer, now,
+                     today)
+
+router = APIRouter(tags=["placements"])
+
+
+@router.get("/v1/placements/ending-codes", response_model=list[EndingCode],
+            summary="The reason episode ceased codes an ending carries")
+async def ending_codes(principal: PlacementReader) -> list[EndingCode]:
+    """SSDA903 (the children looked after return) reason episode ceased codes."""
+    return [EndingCode(code=c, label=label) for c, label in REASON_EPISODE_CEASED.items()]
+
+
+@router.get("/v1/placements", response_model=PlacementPage, responses=INVALID,
+            summary="Placements, with each child's phase on a date, a page at a time")
+async def list_placements(
+        request: Request, principal: PlacementReader,
+        home: Annotated[uuid.UUID | None, Query(description="Only this home's placements")] = None,
+        status: Annotated[list[Literal["pending", "phase_1", "phase_2", "ended"]] | None,
+                          Query(max_length=4)] = None,
+        as_of: Annotated[date | None, Query(description="Show the phase and day counter on this date "
+                                                         "(default today)")] = None,
+        cursor: Cursor = None, limit: Limit = 50) -> PlacementPage:
+    """A council sees its own children only; a home manager the placements in their homes. Oldest
+    placement first (the order they were made in, which never changes, so paging misses none)."""
+    async with runtime_of(request).db.session() as session:
+        rows, next_cursor = await repo.placements_page(session, principal, home=str(home) if home else None,
+                                                       status=status, cursor=cursor, limit=limit)
+        views = await service.placement_views(session, rows, as_of or today(), today())
+    touched(request, *[r["referral_id"] for r in rows])
+    return PlacementPage(items=[PlacementOut.model_validate(v) for v in views], next_cursor=next_cursor)
+
+
+@router.get("/v1/placements/{placement_id}", response_model=PlacementOut, responses=MISSING,
+            summary="A placement: its phase and day counter on any date, its history and what is due")
+async def get_placement(placement_id: uuid.UUID, request: Request, principal: PlacementReader,
+                        as_of: Annotated[date | None, Query(description="default today")] = None) -> PlacementOut:
+    async with runtime_of(request).db.session() as session:
+        row = await repo.get_placement(session, principal, str(placement_id))
+        if row is None:
+            raise NotFound("placement")
+        [view] = await service.placement_views(session, [row], as_of or today(), today())
+    touched(request, row["referral_id"])
+    return PlacementOut.model_validate(view)
+
+
+def _move(fn, placement_id: uuid.UUID, principal: Principal, **kwargs):
+    """A placement move as a write: the operation, then the placement as the API shows it."""
+    async def op(uow) -> Written:
+        row = await fn(uow, principal, str(placement_id), **kwargs)
+        [view] = await service.placement_views(uow.session, [row], today(), today())
+        return Written(view, [row["referral_id"]])
+    return op
+
+
+@router.post("/v1/placements/{placement_id}/arrival", response_model=PlacementOut, responses=WRITE_RESPONSES,
+             summary="Record the child's arrival: Phase 1, day 1")
+async def arrival(placement_id: uuid.UUID, body: Arrival, request: Request, principal: Writer,
+                  idempotency_key: IdempotencyKey = None):
+    """Emits placement.started (matching occupies the bed) and phase.transitioned to phase_1."""
+    return await write(request, principal, _move(
+        service.arrive, placement_id, principal, arrival_date=body.arrival_date, key_worker=body.key_worker,
+        therapeutic_lead=body.therapeutic_lead, today=today(), now=now()), key=idempotency_key, body=body)
+
+
+@router.post("/v1/placements/{placement_id}/phase-2", response_model=PlacementOut, responses=WRITE_RESPONSES,
+             summary="Move to Phase 2 at an effective date")
+async def phase_2(placement_id: uuid.UUID, body: PhaseTwo, request: Request, principal: Writer,
+                  idempotency_key: IdempotencyKey = None):
+    """Needs the Initial Pathway Plan issued. A back-dated move needs a reason and is kept in the
+    placement's transitions. Emits phase.transitioned with the effective date (billing splits there)."""
+    return await write(request, principal, _move(
+        service.transition_to_phase_2, placement_id, principal, effective_date=body.effective_date,
+        reason=body.reason, today=today(), now=now()), key=idempotency_key, body=body)
+
+
+@router.post("/v1/placements/{placement_id}/phase-1-extension", response_model=PlacementOut,
+             responses=WRITE_RESPONSES, summary="Extend Phase 1, with a reason and a new end date")
+async def extend(placement_id: uuid.UUID, body: Extension, request: Request, principal: Writer,
+                 idempotency_key: IdempotencyKey = None):
+    return await write(request, principal, _move(
+        service.extend_phase_1, placement_id, principal, new_end_date=body.new_end_date, reason=body.reason,
+        now=now()), key=idempotency_key, body=body)
+
+
+@router.put("/v1/placements/{placement_id}/step-down", response_model=PlacementOut,
+            responses={**MISSING, **CONFLICT, **INVALID}, summary="Plan the step-down (from Phase 2)")
+async def step_down(placement_id: uuid.UUID, body: StepDownPlan, request: Request, principal: Writer):
+    """Idempotent by itself: the same plan again changes nothing."""
+    return await write(request, principal, _move(
+        service.plan_step_down, placement_id, principal, destination=body.destination, target_date=body.target_date,
+        readiness_notes=body.readiness_notes, now=now()))
+
+
+@router.post("/v1/placements/{placement_id}/ending", response_model=PlacementOut, responses=WRITE_RESPONSES,
+             summary="End the placement, planned or unplanned")
+async def ending(placement_id: uuid.UUID, body: Ending, request: Request, principal: Writer,
+                 idempotency_key: IdempotencyKey = None):
+    """Emits placement.ended: matching frees the bed and makes it the home's next Pathway Bed."""
+    return await write(request, principal, _move(
+        service.end, placement_id, principal, end_date=body.end_date, ending_type=body.ending_type,
+        destination=body.destination, reason_code=body.reason_code, notes=body.notes, today=today(), now=now()),
+        key=idempotency_key, body=body)
