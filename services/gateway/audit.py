@@ -12,25 +12,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from libs.common.audit import CHILD_RECORDS_HEADER
 from libs.common.auth import Authorize, Principal
-from libs.common.errors import PROBLEM_BASE, ProblemError, problem_response
+from libs.common.errors import PROBLEM_BASE, field_problem, problem_response
 from libs.common.observability import correlation_id_var, request_id_var
 
 from .domain.audit import (child_records, decode_cursor, denied_child_record, encode_cursor, route_template,
                            verb)
 from .principal import principal_of
-from .tables import access_log
+from .repository import access_page, write_access
 
 log = logging.getLogger("itp.gateway.audit")
 _HEADER = CHILD_RECORDS_HEADER.encode()
-
-
-async def write_access(db, rows: list[dict]) -> None:
-    async with db.session() as session, session.begin():
-        await session.execute(access_log.insert(), rows)
 
 
 class AccessAuditMiddleware:
@@ -123,30 +117,18 @@ async def access(request: Request, principal: Annotated[Principal, Authorize("au
                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> AccessLogPage:
     """For the hub's data-protection officer: newest first, by child record and/or by client.
     Councils cannot read it (their own access is in it, next to everyone else's)."""
-    stmt = select(access_log).order_by(access_log.c.id.desc()).limit(limit + 1)
-    if child:
-        stmt = stmt.where(access_log.c.child_record_id == child.lower())
-    if client:
-        stmt = stmt.where(access_log.c.client_id == client)
     for bound, name in ((since, "since"), (until, "until")):
         if bound is not None and bound.tzinfo is None:
-            raise ProblemError(422, "Request validation failed", f"Invalid fields: query.{name} (timezone)",
-                               type_=PROBLEM_BASE + "validation-error",
-                               errors=[{"field": f"query.{name}", "rule": "timezone_aware",
-                                        "message": "give the instant with its offset, e.g. 2026-11-23T09:00:00Z"}])
-    if since is not None:
-        stmt = stmt.where(access_log.c.at >= since)
-    if until is not None:
-        stmt = stmt.where(access_log.c.at < until)
+            raise field_problem(f"query.{name}", "timezone_aware",
+                                "give the instant with its offset, e.g. 2026-11-23T09:00:00Z")
+    before_id = None
     if cursor:
         try:
-            stmt = stmt.where(access_log.c.id < decode_cursor(cursor))
+            before_id = decode_cursor(cursor)
         except ValueError:
-            raise ProblemError(422, "Request validation failed", "Invalid fields: query.cursor (cursor)",
-                               type_=PROBLEM_BASE + "validation-error",
-                               errors=[{"field": "query.cursor", "rule": "cursor",
-                                        "message": "not a cursor returned by this API"}]) from None
+            raise field_problem("query.cursor", "cursor", "not a cursor returned by this API") from None
     async with request.app.state.runtime.db.session() as session:
-        rows = (await session.execute(stmt)).mappings().all()
-    items = [AccessEntry(**{**dict(r), "route": f"{r['method']} {r['route']}"}) for r in rows[:limit]]
+        rows = await access_page(session, limit, child=child, client=client, since=since, until=until,
+                                 before_id=before_id)
+    items = [AccessEntry(**{**r, "route": f"{r['method']} {r['route']}"}) for r in rows[:limit]]
     return AccessLogPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)

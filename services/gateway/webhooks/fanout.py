@@ -8,14 +8,14 @@ import asyncio
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import event as sa_event, select
+from sqlalchemy import event as sa_event
 
 from libs.common.events.catalogue import CATALOGUE, Payload
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
 
 from ..domain.webhooks import new_delivery_id, subscribed
-from ..tables import webhook_deliveries, webhook_endpoints
+from . import repository
 
 
 def body_of(envelope: EventEnvelope) -> str:
@@ -29,15 +29,11 @@ def handlers(wake: asyncio.Event) -> dict:
     async def fan_out(uow: UnitOfWork, envelope: EventEnvelope, payload: Payload) -> None:
         if not envelope.la_code:
             return
-        endpoints = (await uow.session.execute(
-            select(webhook_endpoints.c.id, webhook_endpoints.c.event_types)
-            .where(webhook_endpoints.c.la_code == envelope.la_code, webhook_endpoints.c.active.is_(True)))).all()
-        targets = [e.id for e in endpoints if subscribed(list(e.event_types), envelope.type)]
+        endpoints = await repository.active_endpoints_of(uow.session, envelope.la_code)
+        targets = [endpoint_id for endpoint_id, types in endpoints if subscribed(types, envelope.type)]
         if not targets:
             return
-        already = set((await uow.session.execute(
-            select(webhook_deliveries.c.endpoint_id).where(webhook_deliveries.c.event_id == str(envelope.id),
-                                                           webhook_deliveries.c.endpoint_id.in_(targets)))).scalars())
+        already = await repository.endpoints_with_delivery(uow.session, str(envelope.id), targets)
         now = datetime.now(timezone.utc)
         body = body_of(envelope)
         rows = [dict(id=new_delivery_id(), endpoint_id=endpoint_id, la_code=envelope.la_code,
@@ -45,7 +41,7 @@ def handlers(wake: asyncio.Event) -> dict:
                      next_attempt_at=now, created_at=now, updated_at=now)
                 for endpoint_id in targets if endpoint_id not in already]
         if rows:
-            await uow.session.execute(webhook_deliveries.insert(), rows)
+            await repository.insert_deliveries(uow.session, rows)
             sa_event.listen(uow.session.sync_session, "after_commit", lambda _s: wake.set(), once=True)
 
     return {event_type: fan_out for event_type in CATALOGUE}

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from libs.common.events.catalogue import CATALOGUE
+
+
+# every collection a client sends is bounded: at most 50 event types, each at most 100 characters
+EventType = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+MAX_EVENT_TYPES = 50
 
 
 def _known(event_type: str) -> str:
@@ -19,7 +25,7 @@ def _known(event_type: str) -> str:
 class WebhookEndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str = Field(max_length=2000, examples=["https://case-system.example.gov.uk/itp/webhooks"])
-    event_types: list[str] = Field(min_length=1, max_length=50, examples=[["referral.*", "admission.accepted"]])
+    event_types: list[EventType] = Field(min_length=1, max_length=MAX_EVENT_TYPES, examples=[["referral.*", "admission.accepted"]])
     description: str | None = Field(default=None, max_length=500)
 
     @field_validator("event_types")
@@ -32,7 +38,7 @@ class WebhookEndpointUpdate(BaseModel):
     """Only the fields sent change. Send If-Match with the ETag from the last read."""
     model_config = ConfigDict(extra="forbid")
     url: str | None = Field(default=None, max_length=2000)
-    event_types: list[str] | None = Field(default=None, min_length=1, max_length=50)
+    event_types: list[EventType] | None = Field(default=None, min_length=1, max_length=MAX_EVENT_TYPES)
     description: str | None = Field(default=None, max_length=500)
 
     @field_validator("event_types")
@@ -66,7 +72,9 @@ class WebhookEndpointList(BaseModel):
 class DeliveryAttempt(BaseModel):
     attempted_at: datetime
     status_code: int | None = Field(description="The receiver's status code; null when it did not answer")
-    error: str | None = None
+    error: str | None = Field(default=None, description="Why the attempt failed, as a code: refused_address, "
+                              "refused_url, dns_failure, connect_failed, timeout, tls_error, protocol_error or "
+                              "http_<status>", examples=["http_503"])
     duration_ms: int
     manual: bool
 

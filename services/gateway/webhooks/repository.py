@@ -1,0 +1,172 @@
+"""All of the webhooks' SQL: endpoints (read through `readable_endpoints`, narrowed to the caller's council),
+the delivery log, the fan-out's inserts and the delivery worker's claim and bookkeeping. Callers pass the
+session (of a unit of work for writes); nothing here commits."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.auth import Principal
+from libs.common.tenancy import readable
+
+from ..tables import webhook_attempts, webhook_deliveries, webhook_endpoints
+
+E, D, A = webhook_endpoints, webhook_deliveries, webhook_attempts
+DUE_STATES = ("pending", "failed", "redeliver")  # redeliver: asked for by hand
+OWED_STATES = DUE_STATES
+
+
+# --- endpoints ----------------------------------------------------------------------------------------
+def readable_endpoints(principal: Principal) -> Select:
+    """The statement every read of an endpoint starts from: a council sees its own, the hub all."""
+    return readable(select(E), principal, E.c.la_code)
+
+
+async def get_endpoint(session: AsyncSession, principal: Principal, endpoint_id: str, *,
+                       for_update: bool = False) -> dict | None:
+    stmt = readable_endpoints(principal).where(E.c.id == endpoint_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_endpoints(session: AsyncSession, principal: Principal) -> list[dict]:
+    rows = (await session.execute(readable_endpoints(principal).order_by(E.c.created_at))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def endpoint_by_url(session: AsyncSession, la_code: str, url: str) -> dict | None:
+    row = (await session.execute(select(E).where(E.c.la_code == la_code, E.c.url == url))).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert_endpoint(session: AsyncSession, row: dict) -> None:
+    await session.execute(E.insert().values(**row))
+
+
+async def update_endpoint(session: AsyncSession, endpoint_id: str, version: int, changes: dict[str, Any],
+                          now: datetime) -> bool:
+    """Apply changes if the endpoint is still at `version`; False when it moved on meanwhile."""
+    result = await session.execute(update(E).where(E.c.id == endpoint_id, E.c.version == version)
+                                   .values(**changes, version=version + 1, updated_at=now))
+    return result.rowcount == 1
+
+
+async def delete_endpoint(session: AsyncSession, endpoint_id: str) -> None:
+    """The endpoint, its deliveries and their attempts."""
+    ids = select(D.c.id).where(D.c.endpoint_id == endpoint_id)
+    await session.execute(delete(A).where(A.c.delivery_id.in_(ids)))
+    await session.execute(delete(D).where(D.c.endpoint_id == endpoint_id))
+    await session.execute(delete(E).where(E.c.id == endpoint_id))
+
+
+async def enable_endpoint(session: AsyncSession, endpoint_id: str, now: datetime) -> None:
+    """Active again with a clean failure count; deliveries still owed are due at once."""
+    await session.execute(update(E).where(E.c.id == endpoint_id).values(
+        active=True, disabled_reason=None, disabled_at=None, consecutive_failures=0, failing_since=None,
+        version=E.c.version + 1, updated_at=now))
+    await session.execute(update(D).where(D.c.endpoint_id == endpoint_id, D.c.state.in_(OWED_STATES))
+                          .values(next_attempt_at=now, updated_at=now))
+
+
+async def replace_secret(session: AsyncSession, endpoint_id: str, secret: str, previous: str,
+                         previous_until: datetime, now: datetime) -> None:
+    await session.execute(update(E).where(E.c.id == endpoint_id).values(
+        secret=secret, previous_secret=previous, previous_secret_until=previous_until,
+        version=E.c.version + 1, updated_at=now))
+
+
+# --- the delivery log -----------------------------------------------------------------------------------
+async def deliveries(session: AsyncSession, endpoint_id: str, state: str | None, limit: int) -> list[dict]:
+    """Newest first, each with its attempts (oldest first) under "log"."""
+    stmt = select(D).where(D.c.endpoint_id == endpoint_id).order_by(D.c.created_at.desc()).limit(limit)
+    if state:
+        stmt = stmt.where(D.c.state == state)
+    rows = [dict(r) for r in (await session.execute(stmt)).mappings().all()]
+    if not rows:
+        return rows
+    attempts = (await session.execute(select(A).where(A.c.delivery_id.in_([r["id"] for r in rows]))
+                                      .order_by(A.c.id))).mappings().all()
+    log: dict[str, list[dict]] = {}
+    for a in attempts:
+        log.setdefault(a["delivery_id"], []).append(dict(a))
+    return [{**r, "log": log.get(r["id"], [])} for r in rows]
+
+
+async def mark_redeliver(session: AsyncSession, endpoint_id: str, delivery_id: str, now: datetime) -> dict | None:
+    found = await session.execute(update(D).where(D.c.id == delivery_id, D.c.endpoint_id == endpoint_id)
+                                  .values(state="redeliver", next_attempt_at=now, updated_at=now))
+    if found.rowcount == 0:
+        return None
+    row = (await session.execute(select(D).where(D.c.id == delivery_id))).mappings().first()
+    return dict(row)
+
+
+# --- fan-out ----------------------------------------------------------------------------------------------
+async def active_endpoints_of(session: AsyncSession, la_code: str) -> list[tuple[str, list[str]]]:
+    """(id, event_types) of a council's active endpoints."""
+    rows = (await session.execute(select(E.c.id, E.c.event_types)
+                                  .where(E.c.la_code == la_code, E.c.active.is_(True)))).all()
+    return [(r.id, list(r.event_types)) for r in rows]
+
+
+async def endpoints_with_delivery(session: AsyncSession, event_id: str, endpoint_ids: list[str]) -> set[str]:
+    return set((await session.execute(select(D.c.endpoint_id).where(
+        D.c.event_id == event_id, D.c.endpoint_id.in_(endpoint_ids)))).scalars())
+
+
+async def insert_deliveries(session: AsyncSession, rows: list[dict]) -> None:
+    await session.execute(D.insert(), rows)
+
+
+# --- the delivery worker ----------------------------------------------------------------------------------
+async def claim_due(session: AsyncSession, now: datetime, lease_until: datetime, batch: int, *,
+                    skip_locked: bool) -> list[dict]:
+    """Due deliveries of active endpoints, oldest due first, leased until `lease_until` so that no other
+    worker claims them meanwhile (FOR UPDATE SKIP LOCKED on Postgres)."""
+    stmt = (select(D.c.id, D.c.body, D.c.attempts, D.c.state, D.c.endpoint_id, E.c.url, E.c.secret,
+                   E.c.previous_secret, E.c.previous_secret_until)
+            .join(E, E.c.id == D.c.endpoint_id)
+            .where(D.c.state.in_(DUE_STATES), D.c.next_attempt_at <= now, E.c.active.is_(True))
+            .order_by(D.c.next_attempt_at).limit(batch))
+    if skip_locked:
+        stmt = stmt.with_for_update(skip_locked=True, of=D)
+    rows = [dict(r) for r in (await session.execute(stmt)).mappings().all()]
+    if rows:
+        await session.execute(update(D).where(D.c.id.in_([r["id"] for r in rows]))
+                              .values(next_attempt_at=lease_until, updated_at=now))
+    return rows
+
+
+async def record_attempt(session: AsyncSession, delivery_id: str, *, at: datetime, status_code: int | None,
+                         error: str | None, duration_ms: int, manual: bool, state: str,
+                         next_attempt_at: datetime | None) -> None:
+    await session.execute(A.insert().values(delivery_id=delivery_id, attempted_at=at, status_code=status_code,
+                                            error=error, duration_ms=duration_ms, manual=manual))
+    await session.execute(update(D).where(D.c.id == delivery_id).values(
+        attempts=D.c.attempts + 1, last_status_code=status_code, updated_at=at, state=state,
+        next_attempt_at=next_attempt_at))
+
+
+async def reset_failures(session: AsyncSession, endpoint_id: str) -> None:
+    await session.execute(update(E).where(E.c.id == endpoint_id).values(consecutive_failures=0,
+                                                                        failing_since=None))
+
+
+async def count_failure(session: AsyncSession, endpoint_id: str, now: datetime):
+    """One more failure in a row; returns (active, la_code, consecutive_failures, failing_since)."""
+    await session.execute(update(E).where(E.c.id == endpoint_id).values(
+        consecutive_failures=E.c.consecutive_failures + 1, updated_at=now))
+    await session.execute(update(E).where(and_(E.c.id == endpoint_id, E.c.failing_since.is_(None)))
+                          .values(failing_since=now))
+    return (await session.execute(select(E.c.active, E.c.la_code, E.c.consecutive_failures, E.c.failing_since)
+                                  .where(E.c.id == endpoint_id))).first()
+
+
+async def disable_endpoint(session: AsyncSession, endpoint_id: str, reason: str, now: datetime) -> None:
+    await session.execute(update(E).where(E.c.id == endpoint_id).values(
+        active=False, disabled_reason=reason, disabled_at=now, version=E.c.version + 1, updated_at=now))
