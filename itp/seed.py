@@ -72,24 +72,23 @@ def demo_referrals() -> list[tuple[str, str, dict]]:
 
 async def seed_referrals(**overrides) -> list[str]:
     """Demo referrals through the referral service's own intake (its outbox carries them to matching
-    when the system starts). Their Idempotency-Keys make a second seed change nothing."""
+    when the system starts). A council's referral with the same child_ref is kept, so a second seed changes
+    nothing."""
     from services.referral.app import create_app
-    from services.referral.domain.idempotency import body_fingerprint
     from services.referral.schemas import ReferralCreate
-    from services.referral.service import KeyReused, refer
+    from services.referral.service import refer_unless_known
 
     app = create_app(settings_for("referral", **overrides), manage_runtime=False)
     runtime = app.state.runtime
     created = []
     try:
-        for la_code, key, body in demo_referrals():
-            try:
-                intake = await refer(runtime, app.state.referral_settings, la_code=la_code, key=key,
-                                     fingerprint=body_fingerprint(body), body=ReferralCreate(**body))
-            except KeyReused:  # seeded on an earlier day (the dates moved): the demo referral is there
-                continue
-            if intake.created:
-                created.append(intake.referral["id"])
+        for la_code, _key, body in demo_referrals():
+            async with runtime.uow() as uow:  # a referral the council already has (same child_ref) stays
+                made = await refer_unless_known(uow, app.state.referral_settings, la_code=la_code,
+                                                body=ReferralCreate(**body))
+                await uow.commit()
+            if made is not None:
+                created.append(made["id"])
     finally:
         await runtime.db.dispose()
     return created

@@ -2,7 +2,8 @@
 see (libs.common.tenancy.readable): another council's referral is simply not there."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import Select, and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.common.tenancy import readable
 
 from .domain.referral import URGENCIES
-from .domain.status import allowed_moves
+from .domain.status import OPEN, allowed_moves
 from .tables import referrals
 
 URGENCY_RANK = case({u: i for i, u in enumerate(URGENCIES)}, value=referrals.c.urgency, else_=len(URGENCIES))
@@ -29,6 +30,85 @@ async def get(session: AsyncSession, principal: Principal, referral_id: str, *, 
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).mappings().first()
     return dict(row) if row else None
+
+
+async def get_any(session: AsyncSession, referral_id: str, *, for_update: bool = False) -> dict | None:
+    """A referral whoever's it is: for the service's own consumers and jobs, never for a caller's read."""
+    stmt = select(referrals).where(referrals.c.id == str(referral_id))
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def find_by_child_ref(session: AsyncSession, la_code: str, child_ref: str) -> dict | None:
+    row = (await session.execute(select(referrals).where(referrals.c.la_code == la_code,
+                                                         referrals.c.child_ref == child_ref)
+                                 .order_by(referrals.c.received_at).limit(1))).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert(session: AsyncSession, row: dict) -> None:
+    await session.execute(referrals.insert().values(**row))
+
+
+async def overdue_candidates(session: AsyncSession, cutoff: date) -> list:
+    """A coarse filter for the expiry sweep (the rule itself is the domain's): open referrals wanted by
+    the cutoff, or without a wanted start date. Rows of (id, status, wanted_start_date, received_at)."""
+    stmt = select(referrals.c.id, referrals.c.status, referrals.c.wanted_start_date, referrals.c.received_at) \
+        .where(referrals.c.status.in_([s.value for s in OPEN])) \
+        .where(or_(referrals.c.wanted_start_date <= cutoff, referrals.c.wanted_start_date.is_(None)))
+    return list((await session.execute(stmt)).all())
+
+
+@dataclass(frozen=True)
+class ReferralFilter:
+    """What GET /v1/referrals may filter on; every field optional, all of them together (AND)."""
+
+    status: tuple[str, ...] = ()
+    urgency: tuple[str, ...] = ()
+    received_from: date | None = None
+    received_to: date | None = None
+    wanted_start_from: date | None = None
+    wanted_start_to: date | None = None
+    child_ref: str | None = None
+    awaiting_decision: bool = False
+
+
+def _filtered(stmt: Select, f: ReferralFilter) -> Select:
+    if f.status:
+        stmt = stmt.where(referrals.c.status.in_(f.status))
+    if f.urgency:
+        stmt = stmt.where(referrals.c.urgency.in_(f.urgency))
+    if f.received_from:
+        stmt = stmt.where(referrals.c.received_at >= datetime.combine(f.received_from, time(), timezone.utc))
+    if f.received_to and f.received_to < date.max:
+        stmt = stmt.where(referrals.c.received_at < datetime.combine(f.received_to + timedelta(days=1), time(),
+                                                                     timezone.utc))
+    if f.wanted_start_from:
+        stmt = stmt.where(referrals.c.wanted_start_date >= f.wanted_start_from)
+    if f.wanted_start_to:
+        stmt = stmt.where(referrals.c.wanted_start_date <= f.wanted_start_to)
+    if f.child_ref:
+        stmt = stmt.where(referrals.c.child_ref == f.child_ref)
+    if f.awaiting_decision:
+        stmt = stmt.where(referrals.c.status.in_([s.value for s in OPEN]))
+    return stmt
+
+
+async def page(session: AsyncSession, principal: Principal, f: ReferralFilter, cursor: str | None,
+               limit: int) -> tuple[list[dict], str | None]:
+    """One page of what the caller may read, newest first (or the hub's decision queue order), and the
+    cursor of the next page. A cursor not from this listing raises InvalidCursor."""
+    stmt = _filtered(readable_referrals(principal), f)
+    if f.awaiting_decision:
+        stmt, next_of = decision_queue(stmt, cursor), next_decision_queue
+    else:
+        stmt, next_of = newest_first(stmt, cursor), next_newest_first
+    rows = [dict(r) for r in (await session.execute(stmt.limit(limit + 1))).mappings().all()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (next_of(rows[-1]) if more else None)
 
 
 async def save(session: AsyncSession, row: dict, **values) -> dict | None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from libs.common.events.catalogue import NeedOrRisk
 from libs.common.pagination import Page
 
-from .domain.referral import (InvalidLegalStatus, InvalidPostcode, UnknownNeedOrRisk, check_legal_status,
-                              check_needs_or_risks, outward_code)
+from .domain.referral import (MAX_NEEDS, MAX_RISKS, InvalidLegalStatus, InvalidPostcode, UnknownNeedOrRisk,
+                              check_legal_status, check_needs_or_risks, outward_code)
 
 Urgency = Literal["crisis", "urgent", "planned"]
 Sex = Literal["female", "male"]
@@ -30,6 +30,26 @@ EXAMPLE = {
     "summary": "Placement breakdown last night; needs a crisis bed today.",
     "social_worker": {"name": "Sam Patel", "email": "sam.patel@leics.gov.uk", "phone": "0116 305 0000"},
 }
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: object) -> date:
+    """A query parameter's day: YYYY-MM-DD only. Pydantic's lax mode would read `0` or `1700000000` as a
+    Unix time and `20261123` as a day; a filter that silently means something else is worse than a 422."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("iso_date", "a day as YYYY-MM-DD, for example 2026-11-23")
+
+
+QueryDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A date in a query string, strictly YYYY-MM-DD."""
 
 
 class SocialWorker(BaseModel):
@@ -117,8 +137,10 @@ class ReferralCreate(_ReferralFields):
                                                                "E1, J1, J2, J3, L1, L2, L3, V2, V3 or V4")
     home_postcode: str | None = Field(default=None, description="The child's home postcode; only its outward code "
                                                                 "(for example LE4) is kept")
-    needs: list[NeedOrRisk] = Field(default=[], description="Codes from GET /v1/referrals/vocabulary")
-    risks: list[NeedOrRisk] = Field(default=[], description="Codes from GET /v1/referrals/vocabulary")
+    needs: list[NeedOrRisk] = Field(default=[], max_length=MAX_NEEDS,
+                                    description=f"Codes from GET /v1/referrals/vocabulary, each once; at most {MAX_NEEDS}")
+    risks: list[NeedOrRisk] = Field(default=[], max_length=MAX_RISKS,
+                                    description=f"Codes from GET /v1/referrals/vocabulary, each once; at most {MAX_RISKS}")
     urgency: Urgency
     wanted_start_date: date | None = None
     summary: str | None = Field(default=None, max_length=4000,
@@ -137,8 +159,8 @@ class ReferralPatch(_ReferralFields):
     sex: Sex | None = None
     legal_status: str | None = None
     home_postcode: str | None = None
-    needs: list[NeedOrRisk] | None = None
-    risks: list[NeedOrRisk] | None = None
+    needs: list[NeedOrRisk] | None = Field(default=None, max_length=MAX_NEEDS)
+    risks: list[NeedOrRisk] | None = Field(default=None, max_length=MAX_RISKS)
     urgency: Urgency | None = None
     wanted_start_date: date | None = None
     summary: str | None = Field(default=None, max_length=4000)
@@ -194,3 +216,5 @@ class Vocabulary(BaseModel):
     severities: list[str]
     legal_statuses: dict[str, str]
     urgencies: list[str]
+    max_needs: int = Field(description="The most needs one referral may list")
+    max_risks: int = Field(description="The most risks one referral may list")

@@ -1,29 +1,31 @@
-"""Intake: turning a council's request into a referral, exactly once per Idempotency-Key.
-Used by the API and by the demo seed; HTTP concerns stay in api.py."""
+"""The referral service's application operations: intake, change, withdrawal, decisions and expiry.
+
+Each write takes the caller's unit of work and never commits: HTTP writes run through
+libs.common.http.write (which commits, with the Idempotency-Key's stored answer in the same transaction),
+event handlers through the consumer's unit of work, the expiry job and the demo seed through their own.
+Reads take a session. Errors are domain errors; the app maps them to problems once (api/__init__.py).
+"""
 from __future__ import annotations
 
+import logging
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Callable
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.events.catalogue import ReferralWithdrawn
-from libs.common.runtime import ServiceRuntime
+from libs.common.events.outbox import UnitOfWork
 
 from . import repository as repo
 from .domain.referral import check_age
-from .domain.status import IllegalMove, Status, can_move, is_open
+from .domain.status import OPEN, IllegalMove, Status, can_move, is_open, is_overdue
+from .repository import ReferralFilter
 from .schemas import ReferralCreate
 from .settings import ReferralSettings
-from .tables import idempotency_keys, referrals
 
-
-class KeyReused(Exception):
-    """The Idempotency-Key was already used by this council with another body."""
+log = logging.getLogger("itp.referral.service")
 
 
 class Missing(Exception):
@@ -46,22 +48,13 @@ class Closed(Exception):
         self.status = status
 
 
-Precondition = Callable[[int], bool]  # does the caller's If-Match admit this version?
+Precondition = Callable[[int], bool]  # does the caller's If-Match admit this version? (libs.common.http.Precondition)
 
 
-@dataclass
-class Intake:
-    referral: dict
-    created: bool  # False: a retry answered with the referral the key already made
-
-
-async def refer(runtime: ServiceRuntime, settings: ReferralSettings, *, la_code: str, key: str, fingerprint: str,
-                body: ReferralCreate) -> Intake:
-    """Store the referral and emit referral.received in one transaction (the outbox), or answer the
-    referral this council's key already made. Raises KeyReused, or AgeOutsideRange for a new referral."""
-    earlier = await _earlier_use(runtime, la_code, key)
-    if earlier is not None:
-        return await _replay(runtime, la_code, earlier, fingerprint)
+# --- intake -----------------------------------------------------------------------------------------
+async def refer(uow: UnitOfWork, settings: ReferralSettings, *, la_code: str, body: ReferralCreate) -> dict:
+    """Store the referral and emit referral.received in the caller's transaction (the outbox).
+    Raises AgeOutsideRange. Exactly-once per Idempotency-Key is the write path's job, not this one's."""
     now = datetime.now(timezone.utc)
     check_age(body.date_of_birth, body.wanted_start_date or now.date(), settings.age_min, settings.age_max)
     row = dict(id=str(uuid.uuid4()), la_code=la_code, child_ref=body.child_ref,
@@ -71,83 +64,118 @@ async def refer(runtime: ServiceRuntime, settings: ReferralSettings, *, la_code:
                wanted_start_date=body.wanted_start_date, summary=body.summary,
                social_worker=body.social_worker.model_dump(), status=Status.received.value, version=1,
                received_at=now, updated_at=now, decided_at=None, decision_reason=None, admission_id=None)
-    try:
-        async with runtime.uow() as uow:
-            # the key first: a concurrent request with the same key waits on this row, then fails
-            await uow.session.execute(idempotency_keys.insert().values(
-                la_code=la_code, key=key, body_sha256=fingerprint, referral_id=row["id"], created_at=now))
-            await uow.session.execute(referrals.insert().values(**row))
-            await uow.emit(repo.received_event(row), subject_id=row["id"], la_code=la_code)
-            await uow.commit()
-    except IntegrityError:
-        earlier = await _earlier_use(runtime, la_code, key)
-        if earlier is None:
-            raise
-        return await _replay(runtime, la_code, earlier, fingerprint)
-    return Intake(row, created=True)
+    await repo.insert(uow.session, row)
+    await uow.emit(repo.received_event(row), subject_id=row["id"], la_code=la_code)
+    return row
 
 
-async def _earlier_use(runtime: ServiceRuntime, la_code: str, key: str) -> dict | None:
-    async with runtime.db.session() as session:
-        found = (await session.execute(select(idempotency_keys).where(
-            idempotency_keys.c.la_code == la_code, idempotency_keys.c.key == key))).mappings().first()
-    return dict(found) if found else None
+async def refer_unless_known(uow: UnitOfWork, settings: ReferralSettings, *, la_code: str,
+                             body: ReferralCreate) -> dict | None:
+    """The demo seed's intake: refer the child unless the council already has a referral with this
+    child_ref (None then), so seeding twice, on any day, changes nothing."""
+    if await repo.find_by_child_ref(uow.session, la_code, body.child_ref) is not None:
+        return None
+    return await refer(uow, settings, la_code=la_code, body=body)
 
 
-async def _replay(runtime: ServiceRuntime, la_code: str, earlier: dict, fingerprint: str) -> Intake:
-    if earlier["body_sha256"] != fingerprint:
-        raise KeyReused()
-    async with runtime.db.session() as session:
-        row = (await session.execute(select(referrals).where(
-            referrals.c.id == earlier["referral_id"], referrals.c.la_code == la_code))).mappings().one()
-    return Intake(dict(row), created=False)
+# --- reads ------------------------------------------------------------------------------------------
+async def read(session: AsyncSession, principal: Principal, referral_id: str) -> dict:
+    row = await repo.get(session, principal, referral_id)
+    if row is None:
+        raise Missing()
+    return row
 
 
-async def change(runtime: ServiceRuntime, settings: ReferralSettings, principal: Principal, referral_id: str,
+async def page(session: AsyncSession, principal: Principal, f: ReferralFilter, cursor: str | None,
+               limit: int) -> tuple[list[dict], str | None]:
+    """A page of the referrals the caller may read; raises InvalidCursor for a forged cursor."""
+    return await repo.page(session, principal, f, cursor, limit)
+
+
+# --- the council's changes --------------------------------------------------------------------------
+async def change(uow: UnitOfWork, settings: ReferralSettings, principal: Principal, referral_id: str,
                  values: dict, precondition: Precondition) -> dict:
     """Apply a merge patch (column values) to an open referral and emit referral.updated. A patch that
     changes nothing answers the referral as it is, whatever the precondition: a retried PATCH is harmless."""
-    async with runtime.uow() as uow:
-        row = await repo.get(uow.session, principal, referral_id, for_update=True)
-        if row is None:
-            raise Missing()
-        if all(row[k] == v for k, v in values.items()):
-            return row
-        if not precondition(row["version"]):
-            raise Stale(row["version"])
-        if not is_open(row["status"]):
-            raise Closed(row["status"])
-        merged = {**row, **values}
-        if "date_of_birth" in values or "wanted_start_date" in values:
-            check_age(merged["date_of_birth"], merged["wanted_start_date"] or datetime.now(timezone.utc).date(),
-                      settings.age_min, settings.age_max)
-        new = await repo.save(uow.session, row, **values)
-        if new is None:
-            raise Stale(row["version"] + 1)
-        await uow.emit(repo.updated_event(new), subject_id=row["id"], la_code=row["la_code"])
-        await uow.commit()
+    row = await repo.get(uow.session, principal, referral_id, for_update=True)
+    if row is None:
+        raise Missing()
+    if all(row[k] == v for k, v in values.items()):
+        return row
+    if not precondition(row["version"]):
+        raise Stale(row["version"])
+    if not is_open(row["status"]):
+        raise Closed(row["status"])
+    merged = {**row, **values}
+    if "date_of_birth" in values or "wanted_start_date" in values:
+        check_age(merged["date_of_birth"], merged["wanted_start_date"] or datetime.now(timezone.utc).date(),
+                  settings.age_min, settings.age_max)
+    new = await repo.save(uow.session, row, **values)
+    if new is None:
+        raise Stale(row["version"] + 1)
+    await uow.emit(repo.updated_event(new), subject_id=row["id"], la_code=row["la_code"])
     return new
 
 
-async def withdraw(runtime: ServiceRuntime, principal: Principal, referral_id: str, reason: str,
+async def withdraw(uow: UnitOfWork, principal: Principal, referral_id: str, reason: str,
                    precondition: Precondition | None) -> dict:
     """Withdraw an open referral and emit referral.withdrawn (with the coded reason only). Withdrawing a
     withdrawn referral answers it as it is; a decided one raises IllegalMove."""
-    async with runtime.uow() as uow:
-        row = await repo.get(uow.session, principal, referral_id, for_update=True)
-        if row is None:
-            raise Missing()
-        if row["status"] == Status.withdrawn.value:
-            return row
-        if precondition is not None and not precondition(row["version"]):
-            raise Stale(row["version"])
-        if not can_move(row["status"], Status.withdrawn):
-            raise IllegalMove(row["status"], Status.withdrawn)
-        now = datetime.now(timezone.utc)
-        new = await repo.save(uow.session, row, status=Status.withdrawn.value, decided_at=now, decision_reason=reason)
-        if new is None:
-            raise Stale(row["version"] + 1)
-        await uow.emit(ReferralWithdrawn(referral_id=row["id"], reason=reason, withdrawn_at=now),
-                       subject_id=row["id"], la_code=row["la_code"])
-        await uow.commit()
+    row = await repo.get(uow.session, principal, referral_id, for_update=True)
+    if row is None:
+        raise Missing()
+    if row["status"] == Status.withdrawn.value:
+        return row
+    if precondition is not None and not precondition(row["version"]):
+        raise Stale(row["version"])
+    if not can_move(row["status"], Status.withdrawn):
+        raise IllegalMove(row["status"], Status.withdrawn)
+    now = datetime.now(timezone.utc)
+    new = await repo.save(uow.session, row, status=Status.withdrawn.value, decided_at=now, decision_reason=reason)
+    if new is None:
+        raise Stale(row["version"] + 1)
+    await uow.emit(ReferralWithdrawn(referral_id=row["id"], reason=reason, withdrawn_at=now),
+                   subject_id=row["id"], la_code=row["la_code"])
     return new
+
+
+# --- the hub's decisions (matching's events) --------------------------------------------------------
+async def move_on(uow: UnitOfWork, referral_id, to: Status, *, event_id: str, event_type: str, **values) -> None:
+    """Move a referral on because of an event from matching. Already there: nothing to do. An illegal move
+    (an acceptance after a withdrawal) is logged by ids and ignored: retrying could never make it legal."""
+    row = await repo.get_any(uow.session, str(referral_id), for_update=True)
+    if row is None:
+        log.warning("decision for an unknown referral", extra={"event_id": event_id, "event_type": event_type,
+                                                               "referral_id": str(referral_id)})
+        return
+    if row["status"] == to.value:
+        return
+    if not can_move(row["status"], to):
+        log.warning("decision ignored: illegal move", extra={
+            "event_id": event_id, "event_type": event_type, "referral_id": str(referral_id),
+            "from_status": row["status"], "to_status": to.value})
+        return
+    if await repo.save(uow.session, row, status=to.value, **values) is None:
+        raise RuntimeError("the referral changed meanwhile")  # the consumer retries with a fresh read
+
+
+# --- expiry -----------------------------------------------------------------------------------------
+async def overdue(session: AsyncSession, settings: ReferralSettings, today: date) -> list[str]:
+    """The ids of the open referrals not decided in time, as of today."""
+    cutoff = date.fromordinal(today.toordinal() - settings.expire_after_days)
+    return [c.id for c in await repo.overdue_candidates(session, cutoff)
+            if is_overdue(c.status, c.wanted_start_date, c.received_at.date(), today, settings.expire_after_days)]
+
+
+async def expire(uow: UnitOfWork, referral_id: str) -> bool:
+    """Expire one overdue referral (emits referral.updated with status expired). False when it is no
+    longer open, or changed meanwhile: a second sweep, or a decision racing this one, wins harmlessly."""
+    row = await repo.get_any(uow.session, referral_id, for_update=True)
+    if row is None or row["status"] not in {s.value for s in OPEN}:
+        return False
+    new = await repo.save(uow.session, row, status=Status.expired.value, decided_at=datetime.now(timezone.utc),
+                          decision_reason="not_decided_in_time")
+    if new is None:
+        return False
+    await uow.emit(repo.updated_event(new), subject_id=referral_id, la_code=row["la_code"])
+    return True

@@ -1,5 +1,6 @@
-from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text
 
+from libs.common.http import idempotency_table
 from libs.common.runtime import build_metadata
 from libs.common.types import UtcDateTime
 
@@ -33,13 +34,5 @@ referrals = Table(
     Index("ix_referrals_status", "status"),
 )
 
-# A council's Idempotency-Key for POST /v1/referrals, with a hash of the body it came with.
-idempotency_keys = Table(
-    "idempotency_keys", metadata,
-    Column("la_code", String(16), nullable=False),
-    Column("key", String(255), nullable=False),
-    Column("body_sha256", String(64), nullable=False),
-    Column("referral_id", String(36), nullable=False),
-    Column("created_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("la_code", "key", name="uq_idempotency_keys_la_key"),
-)
+# Idempotency-Key answers of POST /v1/referrals: the one shape every service uses (libs.common.http)
+idempotent_requests = idempotency_table(metadata)

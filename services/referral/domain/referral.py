@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date
 
 from libs.common.vocabulary import is_known
@@ -45,7 +46,14 @@ LEGAL_STATUSES: dict[str, str] = {
     "V4": "Accommodated under an agreed series of short-term breaks, when agreements are recorded",
 }
 
-URGENCIES = ("crisis", "urgent", "planned")  # most urgent first: the order of the hub's queue
+URGENCIES = ("crisis", "urgent", "planned")
+
+# The most needs (and, separately, risks) one referral may list. A code may appear once, and the controlled
+# vocabulary has 22 codes, so a valid list is never longer; 50 leaves room for the vocabulary to grow while
+# refusing, before any item is examined, a body with thousands of entries (issue 10: one council's 20,000
+# needs stalled the service for everyone).
+MAX_NEEDS = 50
+MAX_RISKS = 50  # most urgent first: the order of the hub's queue
 
 
 def urgency_rank(urgency: str) -> int:
@@ -89,10 +97,18 @@ def check_age(date_of_birth: date, on: date, age_min: int, age_max: int) -> int:
 
 
 def check_needs_or_risks(codes: list[str]) -> None:
+    """Every code known, none twice. Linear in the number of codes (one pass to count)."""
     unknown = [c for c in codes if not is_known(c)]
     if unknown:
-        raise UnknownNeedOrRisk(f"unknown code(s) {', '.join(sorted(set(unknown)))}; use the controlled "
+        raise UnknownNeedOrRisk(f"unknown code(s) {_some(unknown)}; use the controlled "
                                 f"vocabulary (GET /v1/referrals/vocabulary)")
-    dupes = sorted({c for c in codes if codes.count(c) > 1})
+    dupes = sorted(c for c, n in Counter(codes).items() if n > 1)
     if dupes:
-        raise UnknownNeedOrRisk(f"code(s) listed more than once: {', '.join(dupes)}")
+        raise UnknownNeedOrRisk(f"code(s) listed more than once: {_some(dupes)}")
+
+
+def _some(codes: list[str], most: int = 5) -> str:
+    """At most a few of the codes, for a message (the message never grows with the request)."""
+    distinct = sorted(set(codes))
+    shown = ", ".join(c[:40] for c in distinct[:most])
+    return shown + (f" and {len(distinct) - most} more" if len(distinct) > most else "")

@@ -1,12 +1,12 @@
-"""The pure rules of a referral: state machine, age, legal status, vocabulary, idempotency, expiry."""
+"""The pure rules of a referral: state machine, age, legal status, vocabulary, expiry.
+(Idempotency-Key rules are libs.common.http's, tested there.)"""
 from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, strategies as st
 
 from libs.common.vocabulary import NEEDS_AND_RISKS
-from services.referral.domain.idempotency import InvalidKey, body_fingerprint, check_key
-from services.referral.domain.referral import (LEGAL_STATUSES, AgeOutsideRange, InvalidLegalStatus,
+from services.referral.domain.referral import (LEGAL_STATUSES, MAX_NEEDS, MAX_RISKS, AgeOutsideRange, InvalidLegalStatus,
                                                UnknownNeedOrRisk, age_on, check_age, check_legal_status,
                                                check_needs_or_risks, urgency_rank)
 from services.referral.domain.status import (FINAL, OPEN, IllegalMove, Status, allowed_moves, expires_on, is_overdue,
@@ -112,27 +112,22 @@ def test_crisis_comes_before_urgent_before_planned():
     assert urgency_rank("crisis") < urgency_rank("urgent") < urgency_rank("planned")
 
 
-# --- idempotency -------------------------------------------------------------------------------------
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                                       max_size=3), max_leaves=10)
+def test_the_vocabulary_check_is_linear_and_its_message_does_not_grow_with_the_list():
+    import time
+
+    many = ["self_harm"] * 20_000 + ["trauma"] * 20_000
+    started = time.perf_counter()
+    with pytest.raises(UnknownNeedOrRisk, match="more than once: self_harm, trauma$"):
+        check_needs_or_risks(many)
+    assert time.perf_counter() - started < 0.5  # quadratic, this was minutes
+    with pytest.raises(UnknownNeedOrRisk) as exc:
+        check_needs_or_risks([f"code_{i}" for i in range(10_000)])
+    assert "and 9995 more" in str(exc.value) and len(str(exc.value)) < 300
 
 
-@given(st.dictionaries(st.text(max_size=6), json_values, max_size=6))
-def test_the_body_fingerprint_ignores_key_order(body):
-    reordered = dict(reversed(list(body.items())))
-    assert body_fingerprint(body) == body_fingerprint(reordered)
-
-
-def test_a_different_body_has_a_different_fingerprint():
-    assert body_fingerprint({"urgency": "crisis"}) != body_fingerprint({"urgency": "planned"})
-
-
-@pytest.mark.parametrize("key", ["", " ", "a b", "x" * 256, "é"])
-def test_an_idempotency_key_is_one_to_255_visible_ascii_characters(key):
-    with pytest.raises(InvalidKey):
-        check_key(key)
-    assert check_key("0b6f4a1e-4c59-4c1b-9b6e-4a5c0f5d1a22")
+def test_a_valid_list_never_reaches_the_bound():
+    # each code once, from a vocabulary smaller than the bound: the bound only refuses hostile bodies
+    assert len(NEEDS_AND_RISKS) <= MAX_NEEDS and len(NEEDS_AND_RISKS) <= MAX_RISKS
 
 
 # --- expiry ------------------------------------------------------------------------------------------

@@ -1,0 +1,34 @@
+"""The referral service's HTTP API: ROUTERS (mounted by app.py, in this order: the fixed path
+/v1/referrals/vocabulary before /v1/referrals/{id}) and PROBLEMS (each domain error's answer, once)."""
+from __future__ import annotations
+
+from libs.common.errors import Conflict, NotFound, ProblemError, field_problem
+from libs.common.http import stale
+from libs.common.pagination import InvalidCursor
+
+from ..domain.referral import AgeOutsideRange
+from ..domain.status import IllegalMove, Status, allowed_moves
+from ..service import Closed, Missing, Stale
+from . import referrals, vocabulary
+
+ROUTERS = [vocabulary.router, referrals.router]
+
+
+def _illegal_move(exc: IllegalMove) -> ProblemError:
+    wanted = getattr(exc.wanted, "value", exc.wanted)
+    what = "be withdrawn" if wanted == Status.withdrawn.value else f"become {wanted}"
+    return Conflict(f"A referral that is {exc.current.value} cannot {what}.", current_status=exc.current.value,
+                    allowed_moves=exc.allowed)
+
+
+PROBLEMS = {
+    Missing: lambda exc: NotFound("referral"),
+    Stale: lambda exc: stale(exc.current_version, "referral"),
+    Closed: lambda exc: Conflict(f"A referral that is {exc.status} can no longer be changed.",
+                                 current_status=exc.status, allowed_moves=allowed_moves(exc.status)),
+    IllegalMove: _illegal_move,
+    AgeOutsideRange: lambda exc: field_problem("body.date_of_birth", "age_range", str(exc)),
+    InvalidCursor: lambda exc: field_problem("query.cursor", "cursor", "not a cursor from this listing"),
+}
+
+__all__ = ["ROUTERS", "PROBLEMS"]

@@ -1,0 +1,23 @@
+"""GET /v1/referrals/vocabulary: the codes a referral uses (reference data, no child records)."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from libs.common.vocabulary import NEEDS_AND_RISKS, SEVERITIES
+
+from ..domain.referral import LEGAL_STATUSES, MAX_NEEDS, MAX_RISKS, URGENCIES
+from ..schemas import Vocabulary, VocabularyTerm
+from ._common import Reader
+
+router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
+
+
+@router.get("/vocabulary", response_model=Vocabulary, summary="The codes a referral uses")
+async def vocabulary(principal: Reader) -> Vocabulary:
+    """Needs and risks (one controlled vocabulary, shared with matching), severities, looked-after
+    children legal status codes and urgencies, and how many needs and risks a referral may list (each
+    code once)."""
+    return Vocabulary(needs_and_risks=[VocabularyTerm(code=t.code, label=t.label, group=t.group)
+                                       for t in NEEDS_AND_RISKS.values()],
+                      severities=list(SEVERITIES), legal_statuses=LEGAL_STATUSES, urgencies=list(URGENCIES),
+                      max_needs=MAX_NEEDS, max_risks=MAX_RISKS)
