@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 # Topics: one per event family, keyed by the aggregate id.
 TOPIC_REFERRALS = "itp.referrals"      # key: referral id
 TOPIC_HOMES = "itp.homes"              # key: home id
-TOPIC_ADMISSIONS = "itp.admissions"    # key: referral id (match assessed, admission accepted/declined)
+TOPIC_ADMISSIONS = "itp.admissions"    # key: referral id (impact risk assessed, admission accepted/declined)
 TOPIC_PLACEMENTS = "itp.placements"    # key: placement id (placement, phase, plan, review events)
 TOPIC_BILLING = "itp.billing"          # key: fee period id / invoice id
 TOPIC_OUTCOMES = "itp.outcomes"        # key: placement id
@@ -74,12 +74,17 @@ class HomeOnboarded(Payload):
     age_max: int
 
 
-class MatchAssessed(Payload):
+class ImpactRiskAssessed(Payload):
     referral_id: uuid.UUID
     rules_version: str
     homes_considered: int
     homes_ranked: int
     top_home_id: uuid.UUID | None = None
+
+
+class MatchAssessed(ImpactRiskAssessed):
+    """Deprecated: impact_risk.assessed under its former type, match.assessed. Nothing emits it any more;
+    it stays in the catalogue so that an old event (in flight, replayed or parked) still decodes."""
 
 
 class AdmissionAccepted(Payload):
@@ -210,7 +215,10 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
     EventSpec("referral.updated", 1, TOPIC_REFERRALS, ReferralUpdated, "A council changed a referral."),
     EventSpec("referral.withdrawn", 1, TOPIC_REFERRALS, ReferralWithdrawn, "A council withdrew a referral."),
     EventSpec("home.onboarded", 1, TOPIC_HOMES, HomeOnboarded, "A spoke home went live."),
-    EventSpec("match.assessed", 1, TOPIC_ADMISSIONS, MatchAssessed, "An impact risk assessment ranked the homes."),
+    EventSpec("impact_risk.assessed", 1, TOPIC_ADMISSIONS, ImpactRiskAssessed,
+              "An impact risk assessment ranked the homes for a referral."),
+    EventSpec("match.assessed", 1, TOPIC_ADMISSIONS, MatchAssessed,
+              "Deprecated: the former type of impact_risk.assessed, no longer emitted; still decoded (same payload)."),
     EventSpec("admission.accepted", 1, TOPIC_ADMISSIONS, AdmissionAccepted, "The hub accepted a referral into a Pathway Bed."),
     EventSpec("admission.declined", 1, TOPIC_ADMISSIONS, AdmissionDeclined, "The hub declined a referral, with a coded reason."),
     EventSpec("placement.started", 1, TOPIC_PLACEMENTS, PlacementStarted, "The child arrived; Phase 1 begins."),
@@ -230,6 +238,10 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
 ]}
 
 _BY_MODEL = {spec.payload: spec for spec in CATALOGUE.values()}
+
+# Renamed event types: the old type (still in CATALOGUE with a payload of the same fields, so an old event
+# decodes) -> the current one. A consumer of the current type also handles the old one with the same handler.
+DEPRECATED_ALIASES: dict[str, str] = {"match.assessed": "impact_risk.assessed"}
 
 
 def spec_for(payload: Payload | type[Payload]) -> EventSpec:
