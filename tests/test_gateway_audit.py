@@ -46,6 +46,13 @@ async def test_the_hub_can_see_who_read_changed_or_was_denied_a_childs_record(su
     assert dpo.status_code == 200
     bad = await sut.client.get("/v1/audit/access", params={"cursor": "nonsense"}, headers=sut.hub())
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.cursor"
+    assert bad.json()["type"] == "https://itp.example.org/problems/validation-error"
+    naive = await sut.client.get("/v1/audit/access", params={"since": "2026-11-23T09:00:00"}, headers=sut.hub())
+    assert naive.status_code == 422 and naive.json()["errors"] == [
+        {"field": "query.since", "rule": "timezone_aware", "message": naive.json()["errors"][0]["message"]}]
+    assert naive.json()["type"] == "https://itp.example.org/problems/validation-error"
+    huge = await sut.client.get("/v1/audit/access", params={"child": "x" * 65, "limit": 501}, headers=sut.hub())
+    assert huge.status_code == 422 and {e["field"] for e in huge.json()["errors"]} == {"query.child", "query.limit"}
 
     doc = (await sut.client.get("/v1/openapi.json")).json()
     assert "/v1/audit/access" in doc["paths"]

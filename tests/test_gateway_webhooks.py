@@ -79,3 +79,51 @@ async def test_a_council_receives_only_its_own_childrens_events_signed_and_retri
         hub = (await sut.client.get("/v1/webhooks", headers=sut.hub())).json()["items"]
         assert {h["id"] for h in hub} == {hook_a["id"], hook_b["id"]}
         assert all("secret" not in h for h in hub)
+
+
+async def test_endpoint_changes_take_if_match_as_every_route_does_and_problems_carry_type_uris(sut):
+    """The webhooks use the one write toolkit: If-Match with `*`, a list or weak tags; 428 when PATCH has
+    none; 412 stale-etag with the current ETag; 422s naming the field and rule; bounded collections."""
+    base = "https://itp.example.org/problems/"
+    hook = await _register(sut, A, "https://case-system.example.gov.uk/itp", ["referral.*"])
+    url = f"/v1/webhooks/{hook['id']}"
+    change = {"description": "case system"}
+
+    missing = await sut.client.patch(url, json=change, headers=sut.council(A))
+    assert missing.status_code == 428 and missing.json()["type"] == base + "if-match-required"
+    stale = await sut.client.patch(url, json=change, headers={"If-Match": '"7"', **sut.council(A)})
+    assert stale.status_code == 412 and stale.json()["type"] == base + "stale-etag"
+    assert stale.headers["etag"] == stale.json()["current_etag"] == '"1"'
+    malformed = await sut.client.patch(url, json=change, headers={"If-Match": "1", **sut.council(A)})
+    assert malformed.status_code == 400 and malformed.json()["type"] == base + "if-match-invalid"
+    listed = await sut.client.patch(url, json=change, headers={"If-Match": '"5", W/"1"', **sut.council(A)})
+    assert listed.status_code == 200, listed.text
+    assert listed.headers["etag"] == '"2"' and listed.json()["description"] == "case system"
+    weak = await sut.client.patch(url, json={"event_types": ["*"]}, headers={"If-Match": 'W/"2"', **sut.council(A)})
+    assert weak.status_code == 200 and weak.headers["etag"] == '"3"'
+    # the other changes take an optional If-Match, checked when sent
+    assert (await sut.client.post(f"{url}/rotate-secret", headers={"If-Match": '"1"', **sut.council(A)})
+            ).status_code == 412
+    rotated = await sut.client.post(f"{url}/rotate-secret", headers={"If-Match": '"3"', **sut.council(A)})
+    assert rotated.status_code == 200 and rotated.headers["etag"] == '"4"'
+    assert (await sut.client.delete(url, headers={"If-Match": '"3"', **sut.council(A)})).status_code == 412
+
+    internal = await sut.client.post("/v1/webhooks", json={"url": "https://127.1/h", "event_types": ["*"]},
+                                     headers=sut.council(A))
+    assert internal.status_code == 422 and internal.json()["type"] == base + "validation-error"
+    assert internal.json()["errors"] == [{"field": "body.url", "rule": "webhook_url_public_address",
+                                          "message": internal.json()["errors"][0]["message"]}]
+    too_many = await sut.client.post("/v1/webhooks", json={"url": "https://x.example.gov.uk/h",
+                                                           "event_types": ["*"] * 51}, headers=sut.council(A))
+    assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "body.event_types"
+    too_long = await sut.client.post("/v1/webhooks", json={"url": "https://x.example.gov.uk/h",
+                                                           "event_types": ["referral." + "x" * 200]},
+                                     headers=sut.council(A))
+    assert too_long.status_code == 422 and too_long.json()["errors"][0]["field"].startswith("body.event_types")
+    taken = await sut.client.post("/v1/webhooks", json={"url": "https://case-system.example.gov.uk/itp",
+                                                        "event_types": ["placement.*"]}, headers=sut.council(A))
+    assert taken.status_code == 409 and taken.json()["type"] == base + "conflict"
+    assert taken.json()["endpoint_id"] == hook["id"]
+    gone = await sut.client.get("/v1/webhooks/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12, headers=sut.council(A))
+    assert gone.status_code == 404 and gone.json()["type"] == base + "not-found"
+    assert (await sut.client.delete(url, headers={"If-Match": "*", **sut.council(A)})).status_code == 204
