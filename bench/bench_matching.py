@@ -3,7 +3,7 @@
 
 Prints p50/p99 in process (the pure impact risk assessment plus serialising the answer, as the endpoint
 does) and through the gateway (in-process ASGI via httpx, embedded mode on SQLite: token checks in the
-gateway and in matching, the referral read, the homes-version check, the lapse sweep, the assessment,
+gateway and in matching, the referral read, the homes-version check, the assessment,
 the stored-answer check). Baseline in the same run: the hard-limit filter alone over every home.
 Not a test: it prints figures. Target: p99 under 50 ms in process.
 """
@@ -28,12 +28,12 @@ import httpx  # noqa: E402
 from itp.system import build_system, migrate_all  # noqa: E402
 from libs.common.auth import KeyStore, mint_token  # noqa: E402
 from libs.common.db import Database  # noqa: E402
-from services.matching.domain.assessment import assess  # noqa: E402
+from services.matching.domain.impact_risk import assess  # noqa: E402
 from services.matching.domain.distance import centroids  # noqa: E402
 from services.matching.domain.limits import failed_limit, required_categories  # noqa: E402
 from services.matching.domain.model import Child, Home, Resident, age_on  # noqa: E402
 from services.matching.domain.rules import load_rules  # noqa: E402
-from services.matching.matches import canonical  # noqa: E402
+from services.matching.domain.impact_risk import canonical  # noqa: E402
 from services.matching.tables import beds, homes, referrals, residents  # noqa: E402
 
 HOMES, PLACES, RESIDENTS = 3_500, 13_000, 11_000

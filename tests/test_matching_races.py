@@ -49,7 +49,7 @@ async def test_one_referral_accepted_into_two_homes_at_once_is_accepted_once(sut
 async def test_a_reservation_lapses_when_the_child_has_not_arrived_and_the_bed_is_free_again(sut):
     from datetime import datetime, timedelta, timezone
 
-    from services.matching.repository import sweep_lapsed_reservations
+    from services.matching.scheduled import lapse_reservations
 
     home = await onboard_live_home(sut, "SC200004")
     referral_id = await refer(sut)
@@ -60,11 +60,8 @@ async def test_a_reservation_lapses_when_the_child_has_not_arrived_and_the_bed_i
     assert accepted.status_code == 201
     runtime = sut.runtime("matching")
     later = datetime.now(timezone.utc) + timedelta(days=3)
-    async with runtime.uow() as uow:
-        assert await sweep_lapsed_reservations(uow.session, later) == 1
-        await uow.commit()
-    async with runtime.uow() as uow:  # a second replica sweeping the same moment finds nothing to do
-        assert await sweep_lapsed_reservations(uow.session, later) == 0
+    assert await lapse_reservations(runtime, later) == 1
+    assert await lapse_reservations(runtime, later) == 0  # a second replica sweeping the same moment: nothing to do
     beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=sut.hub())).json()
     assert [(b["state"], b["is_pathway"]) for b in beds if b["id"] == accepted.json()["bed_id"]] == [("vacant", True)]
     lapsed = (await sut.client.get(f"/v1/admissions/{accepted.json()['id']}", headers=sut.hub())).json()

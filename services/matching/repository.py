@@ -1,21 +1,34 @@
-"""Matching's queries and writes: the homes snapshot the assessment reads, beds and the Pathway Bed,
-reservation lapses. Every change to homes, beds or residents bumps matching_state.homes_version in the
-same transaction, so every replica can tell when its in-memory snapshot is stale."""
+"""All of matching's SQL: homes and their checklist and beds, the Pathway Bed, the referrals and residents
+read models, stored impact risk assessments, admissions, reservation lapses, and the homes snapshot the
+assessment reads. Every change to homes, beds or residents bumps matching_state.homes_version in the same
+transaction, so every replica can tell when its in-memory snapshot is stale. Nothing here commits."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import gc
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
+from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .domain.beds import Bed, choose_pathway_bed
+from libs.common.auth import Principal
+
+from .domain.beds import ONBOARDING_CHECKLIST, Bed, choose_pathway_bed
 from .domain.model import Child, Home, Resident, age_on
-from .tables import admissions, beds, homes, matching_state, referrals, residents
+from .tables import (admissions, beds, checklist_items, homes, impact_risk_assessments, matching_state, referrals,
+                     residents)
 
 
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- the homes version ------------------------------------------------------------------------------
 async def bump(session: AsyncSession) -> None:
     await session.execute(update(matching_state).where(matching_state.c.id == 1)
                           .values(homes_version=matching_state.c.homes_version + 1))
@@ -23,6 +36,111 @@ async def bump(session: AsyncSession) -> None:
 
 async def homes_version(session: AsyncSession) -> int:
     return (await session.execute(select(matching_state.c.homes_version).where(matching_state.c.id == 1))).scalar_one()
+
+
+# --- homes --------------------------------------------------------------------------------------------
+def readable_homes(principal: Principal) -> Select:
+    """Every read of a home starts here: a home_manager sees only their own homes (another is 404)."""
+    stmt = select(homes)
+    if principal.role == "home_manager" and not principal.is_hub:
+        stmt = stmt.where(homes.c.id.in_(list(principal.homes)))
+    return stmt
+
+
+async def get_home(session: AsyncSession, principal: Principal, home_id: str, *,
+                   for_update: bool = False) -> dict | None:
+    stmt = readable_homes(principal).where(homes.c.id == home_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def home_by_urn(session: AsyncSession, urn: str) -> dict | None:
+    row = (await session.execute(select(homes).where(homes.c.urn == urn))).mappings().first()
+    return dict(row) if row else None
+
+
+async def homes_with_parts(session: AsyncSession, stmt: Select) -> list[tuple[dict, dict[str, dict], list[dict]]]:
+    """Each home the statement selects with its checklist (by item) and its beds: three queries in all."""
+    rows = [dict(r) for r in (await session.execute(stmt.order_by(homes.c.name, homes.c.id))).mappings()]
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    items: dict[str, dict[str, dict]] = {}
+    for r in (await session.execute(select(checklist_items).where(checklist_items.c.home_id.in_(ids)))).mappings():
+        items.setdefault(r["home_id"], {})[r["item"]] = dict(r)
+    home_beds: dict[str, list[dict]] = {}
+    for r in (await session.execute(select(beds).where(beds.c.home_id.in_(ids))
+                                    .order_by(beds.c.label, beds.c.id))).mappings():
+        home_beds.setdefault(r["home_id"], []).append(dict(r))
+    return [(r, items.get(r["id"], {}), home_beds.get(r["id"], [])) for r in rows]
+
+
+async def insert_home(session: AsyncSession, values: dict, now: datetime, *, checklist_done_by: str | None = None,
+                      bed_ids: list[str] | None = None) -> None:
+    """The home, its checklist (open, or done by `checklist_done_by`) and one vacant bed per registered place."""
+    await session.execute(homes.insert().values(**values))
+    done = checklist_done_by is not None
+    await session.execute(checklist_items.insert(), [
+        dict(home_id=values["id"], item=item, done=done, confirmed_by=checklist_done_by,
+             confirmed_at=now if done else None, note=None) for item in ONBOARDING_CHECKLIST])
+    ids = bed_ids or [str(uuid.uuid4()) for _ in range(values["registered_places"])]
+    await add_beds(session, values["id"], 0, ids, now)
+
+
+async def add_beds(session: AsyncSession, home_id: str, existing: int, ids: list[str], now: datetime) -> None:
+    if ids:
+        await session.execute(beds.insert(), [
+            dict(id=bed_id, home_id=home_id, label=f"Bed {existing + n}", state="vacant", is_pathway=False,
+                 reserved_for=None, reserved_until=None, admission_id=None, placement_id=None, updated_at=now)
+            for n, bed_id in enumerate(ids, start=1)])
+
+
+async def count_beds(session: AsyncSession, home_id: str) -> int:
+    return len((await session.execute(select(beds.c.id).where(beds.c.home_id == home_id))).all())
+
+
+async def update_home(session: AsyncSession, home_id: str, version: int, values: dict[str, Any]) -> bool:
+    """One conditional UPDATE on the version read: False when another change got there first."""
+    result = await session.execute(update(homes).where(and_(homes.c.id == home_id, homes.c.version == version))
+                                   .values(**values, version=version + 1))
+    return result.rowcount == 1
+
+
+async def go_live(session: AsyncSession, home_id: str, version: int, now: datetime) -> bool:
+    result = await session.execute(update(homes).where(and_(homes.c.id == home_id, homes.c.status == "onboarding"))
+                                   .values(status="live", went_live_at=now, updated_at=now, version=version + 1))
+    return result.rowcount == 1
+
+
+async def checklist_item(session: AsyncSession, home_id: str, item: str) -> dict | None:
+    row = (await session.execute(select(checklist_items).where(and_(
+        checklist_items.c.home_id == home_id, checklist_items.c.item == item)))).mappings().first()
+    return dict(row) if row else None
+
+
+async def update_checklist_item(session: AsyncSession, home_id: str, item: str, values: dict) -> None:
+    await session.execute(update(checklist_items).where(and_(
+        checklist_items.c.home_id == home_id, checklist_items.c.item == item)).values(**values))
+
+
+async def done_items(session: AsyncSession, home_id: str) -> set[str]:
+    return {r.item for r in (await session.execute(select(checklist_items.c.item).where(and_(
+        checklist_items.c.home_id == home_id, checklist_items.c.done)))).all()}
+
+
+# --- beds and the Pathway Bed ---------------------------------------------------------------------------
+async def get_bed(session: AsyncSession, home_id: str, bed_id: str) -> dict | None:
+    row = (await session.execute(select(beds).where(and_(beds.c.id == bed_id, beds.c.home_id == home_id))))\
+        .mappings().first()
+    return dict(row) if row else None
+
+
+async def move_bed(session: AsyncSession, bed_id: str, from_state: str, to_state: str, now: datetime) -> bool:
+    result = await session.execute(update(beds).where(and_(beds.c.id == bed_id, beds.c.state == from_state))
+                                   .values(state=to_state, is_pathway=False, updated_at=now))
+    return result.rowcount == 1
 
 
 async def refresh_pathway_bed(session: AsyncSession, home_id: str, freed: str | None = None) -> str | None:
@@ -40,30 +158,163 @@ async def refresh_pathway_bed(session: AsyncSession, home_id: str, freed: str | 
     return chosen
 
 
-async def sweep_lapsed_reservations(session: AsyncSession, now: datetime) -> int:
-    """A reserved bed whose child has not arrived by its deadline returns to vacant (it stays the
-    Pathway Bed). One conditional UPDATE per bed: safe when several replicas sweep at once."""
-    due = (await session.execute(select(beds.c.id, beds.c.admission_id, beds.c.reserved_for).where(
-        and_(beds.c.state == "reserved", beds.c.reserved_until < now)))).all()
-    lapsed = 0
-    for row in due:
-        result = await session.execute(update(beds).where(and_(beds.c.id == row.id, beds.c.state == "reserved",
-                                                               beds.c.reserved_until < now))
-                                       .values(state="vacant", reserved_for=None, reserved_until=None,
-                                               admission_id=None, updated_at=now))
-        if result.rowcount:
-            lapsed += 1
-            await session.execute(update(admissions).where(and_(admissions.c.id == row.admission_id,
-                                                                admissions.c.status == "reserved"))
-                                  .values(status="lapsed"))
-            await session.execute(update(referrals).where(and_(referrals.c.id == row.reserved_for,
-                                                               referrals.c.status == "accepted"))
-                                  .values(status="awaiting_decision", updated_at=now))
-    if lapsed:
-        await bump(session)
-    return lapsed
+def _overdue(now: datetime):
+    return and_(beds.c.state == "reserved", beds.c.reserved_until < now)
 
 
+async def lapse_reservation(session: AsyncSession, bed_id: str, admission_id: str | None, referral_id: str | None,
+                            now: datetime) -> bool:
+    """One overdue reservation returns to vacant (the bed stays the Pathway Bed), its admission lapses and its
+    referral is awaiting a decision again. One conditional UPDATE: when several replicas try at once, one does it."""
+    result = await session.execute(update(beds).where(and_(beds.c.id == bed_id, _overdue(now)))
+                                   .values(state="vacant", reserved_for=None, reserved_until=None, admission_id=None,
+                                           updated_at=now))
+    if not result.rowcount:
+        return False
+    await session.execute(update(admissions).where(and_(admissions.c.id == admission_id,
+                                                        admissions.c.status == "reserved")).values(status="lapsed"))
+    await session.execute(update(referrals).where(and_(referrals.c.id == referral_id, referrals.c.status == "accepted"))
+                          .values(status="awaiting_decision", updated_at=now))
+    return True
+
+
+async def overdue_reservations(session: AsyncSession, now: datetime, home_id: str | None = None) -> list:
+    stmt = select(beds.c.id, beds.c.admission_id, beds.c.reserved_for).where(_overdue(now))
+    if home_id is not None:
+        stmt = stmt.where(beds.c.home_id == home_id)
+    return list((await session.execute(stmt)).all())
+
+
+async def reserve_pathway_bed(session: AsyncSession, home_id: str, bed_id: str | None, *, referral_id: str,
+                              admission_id: str, until: datetime, now: datetime) -> str | None:
+    """Reserve the home's Pathway Bed (or the named bed, if it is the Pathway Bed) with one conditional UPDATE
+    (still vacant, still the Pathway Bed): of two accepts racing for it, exactly one gets it."""
+    free = and_(beds.c.home_id == home_id, beds.c.state == "vacant", beds.c.is_pathway)
+    if bed_id:
+        free = and_(free, beds.c.id == bed_id)
+    bed = (await session.execute(select(beds.c.id).where(free))).first()
+    if bed is None:
+        return None
+    result = await session.execute(update(beds).where(and_(free, beds.c.id == bed.id)).values(
+        state="reserved", reserved_for=referral_id, reserved_until=until, admission_id=admission_id, updated_at=now))
+    return bed.id if result.rowcount == 1 else None
+
+
+async def release_reservations_of(session: AsyncSession, referral_id: str, now: datetime) -> list:
+    """A withdrawn referral's reserved beds are vacant again; answers (bed id, home id) of each."""
+    held = (await session.execute(select(beds.c.id, beds.c.home_id).where(and_(
+        beds.c.reserved_for == referral_id, beds.c.state == "reserved")))).all()
+    for bed in held:
+        await session.execute(update(beds).where(beds.c.id == bed.id).values(
+            state="vacant", reserved_for=None, reserved_until=None, admission_id=None, updated_at=now))
+    return list(held)
+
+
+async def occupy_bed(session: AsyncSession, bed_id: str, placement_id: str, now: datetime) -> None:
+    await session.execute(update(beds).where(beds.c.id == bed_id).values(
+        state="occupied", is_pathway=False, reserved_for=None, reserved_until=None, placement_id=placement_id,
+        updated_at=now))
+
+
+async def free_bed(session: AsyncSession, bed_id: str, placement_id: str, now: datetime) -> None:
+    await session.execute(update(beds).where(and_(beds.c.id == bed_id, beds.c.placement_id == placement_id))
+                          .values(state="vacant", placement_id=None, updated_at=now))
+
+
+# --- the referrals read model ---------------------------------------------------------------------------
+async def get_referral(session: AsyncSession, referral_id: str) -> dict | None:
+    row = (await session.execute(select(referrals).where(referrals.c.id == referral_id))).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert_referral_if_new(session: AsyncSession, values: dict) -> None:
+    if (await session.execute(select(referrals.c.id).where(referrals.c.id == values["id"]))).first() is None:
+        await session.execute(referrals.insert().values(**values))
+
+
+async def update_referral(session: AsyncSession, referral_id: str, values: dict) -> None:
+    await session.execute(referrals.update().where(referrals.c.id == referral_id).values(**values))
+
+
+async def move_referral(session: AsyncSession, referral_id: str, from_status: str, to_status: str,
+                        now: datetime) -> bool:
+    """One conditional UPDATE, so one referral is never decided twice."""
+    result = await session.execute(update(referrals).where(and_(referrals.c.id == referral_id,
+                                                                referrals.c.status == from_status))
+                                   .values(status=to_status, updated_at=now))
+    return result.rowcount == 1
+
+
+# --- residents --------------------------------------------------------------------------------------------
+async def referral_is_resident(session: AsyncSession, referral_id: str) -> bool:
+    return (await session.execute(select(residents.c.placement_id).where(and_(
+        residents.c.referral_id == referral_id, residents.c.end_date.is_(None))))).first() is not None
+
+
+async def insert_resident_if_new(session: AsyncSession, values: dict) -> None:
+    if (await session.execute(select(residents.c.placement_id)
+                              .where(residents.c.placement_id == values["placement_id"]))).first() is None:
+        await session.execute(residents.insert().values(**values))
+
+
+async def set_resident(session: AsyncSession, placement_id: str, values: dict) -> None:
+    await session.execute(update(residents).where(residents.c.placement_id == placement_id).values(**values))
+
+
+async def current_residents(session: AsyncSession, home_id: str) -> list[dict]:
+    q = (select(residents, referrals.c.date_of_birth, referrals.c.sex, referrals.c.needs, referrals.c.risks)
+         .select_from(residents.outerjoin(referrals, referrals.c.id == residents.c.referral_id))
+         .where(and_(residents.c.home_id == home_id, residents.c.end_date.is_(None)))
+         .order_by(residents.c.start_date, residents.c.placement_id))
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+# --- stored impact risk assessments ---------------------------------------------------------------------
+async def impact_risk_assessment_stored(session: AsyncSession, answer_id: str) -> bool:
+    return (await session.execute(select(impact_risk_assessments.c.id)
+                                  .where(impact_risk_assessments.c.id == answer_id))).first() is not None
+
+
+async def impact_risk_assessment_of(session: AsyncSession, answer_id: str, referral_id: str) -> str | None:
+    """The stored body (canonical JSON) of an answer shown for this referral."""
+    row = (await session.execute(select(impact_risk_assessments.c.body).where(and_(
+        impact_risk_assessments.c.id == answer_id, impact_risk_assessments.c.referral_id == referral_id)))).first()
+    return row.body if row else None
+
+
+async def store_impact_risk_assessment(session: AsyncSession, values: dict) -> bool:
+    """Insert unless stored already (INSERT ... ON CONFLICT DO NOTHING, so two requests storing the same
+    answer at once do not fail); True when this call stored it."""
+    insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)
+    result = await session.execute(insert(impact_risk_assessments).values(**values).on_conflict_do_nothing())
+    return result.rowcount == 1
+
+
+# --- admissions -------------------------------------------------------------------------------------------
+async def insert_admission(session: AsyncSession, values: dict) -> None:
+    await session.execute(admissions.insert().values(**values))
+
+
+async def get_admission(session: AsyncSession, admission_id: str) -> dict | None:
+    row = (await session.execute(select(admissions).where(admissions.c.id == admission_id))).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_admissions(session: AsyncSession, referral_id: str | None, limit: int) -> list[dict]:
+    q = select(admissions).order_by(admissions.c.decided_at.desc(), admissions.c.id)
+    if referral_id:
+        q = q.where(admissions.c.referral_id == referral_id)
+    return [dict(r) for r in (await session.execute(q.limit(limit))).mappings()]
+
+
+async def set_admissions_status(session: AsyncSession, referral_id: str, from_statuses: tuple[str, ...],
+                                to_status: str) -> None:
+    await session.execute(update(admissions).where(and_(admissions.c.referral_id == referral_id,
+                                                        admissions.c.status.in_(from_statuses)))
+                          .values(status=to_status))
+
+
+# --- the homes snapshot -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _HomeRow:
     home: Home
@@ -71,51 +322,66 @@ class _HomeRow:
 
 
 class HomesSnapshot:
-    """Every home as the assessment sees it, rebuilt only when homes_version moves."""
+    """Every home as the assessment sees it, rebuilt only when homes_version moves.
+
+    A reservation past its deadline counts as a free Pathway Bed here, without writing: the periodic job
+    (scheduled.py) is what lapses it, and until it runs no read withholds a bed that is free again."""
 
     def __init__(self):
         self.version: int | None = None
         self._rows: list[_HomeRow] = []
-        self._by_day: dict[date, list[Home]] = {}
+        self._deadlines: list[datetime] = []     # reserved_until of reserved Pathway Beds, ascending
+        self._deadline_homes: list[str] = []     # their homes, in the same order
+        self._cache: dict[tuple[date, int], list[Home]] = {}
         self._lock = asyncio.Lock()
 
-    async def homes(self, session: AsyncSession, as_of: date) -> list[Home]:
+    async def homes(self, session: AsyncSession, as_of: date, now: datetime) -> list[Home]:
         version = await homes_version(session)
         if version != self.version:
             async with self._lock:
                 if version != self.version:
-                    self._rows = await _load(session)
-                    self._by_day = {}
+                    self._rows, reserved = await _load(session)
+                    self._deadlines = [until for until, _ in reserved]
+                    self._deadline_homes = [home_id for _, home_id in reserved]
+                    self._cache = {}
                     self.version = version
                     gc.collect()
                     gc.freeze()  # the snapshot is long-lived: keep it out of the collector's full passes
-        cached = self._by_day.get(as_of)
+        lapsed = bisect.bisect_left(self._deadlines, now)  # how many reservations are past their deadline
+        key = (as_of, lapsed)
+        cached = self._cache.get(key)
         if cached is None:
-            cached = self._by_day[as_of] = [_with_ages(r, as_of) for r in self._rows]
-            if len(self._by_day) > 4:
-                self._by_day.pop(next(iter(self._by_day)))
+            free_again = set(self._deadline_homes[:lapsed])
+            cached = self._cache[key] = [_with_ages(r, as_of, r.home.id in free_again) for r in self._rows]
+            if len(self._cache) > 4:
+                self._cache.pop(next(iter(self._cache)))
         return cached
 
 
-def _with_ages(row: _HomeRow, as_of: date) -> Home:
+def _with_ages(row: _HomeRow, as_of: date, free_again: bool) -> Home:
+    home = replace(row.home, pathway_bed_free=True) if free_again else row.home
     if not row.resident_rows:
-        return row.home
+        return home
     out = []
     for placement_id, phase, referral_id, dob, sex, codes in row.resident_rows:
         # a resident whose referral matching never saw is scored conservatively: age 0, no codes
         age = age_on(dob, as_of) if dob else 0
         out.append(Resident(placement_id, Child(referral_id, age, sex or "unknown", codes), phase))
-    from dataclasses import replace
-    return replace(row.home, residents=tuple(out))
+    return replace(home, residents=tuple(out))
 
 
 def child_codes(needs: list[dict], risks: list[dict]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted({(x["code"], x.get("severity", "medium")) for x in [*needs, *risks]}))
 
 
-async def _load(session: AsyncSession) -> list[_HomeRow]:
-    free = {r.home_id for r in (await session.execute(select(beds.c.home_id).where(
-        and_(beds.c.is_pathway, beds.c.state == "vacant")))).all()}
+async def _load(session: AsyncSession) -> tuple[list[_HomeRow], list[tuple[datetime, str]]]:
+    free, reserved = set(), []
+    for r in (await session.execute(select(beds.c.home_id, beds.c.state, beds.c.reserved_until).where(
+            and_(beds.c.is_pathway, or_(beds.c.state == "vacant", beds.c.state == "reserved"))))).all():
+        if r.state == "vacant":
+            free.add(r.home_id)
+        elif r.reserved_until is not None:
+            reserved.append((r.reserved_until, r.home_id))
     res: dict[str, list] = {}
     q = (select(residents.c.placement_id, residents.c.home_id, residents.c.phase, residents.c.referral_id,
                 referrals.c.date_of_birth, referrals.c.sex, referrals.c.needs, referrals.c.risks)
@@ -132,17 +398,4 @@ async def _load(session: AsyncSession) -> list[_HomeRow]:
                     specialisms=frozenset(h["specialisms"]), outward_code=h["postcode_district"],
                     pathway_bed_free=h["id"] in free, phase_1_limit=h["phase_1_limit"])
         out.append(_HomeRow(home, tuple(sorted(res.get(h["id"], []), key=lambda t: t[0]))))
-    return out
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-async def lapse_reservations(runtime) -> int:
-    """The periodic job: lapse overdue reservations even when nobody reads matching meanwhile."""
-    async with runtime.uow() as uow:
-        lapsed = await sweep_lapsed_reservations(uow.session, utcnow())
-        if lapsed:
-            await uow.commit()
-    return lapsed
+    return out, sorted(reserved)

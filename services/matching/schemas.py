@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from .domain.beds import ONBOARDING_CHECKLIST
 from .domain.postcodes import InvalidPostcode, normalise
@@ -13,6 +13,9 @@ OfstedRating = Literal["outstanding", "good", "requires_improvement", "inadequat
 Category = Literal["emotional_behavioural_difficulties", "mental_disorders", "learning_disability",
                    "physical_disability", "sensory_impairment", "drug_alcohol_misuse"]
 Sex = Literal["female", "male"]
+# every collection a client sends is bounded (issue 10): at most each value once, and few specialisms
+Specialism = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")]
+MAX_SEXES, MAX_CATEGORIES, MAX_SPECIALISMS = 2, 6, 20
 
 
 def _postcode(value: str | None) -> str | None:
@@ -39,9 +42,11 @@ class HomeCreate(BaseModel):
     registered_places: int = Field(ge=1, le=20)
     age_min: int = Field(ge=0, le=18)
     age_max: int = Field(ge=0, le=18)
-    sexes: list[Sex] = Field(min_length=1)
-    categories: list[Category] = Field(min_length=1, description="Registered categories of need")
-    specialisms: list[str] = Field(default=[], examples=[["youth_justice_step_down", "complex_mental_health"]])
+    sexes: list[Sex] = Field(min_length=1, max_length=MAX_SEXES)
+    categories: list[Category] = Field(min_length=1, max_length=MAX_CATEGORIES,
+                                       description="Registered categories of need")
+    specialisms: list[Specialism] = Field(default=[], max_length=MAX_SPECIALISMS,
+                                          examples=[["youth_justice_step_down", "complex_mental_health"]])
     registered_manager: str | None = Field(default=None, max_length=200)
     ofsted_rating: OfstedRating | None = None
     inspection_date: date | None = None
@@ -67,9 +72,9 @@ class HomeUpdate(BaseModel):
     registered_places: int | None = Field(default=None, ge=1, le=20)
     age_min: int | None = Field(default=None, ge=0, le=18)
     age_max: int | None = Field(default=None, ge=0, le=18)
-    sexes: list[Sex] | None = Field(default=None, min_length=1)
-    categories: list[Category] | None = Field(default=None, min_length=1)
-    specialisms: list[str] | None = None
+    sexes: list[Sex] | None = Field(default=None, min_length=1, max_length=MAX_SEXES)
+    categories: list[Category] | None = Field(default=None, min_length=1, max_length=MAX_CATEGORIES)
+    specialisms: list[Specialism] | None = Field(default=None, max_length=MAX_SPECIALISMS)
     registered_manager: str | None = Field(default=None, max_length=200)
     ofsted_rating: OfstedRating | None = None
     inspection_date: date | None = None
@@ -187,8 +192,10 @@ class MatchOption(BaseModel):
     mitigations: list[str] = Field(examples=[["prepare_current_group", "soft_landing_plan_48_72h"]])
 
 
-class MatchRanking(BaseModel):
-    assessment_id: str = Field(description="Hash of the answer: the same inputs give the same id")
+class ImpactRiskAssessmentOut(BaseModel):
+    impact_risk_assessment_id: str = Field(description="Hash of the answer: the same inputs give the same id")
+    assessment_id: str = Field(json_schema_extra={"deprecated": True},
+                               description="Deprecated: the same as impact_risk_assessment_id")
     referral_id: uuid.UUID
     referral_status: str
     received_at: datetime
@@ -221,10 +228,17 @@ class AdmissionCreate(BaseModel):
     reason_code: DeclineReason | None = None
     reason_text: str | None = Field(default=None, max_length=1000)
     fee_basis_hint: Literal["enhanced_assessment", "blended"] | None = None
-    assessment_id: str | None = Field(default=None, description="The assessment shown when deciding")
+    impact_risk_assessment_id: str | None = Field(default=None, max_length=64,
+                                                  description="The impact risk assessment shown when deciding")
+    assessment_id: str | None = Field(default=None, max_length=64, json_schema_extra={"deprecated": True},
+                                      description="Deprecated name of impact_risk_assessment_id (still accepted)")
 
     @model_validator(mode="after")
     def _shape(self):
+        if self.assessment_id is not None:  # the deprecated name: one field from here on
+            if self.impact_risk_assessment_id not in (None, self.assessment_id):
+                raise ValueError("impact_risk_assessment_id and its deprecated name assessment_id differ")
+            self.impact_risk_assessment_id, self.assessment_id = self.assessment_id, None
         if self.decision == "accept":
             if self.home_id is None:
                 raise ValueError("an accept names the home_id")
@@ -252,6 +266,8 @@ class AdmissionOut(BaseModel):
     reason_code: str | None
     reason_text: str | None
     fee_basis_hint: str | None
-    assessment_id: str | None
+    impact_risk_assessment_id: str | None
+    assessment_id: str | None = Field(json_schema_extra={"deprecated": True},
+                                      description="Deprecated: the same as impact_risk_assessment_id")
     decided_by: str
     decided_at: datetime

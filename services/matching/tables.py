@@ -1,9 +1,11 @@
 from libs.common.types import UtcDateTime
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text, text
 
+from libs.common.http import idempotency_table
 from libs.common.runtime import build_metadata
 
 metadata = build_metadata()
+idempotent_requests = idempotency_table(metadata)   # Idempotency-Key answers (libs.common.http)
 
 # The referrals matching knows about, built from referral events (never read from the referral schema).
 referrals = Table(
@@ -102,17 +104,15 @@ admissions = Table(
     Column("reason_code", String(40), nullable=True),
     Column("reason_text", String(1000), nullable=True),
     Column("fee_basis_hint", String(40), nullable=True),
-    Column("assessment_id", String(64), nullable=True),
-    Column("assessment", JSON, nullable=True),               # the assessment shown at the time
-    Column("idempotency_key", String(200), nullable=True, unique=True),
-    Column("request_hash", String(64), nullable=True),
+    Column("impact_risk_assessment_id", String(64), nullable=True),
+    Column("impact_risk_assessment", JSON, nullable=True),   # the impact risk assessment shown at the time
     Column("decided_by", String(120), nullable=False),
     Column("decided_at", UtcDateTime(), nullable=False),
 )
 
-# Every assessment shown, keyed by the hash of its content (so the same answer is stored once).
-match_assessments = Table(
-    "match_assessments", metadata,
+# Every impact risk assessment shown, keyed by the hash of its content (so the same answer is stored once).
+impact_risk_assessments = Table(
+    "impact_risk_assessments", metadata,
     Column("id", String(64), primary_key=True),
     Column("referral_id", String(36), nullable=False, index=True),
     Column("rules_version", String(40), nullable=False),

@@ -5,9 +5,11 @@ the same inputs give the same answer byte for byte.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from functools import cached_property
-from datetime import date
+from datetime import date, datetime
 from typing import Iterable
 
 from .distance import distance_km
@@ -163,7 +165,7 @@ def _explain(o: Option) -> tuple[dict, ...]:
 
 
 @dataclass(frozen=True)
-class Assessment:
+class ImpactRiskAssessment:
     child: Child
     rules: RuleSet
     homes_considered: int
@@ -197,7 +199,7 @@ def option_dict(rank: int, o: Option) -> dict:
     }
 
 
-def assess(child: Child, homes: Iterable[Home], rules: RuleSet) -> Assessment:
+def assess(child: Child, homes: Iterable[Home], rules: RuleSet) -> ImpactRiskAssessment:
     excluded = dict.fromkeys(HARD_LIMITS, 0)
     required = required_categories(child, rules)
     options = []
@@ -210,7 +212,7 @@ def assess(child: Child, homes: Iterable[Home], rules: RuleSet) -> Assessment:
             continue
         options.append(score_home(child, home, rules))
     options.sort(key=lambda o: o.sort_key)
-    return Assessment(child=child, rules=rules, homes_considered=considered, excluded=excluded, ranked=tuple(options))
+    return ImpactRiskAssessment(child=child, rules=rules, homes_considered=considered, excluded=excluded, ranked=tuple(options))
 
 
 def child_from(ref: str, date_of_birth: date, sex: str, needs: list[dict], risks: list[dict],
@@ -218,3 +220,18 @@ def child_from(ref: str, date_of_birth: date, sex: str, needs: list[dict], risks
     from .model import age_on
     codes = tuple(sorted({(x["code"], x.get("severity", "medium")) for x in [*needs, *risks]}))
     return Child(ref=ref, age=age_on(date_of_birth, as_of), sex=sex, codes=codes, outward_code=outward_code)
+
+
+def canonical(body: dict) -> bytes:
+    """The answer's one serialisation: sorted keys, no whitespace (its id is the hash of these bytes)."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def answer(assessment: ImpactRiskAssessment, *, referral_status: str, received_at: datetime, as_of: date,
+           limit: int | None) -> dict:
+    """The answer shown for a referral: no clock time, only the as_of date; its id is the SHA-256 of
+    the rest, so the same inputs give the same id. `assessment_id` is the deprecated name of the id."""
+    body = assessment.to_dict(limit=limit)
+    body.update(referral_status=referral_status, received_at=received_at.isoformat(), as_of=as_of.isoformat())
+    answer_id = hashlib.sha256(canonical(body)).hexdigest()
+    return {"impact_risk_assessment_id": answer_id, "assessment_id": answer_id, **body}

@@ -5,7 +5,7 @@ import json
 
 from hypothesis import assume, given, settings, strategies as st
 
-from services.matching.domain.assessment import assess, impact_of, pair_risks, rating_for, score_home
+from services.matching.domain.impact_risk import assess, impact_of, pair_risks, rating_for, score_home
 from services.matching.domain.limits import HARD_LIMITS, failed_limit
 from services.matching.domain.model import RATING_ORDER, Child, Home, Resident
 from services.matching.domain.rules import load_rules

@@ -1,0 +1,130 @@
+"""Spoke homes: onboarding, the checklist, going live, suspension, changes, beds and residents.
+
+provider_admin (and the hub) onboard and change homes; a home_manager reads only their own homes;
+councils do not see homes or their residents. A home's ETag is its version: PATCH needs If-Match,
+go-live, suspend and reinstate take it when sent.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+
+from libs.common.audit import touched
+from libs.common.auth import Authorize, Principal
+from libs.common.http import IdempotencyKey, IfMatch, RequiredIfMatch, Written, etag, write
+
+from .. import service
+from ..schemas import BedOut, BedUpdate, ChecklistConfirm, HomeCreate, HomeOut, HomeUpdate, RegistrationChange, ResidentOut
+
+router = APIRouter(prefix="/v1/homes", tags=["homes"])
+
+HomesWrite = Annotated[Principal, Authorize("homes:write", roles=("provider_admin",), councils=False)]
+HomesRead = Annotated[Principal, Authorize("homes:read", roles=("provider_admin", "home_manager"), councils=False)]
+
+
+def _written(view: dict, status_code: int = 200, **headers: str) -> Written:
+    return Written(HomeOut.model_validate(view), status_code=status_code,
+                   headers={"ETag": etag(view["version"]), **headers})
+
+
+@router.post("", status_code=201, response_model=HomeOut, summary="Onboard a spoke home")
+async def create_home(body: HomeCreate, request: Request, principal: HomesWrite,
+                      idempotency_key: IdempotencyKey = None):
+    """The home starts in onboarding with its beds (one per registered place) and an open checklist;
+    it enters matching only after go-live. A retried POST (same registration facts) answers 200 with the
+    home already onboarded; another home with the URN is 409."""
+    async def op(uow) -> Written:
+        view, created = await service.onboard_home(uow, principal, body.model_dump(), service.utcnow())
+        return _written(view, 201 if created else 200, Location=f"/v1/homes/{view['id']}")
+    return await write(request, principal, op, key=idempotency_key, body=body)
+
+
+@router.get("", response_model=list[HomeOut], summary="List spoke homes")
+async def list_homes(request: Request, principal: HomesRead, status: str | None = None) -> list[HomeOut]:
+    async with request.app.state.runtime.db.session() as session:
+        return [HomeOut.model_validate(v) for v in await service.list_homes(session, principal, status)]
+
+
+@router.get("/{home_id}", response_model=HomeOut, summary="Read a spoke home")
+async def get_home(home_id: uuid.UUID, request: Request, response: Response, principal: HomesRead) -> HomeOut:
+    async with request.app.state.runtime.db.session() as session:
+        view = await service.home(session, principal, str(home_id))
+    response.headers["ETag"] = etag(view["version"])
+    return HomeOut.model_validate(view)
+
+
+@router.patch("/{home_id}", response_model=HomeOut, summary="Change a home (If-Match)")
+async def update_home(home_id: uuid.UUID, body: HomeUpdate, request: Request, principal: HomesWrite,
+                      if_match: RequiredIfMatch, idempotency_key: IdempotencyKey = None):
+    """Only the fields sent change. A rating of Inadequate takes the home out of matching at once."""
+    async def op(uow) -> Written:
+        return _written(await service.update_home(uow, principal, str(home_id), body.model_dump(exclude_unset=True),
+                                                  if_match, service.utcnow()))
+    return await write(request, principal, op, key=idempotency_key, body=body)
+
+
+@router.put("/{home_id}/checklist/{item}", response_model=HomeOut, summary="Confirm an onboarding checklist item")
+async def confirm_item(home_id: uuid.UUID, item: str, body: ChecklistConfirm, request: Request,
+                       principal: HomesWrite, idempotency_key: IdempotencyKey = None):
+    """Records who confirmed the item and when. Confirming again changes nothing but the note."""
+    async def op(uow) -> Written:
+        return _written(await service.confirm_checklist_item(uow, principal, str(home_id), item, done=body.done,
+                                                             note=body.note, now=service.utcnow()))
+    return await write(request, principal, op, key=idempotency_key, body=body)
+
+
+@router.post("/{home_id}/go-live", response_model=HomeOut, summary="Put an onboarded home into matching")
+async def go_live(home_id: uuid.UUID, request: Request, principal: HomesWrite, if_match: IfMatch,
+                  idempotency_key: IdempotencyKey = None):
+    """Only when every checklist item is done. Emits home.onboarded once; going live again changes nothing."""
+    async def op(uow) -> Written:
+        return _written(await service.go_live(uow, principal, str(home_id), if_match, service.utcnow()))
+    return await write(request, principal, op, key=idempotency_key)
+
+
+async def _registration(request: Request, principal: Principal, home_id: uuid.UUID, status: str, if_match,
+                        idempotency_key: str | None, body: RegistrationChange):
+    async def op(uow) -> Written:
+        return _written(await service.set_registration(uow, principal, str(home_id), status, if_match, service.utcnow()))
+    return await write(request, principal, op, key=idempotency_key, body=body)
+
+
+@router.post("/{home_id}/suspend", response_model=HomeOut, summary="Suspend a home's registration")
+async def suspend(home_id: uuid.UUID, body: RegistrationChange, request: Request, principal: HomesWrite,
+                  if_match: IfMatch, idempotency_key: IdempotencyKey = None):
+    """Takes the home out of matching at once (existing reservations stand; new ones cannot be made)."""
+    return await _registration(request, principal, home_id, "suspended", if_match, idempotency_key, body)
+
+
+@router.post("/{home_id}/reinstate", response_model=HomeOut, summary="Reinstate a suspended home")
+async def reinstate(home_id: uuid.UUID, body: RegistrationChange, request: Request, principal: HomesWrite,
+                    if_match: IfMatch, idempotency_key: IdempotencyKey = None):
+    return await _registration(request, principal, home_id, "registered", if_match, idempotency_key, body)
+
+
+@router.get("/{home_id}/beds", response_model=list[BedOut], summary="A home's beds")
+async def list_beds(home_id: uuid.UUID, request: Request, principal: HomesRead) -> list[BedOut]:
+    async with request.app.state.runtime.db.session() as session:
+        view = await service.home(session, principal, str(home_id))
+    return [BedOut.model_validate(b) for b in view["beds"]]
+
+
+@router.patch("/{home_id}/beds/{bed_id}", response_model=BedOut, summary="Take a bed out of service or back")
+async def update_bed(home_id: uuid.UUID, bed_id: uuid.UUID, body: BedUpdate, request: Request,
+                     principal: HomesWrite, idempotency_key: IdempotencyKey = None):
+    async def op(uow) -> Written:
+        bed = await service.set_bed_state(uow, principal, str(home_id), str(bed_id), body.state, service.utcnow())
+        return Written(BedOut.model_validate(bed))
+    return await write(request, principal, op, key=idempotency_key, body=body)
+
+
+@router.get("/{home_id}/residents", response_model=list[ResidentOut], summary="The children living in a home")
+async def list_residents(home_id: uuid.UUID, request: Request, principal: HomesRead) -> list[ResidentOut]:
+    """For the hub and the home's own managers: each child by referral id, age, sex, phase and codes (never a name)."""
+    async with request.app.state.runtime.db.session() as session:
+        out = [ResidentOut.model_validate(r)
+               for r in await service.residents(session, principal, str(home_id), service.utcnow().date())]
+    touched(request, *(o.referral_id for o in out))
+    return out
