@@ -7,6 +7,7 @@ import asyncio
 import base64
 import binascii
 import logging
+import time
 from urllib.parse import parse_qs, unquote_plus
 
 from fastapi import APIRouter, Request
@@ -16,7 +17,8 @@ from sqlalchemy import select
 from libs.common.auth import KeyStore, mint_token
 
 from .domain.grants import OAuthError, check_grant_type, client_credentials_from, granted_scopes
-from .domain.secrets import hash_secret, verify_secret
+from .domain.ratelimit import FailureBudget, retry_after_header
+from .domain.secrets import VerifiedSecrets, hash_secret, verify_secret
 from .tables import api_clients
 
 log = logging.getLogger("itp.gateway.oauth")
@@ -39,7 +41,7 @@ TOKEN_REQUEST_SCHEMA = {
 }
 OAUTH_ERROR = {"type": "object", "required": ["error"], "properties": {
     "error": {"type": "string", "enum": ["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
-                                         "unsupported_grant_type", "invalid_scope"]},
+                                         "unsupported_grant_type", "invalid_scope", "temporarily_unavailable"]},
     "error_description": {"type": "string"}}}
 TOKEN_RESPONSES = {
     200: {"description": "An access token", "content": {"application/json": {"schema": {
@@ -48,13 +50,82 @@ TOKEN_RESPONSES = {
                        "expires_in": {"type": "integer"}, "scope": {"type": "string"}}}}}},
     400: {"description": "RFC 6749 section 5.2 error", "content": {"application/json": {"schema": OAUTH_ERROR}}},
     401: {"description": "invalid_client", "content": {"application/json": {"schema": OAUTH_ERROR}}},
+    429: {"description": "Too many failed client authentications from this client id or address "
+                         "(temporarily_unavailable); see Retry-After",
+          "content": {"application/json": {"schema": OAUTH_ERROR}}},
 }
+
+
+class TooManyFailures(OAuthError):
+    def __init__(self, wait_seconds: float):
+        retry_after = retry_after_header(wait_seconds)
+        super().__init__("temporarily_unavailable",
+                         f"Too many failed client authentications; retry after {retry_after} s.", 429)
+        object.__setattr__(self, "retry_after", retry_after)
+
+
+class ClientAuthenticator:
+    """Client secrets are checked so that a flood of wrong ones cannot slow anyone else down:
+    - a secret that verified a moment ago is recognised by a fast hash (VerifiedSecrets), no scrypt;
+    - failures are budgeted per client id and per IP (FailureBudget), checked BEFORE scrypt: over budget,
+      the answer is 429 with Retry-After and no hashing at all;
+    - scrypt (about 40 ms of CPU) runs in worker threads, at most `concurrency` at once and with at most
+      `max_waiting` queued (beyond that 429 at once), so the event loop stays free for everyone else."""
+
+    def __init__(self, *, budget: FailureBudget | None = None, verified: VerifiedSecrets | None = None,
+                 concurrency: int = 2, max_waiting: int = 16, clock=time.monotonic):
+        self.budget = budget or FailureBudget()
+        self.verified = verified or VerifiedSecrets()
+        self.concurrency = concurrency
+        self.max_waiting = max_waiting
+        self.clock = clock
+        self._slots: asyncio.Semaphore | None = None
+        self._waiting = 0
+        self.hashes = 0  # scrypt checks run (the bench and the tests read it)
+
+    async def check(self, client_id: str, secret: str, ip: str, stored: str | None) -> bool:
+        """stored: the client's secret hash, or None for an unknown or inactive client (which costs as long
+        as a wrong secret, so that the answer does not tell which client ids exist)."""
+        if stored is not None and self.verified.hit(client_id, secret, stored, self.clock()):
+            return True
+        if self._waiting >= self.max_waiting:
+            raise TooManyFailures(1)
+        wait = self.budget.take(client_id, ip, self.clock())  # counted as a failure until it verifies
+        if wait > 0:
+            raise TooManyFailures(wait)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.concurrency)
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            self.hashes += 1
+            ok = await asyncio.to_thread(verify_secret, secret, stored or _DUMMY_HASH)
+        finally:
+            self._slots.release()
+        if ok and stored is not None:
+            self.budget.refund(client_id, ip)
+            self.verified.remember(client_id, secret, stored, self.clock())
+            return True
+        return False
+
+
+def authenticator_of(app) -> ClientAuthenticator:
+    auth = getattr(app.state, "client_authenticator", None)
+    if auth is None:
+        auth = app.state.client_authenticator = ClientAuthenticator()
+    return auth
 
 
 def _error(exc: OAuthError, basic_used: bool) -> JSONResponse:
     headers = dict(NO_STORE)
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="itp", charset="UTF-8"'
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        headers["Retry-After"] = retry_after
     return JSONResponse({"error": exc.error, "error_description": exc.description}, status_code=exc.status,
                         headers=headers)
 
@@ -96,9 +167,14 @@ async def token(request: Request) -> JSONResponse:
         runtime = request.app.state.runtime
         async with runtime.db.session() as session:
             row = (await session.execute(select(api_clients).where(api_clients.c.client_id == client_id))).first()
-        stored = row.secret_hash if row is not None and row.active else _DUMMY_HASH
-        ok = await asyncio.to_thread(verify_secret, secret, stored)
-        if row is None or not row.active or not ok:
+        stored = row.secret_hash if row is not None and row.active else None
+        ip = request.client.host if request.client else "unknown"
+        try:
+            ok = await authenticator_of(request.app).check(client_id, secret, ip, stored)
+        except TooManyFailures:
+            log.info("token refused", extra={"client_id": client_id[:64], "reason": "failure_budget_spent"})
+            raise
+        if not ok:
             log.info("token refused", extra={"client_id": client_id[:64], "reason": "invalid_client"})
             raise OAuthError("invalid_client", "Client authentication failed.", 401)
         check_grant_type(form)
