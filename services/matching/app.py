@@ -6,7 +6,7 @@ from libs.common.web import service_app
 from .api import PROBLEMS, ROUTERS
 from .handlers import HANDLERS
 from .repository import HomesSnapshot
-from .scheduled import lapse_reservations
+from .scheduled import lapse_reservations, purge_old_idempotency_keys
 from .tables import metadata
 
 SERVICE = "matching"
@@ -19,4 +19,5 @@ def create_app(settings=None, *, bus=None, manage_runtime: bool = True) -> FastA
     app.state.homes_snapshot = HomesSnapshot()  # this replica's in-memory homes, rebuilt when homes_version moves
     runtime = app.state.runtime
     runtime.jobs.add("lapse_reservations", lambda: lapse_reservations(runtime))
+    runtime.jobs.add("purge_idempotency_keys", lambda: purge_old_idempotency_keys(runtime))
     return app

@@ -1,6 +1,7 @@
 """Matching's own settings (environment prefix ITP_MATCHING_)."""
 from __future__ import annotations
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,3 +13,7 @@ class MatchingSettings(BaseSettings):
     default_phase_1_limit: int = 1
     # how many ranked options an answer shows by default (homes_ranked always counts them all)
     default_options: int = 25
+    # Idempotency-Keys of matching's writes are kept this long, then purged by a periodic job
+    # (ITP_IDEMPOTENCY_RETENTION_HOURS, the name libs.common.http documents, or ITP_MATCHING_IDEMPOTENCY_...)
+    idempotency_retention_hours: int = Field(default=24, ge=1, validation_alias=AliasChoices(
+        "ITP_IDEMPOTENCY_RETENTION_HOURS", "ITP_MATCHING_IDEMPOTENCY_RETENTION_HOURS", "idempotency_retention_hours"))
