@@ -116,7 +116,8 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
                                         tokens)
     # the gateway's own routers come before the catch-all proxy
     app = create_service_app(runtime, [docs_router, oauth.router, audit.router, webhooks_api.router, proxy_router],
-                             title=API_TITLE, manage_runtime=False, docs_url=None)
+                             title=API_TITLE, manage_runtime=False, docs_url=None,
+                             problems=webhooks_api.PROBLEMS)
     app.state.upstreams = upstreams
     app.state.forwarded_tokens = tokens
     app.add_exception_handler(405, method_not_allowed)
