@@ -1,7 +1,6 @@
 """The council door: OAuth2 client credentials at the gateway, tokens verified by every service."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import time
@@ -98,50 +97,110 @@ async def test_a_token_carries_only_the_scopes_asked_for_and_every_service_check
     assert 'insufficient_scope' in refused.headers["www-authenticate"]
 
 
+class MovableClock:
+    """The clocks every token verifier (the gateway's and each service's) and the gateway's internal-token
+    minter read: tests move time instead of waiting for it."""
+
+    def __init__(self):
+        self.wall = time.time()
+        self.mono = time.monotonic()
+
+    def now(self) -> float:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.wall += seconds
+        self.mono += seconds
+
+
+def movable_clock(sut) -> MovableClock:
+    clock = MovableClock()
+    for service in ("gateway", *sut.system.services):
+        verifier = sut.runtime(service).verifier
+        verifier.now, verifier.monotonic = clock.now, clock.monotonic
+    sut.system.gateway.state.forwarded_tokens.now = clock.now
+    return clock
+
+
 async def test_expired_tampered_unknown_key_and_rotated_out_tokens_are_refused(sut):
     keys = KeyStore(sut.runtime("gateway").settings.resolved_keys_file)
     scopes = ["referrals:read", "referrals:write"]
+    clock = movable_clock(sut)
 
-    async def status_with(token: str) -> int:
+    async def answer(token: str):
         resp = await sut.client.get("/v1/referrals/00000000-0000-0000-0000-000000000000",
                                     headers={"Authorization": f"Bearer {token}"})
         if resp.status_code == 401:
             assert resp.headers["content-type"] == "application/problem+json"
             assert 'error="invalid_token"' in resp.headers["www-authenticate"]
-        return resp.status_code
+        return resp
 
-    good = mint_token(keys, client_id="c", la_code="E10000018", scopes=scopes)
+    async def status_with(token: str) -> int:
+        return (await answer(token)).status_code
+
+    good = mint_token(keys, client_id="c", la_code="E10000018", scopes=scopes, now=clock.now())
     assert await status_with(good) == 404  # a valid token; the referral just is not there
 
-    expired = mint_token(keys, client_id="c", la_code="E10000018", scopes=scopes, now=time.time() - 3600)
-    assert await status_with(expired) == 401
+    expired = mint_token(keys, client_id="c", la_code="E10000018", scopes=scopes, now=clock.now() - 3600)
+    assert (await answer(expired)).json()["detail"] == "token expired"
+
+    # a token expires when the clock passes its exp, not a moment before
+    short = mint_token(keys, client_id="c", la_code="E10000018", scopes=scopes, ttl_seconds=60, now=clock.now())
+    assert await status_with(short) == 404
+    clock.advance(59)
+    assert await status_with(short) == 404  # the internal token the gateway forwards lives no longer than this one
+    clock.advance(1)
+    refused = await answer(short)
+    assert refused.status_code == 401 and refused.json()["detail"] == "token expired"
 
     header, payload, signature = good.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["la"] = "E06000016"  # another council's tenancy, keeping the original signature
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-    assert await status_with(f"{header}.{forged}.{signature}") == 401
+    tampered = await answer(f"{header}.{forged}.{signature}")
+    assert tampered.status_code == 401 and tampered.json()["detail"] == "invalid token"
 
     other_store = KeyStore(sut.runtime("gateway").settings.data_dir / "someone-elses-keys.json")
-    assert await status_with(mint_token(other_store, client_id="c", la_code="E10000018", scopes=scopes)) == 401
+    assert await status_with(mint_token(other_store, client_id="c", la_code="E10000018", scopes=scopes,
+                                        now=clock.now())) == 401
 
     # rotation: two keys live at once, then the oldest is retired
-    before = mint_token(keys, client_id="c", la_code="E10000018", scopes=scopes)
+    before = mint_token(keys, client_id="c", la_code="E10000018", scopes=scopes, now=clock.now())
     keys.rotate()
     jwks = (await sut.client.get("/.well-known/jwks.json")).json()
     assert len(jwks["keys"]) == 2 and {k["alg"] for k in jwks["keys"]} == {"ES256"}
-    after = mint_token(keys, client_id="c", la_code="E10000018", scopes=scopes)
+    after = mint_token(keys, client_id="c", la_code="E10000018", scopes=scopes, now=clock.now())
     assert jwt.get_unverified_header(after)["kid"] != jwt.get_unverified_header(before)["kid"]
-    # a service refetches the JWKS for an unknown kid at most twice a second (a flood of made-up kids
-    # must not become a flood of fetches), so a key minted a moment after the last fetch waits that long
-    await asyncio.sleep(0.55)
+    # a verifier refetches the key set for an unknown kid at most twice a second (a flood of made-up kids
+    # must not become a flood of fetches): half a second later the new key is known everywhere
+    clock.advance(0.5)
     assert await status_with(before) == 404 and await status_with(after) == 404
     keys.rotate()
     assert jwt.get_unverified_header(before)["kid"] not in {
         k["kid"] for k in (await sut.client.get("/.well-known/jwks.json")).json()["keys"]}
-    await asyncio.sleep(1.1)  # services hold the key set for a while (1 s with a local key file, 5 min from a JWKS URL)
+    clock.advance(1.0)  # verifiers hold the key set for a while (1 s with a local key file, 5 min from a JWKS URL)
     assert await status_with(before) == 401
     assert await status_with(after) == 404
+
+
+async def test_a_service_refuses_an_internal_token_once_its_clock_passes_exp(sut):
+    """Services check the internal token's exp against their own (injectable) clock too."""
+    import httpx
+
+    from libs.common.auth import mint_service_token
+
+    clock = movable_clock(sut)
+    keys = KeyStore(sut.runtime("gateway").settings.resolved_keys_file)
+    internal = mint_service_token(keys, client_id="c", la_code="E10000018", scopes=["referrals:read"], now=clock.now())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sut.system.services["referral"]),
+                                 base_url="http://referral") as service:
+        assert (await service.get("/v1/referrals", headers={"Authorization": f"Bearer {internal}"})).status_code == 200
+        clock.advance(60)
+        late = await service.get("/v1/referrals", headers={"Authorization": f"Bearer {internal}"})
+        assert late.status_code == 401 and late.json()["detail"] == "token expired"
 
 
 async def test_the_token_endpoint_is_in_the_merged_openapi_document(sut):

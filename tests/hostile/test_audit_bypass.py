@@ -11,7 +11,7 @@ import jwt
 from libs.common.auth import INTERNAL_AUDIENCE, KeyStore, mint_service_token
 from services.gateway.domain.principals import COUNCIL_SCOPES
 
-from ..support.referrals import REFERRAL
+from tests.support.referrals import REFERRAL
 
 A = "E10000018"
 JWT_LIBRARY_WORDS = ("audience", "Signature", "decode", "segments", "Invalid", "jwt")
