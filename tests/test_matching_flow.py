@@ -46,15 +46,27 @@ async def test_onboard_go_live_refer_rank_accept_reserves_the_pathway_bed(sut):
     again = await sut.client.get(f"/v1/referrals/{referral_id}/matches", headers=sut.hub())
     assert again.content == (await sut.client.get(f"/v1/referrals/{referral_id}/matches", headers=sut.hub())).content
 
+    assert ranking["impact_risk_assessment_id"] == ranking["assessment_id"]  # the deprecated name, same id
     accept = {"referral_id": referral_id, "decision": "accept", "home_id": home["id"],
-              "planned_start_date": str(TODAY), "assessment_id": ranking["assessment_id"]}
+              "planned_start_date": str(TODAY), "impact_risk_assessment_id": ranking["impact_risk_assessment_id"]}
     decided = await sut.client.post("/v1/admissions", json=accept, headers={"Idempotency-Key": "acc-1", **sut.hub()})
     assert decided.status_code == 201, decided.text
     admission = decided.json()
     assert admission["decision"] == "accepted" and admission["status"] == "reserved"
-    assert admission["assessment_id"] == ranking["assessment_id"]
-    replay = await sut.client.post("/v1/admissions", json=accept, headers={"Idempotency-Key": "acc-1", **sut.hub()})
-    assert replay.json()["id"] == admission["id"]
+    assert admission["impact_risk_assessment_id"] == admission["assessment_id"] == ranking["assessment_id"]
+    assert decided.headers["location"] == f"/v1/admissions/{admission['id']}"
+    # the same key and request answer the first response again, with the deprecated field name too
+    old_name = {**{k: v for k, v in accept.items() if k != "impact_risk_assessment_id"},
+                "assessment_id": ranking["assessment_id"]}
+    replay = await sut.client.post("/v1/admissions", json=old_name, headers={"Idempotency-Key": "acc-1", **sut.hub()})
+    assert replay.status_code == 201 and replay.json() == admission and replay.headers["idempotent-replayed"] == "true"
+    reused = await sut.client.post("/v1/admissions", json={**accept, "fee_basis_hint": "blended"},
+                                   headers={"Idempotency-Key": "acc-1", **sut.hub()})
+    assert reused.status_code == 422 and reused.json()["type"].endswith("/idempotency-key-reused")
+    shown = await sut.client.get(f"/v1/admissions/{admission['id']}/impact-risk-assessment", headers=sut.hub())
+    assert shown.json()["impact_risk_assessment_id"] == ranking["impact_risk_assessment_id"]
+    assert (await sut.client.get(f"/v1/admissions/{admission['id']}/assessment", headers=sut.hub())).content \
+        == shown.content
     beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()
     reserved = next(b for b in beds if b["id"] == admission["bed_id"])
     assert reserved["state"] == "reserved" and reserved["is_pathway"]
@@ -110,10 +122,19 @@ async def test_a_suspended_or_inadequate_home_leaves_matching_at_once_and_return
 
     current = await sut.client.get(f"/v1/homes/{home['id']}", headers=provider)
     missing = await sut.client.patch(f"/v1/homes/{home['id']}", json={"ofsted_rating": "inadequate"}, headers=provider)
-    assert missing.status_code == 428
+    assert missing.status_code == 428 and missing.json()["type"].endswith("/if-match-required")
     stale = await sut.client.patch(f"/v1/homes/{home['id']}", json={"ofsted_rating": "inadequate"},
                                    headers={"If-Match": '"1"', **provider})
-    assert stale.status_code == 412
+    assert stale.status_code == 412 and stale.json()["type"].endswith("/stale-etag")
+    assert stale.headers["etag"] == stale.json()["current_etag"] == current.headers["etag"]
+    malformed = await sut.client.patch(f"/v1/homes/{home['id']}", json={"ofsted_rating": "inadequate"},
+                                       headers={"If-Match": "1", **provider})
+    assert malformed.status_code == 400 and malformed.json()["type"].endswith("/if-match-invalid")
+    ages = await sut.client.patch(f"/v1/homes/{home['id']}", json={"age_min": 18},
+                                  headers={"If-Match": current.headers["etag"], **provider})
+    assert ages.status_code == 422 and ages.json()["type"].endswith("/validation-error")
+    assert ages.json()["errors"] == [{"field": "body.age_min", "rule": "age_range",
+                                      "message": "age_min must not exceed age_max"}]
     changed = await sut.client.patch(f"/v1/homes/{home['id']}", json={"ofsted_rating": "inadequate"},
                                      headers={"If-Match": current.headers["etag"], **provider})
     assert changed.status_code == 200 and not changed.json()["matchable"]
@@ -121,6 +142,11 @@ async def test_a_suspended_or_inadequate_home_leaves_matching_at_once_and_return
 
     bad = await sut.client.post("/v1/homes", json=home_body("XY12"), headers=provider)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.urn"
+    # every collection a client sends is bounded
+    for field, value in (("specialisms", [f"s{i}" for i in range(21)]), ("sexes", ["female"] * 3),
+                         ("categories", ["mental_disorders"] * 7)):
+        too_many = await sut.client.post("/v1/homes", json=home_body("SC100008", **{field: value}), headers=provider)
+        assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == f"body.{field}", too_many.text
     manager = {"Authorization": "Bearer " + sut.token(client_id="manager", role="home_manager", scopes=["homes:read"],
                                                       homes=[home["id"]])}
     assert (await sut.client.get(f"/v1/homes/{home['id']}", headers=manager)).status_code == 200
