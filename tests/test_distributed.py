@@ -82,7 +82,17 @@ async def test_separate_processes_with_a_standalone_relay_carry_a_referral_to_ma
                                         headers={**council, "X-Request-ID": "dist-1", "Idempotency-Key": "dist-1"})
             assert created.status_code == 201, created.text
             assert created.headers["x-request-id"] == "dist-1"
+            # one Date and one Server header: the gateway's server's, none copied from the service's answer
+            assert len(created.headers.get_list("date")) == 1 and len(created.headers.get_list("server")) == 1
             referral_id = created.json()["id"]
+
+            # the service's own port is reachable, but a council's token is no good there: every read of a
+            # child's record goes through the door and its access log (docs/decisions/0005-door-tokens.md)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['referral']}", timeout=10) as direct:
+                bypass = await direct.get(f"/v1/referrals/{referral_id}", headers=council)
+                assert bypass.status_code == 401 and bypass.json()["detail"] == "token not accepted here"
+            through = await client.get(f"/v1/referrals/{referral_id}", headers=council)
+            assert through.status_code == 200, through.text
 
             async def listed():
                 r = await client.get(f"/v1/referrals/{referral_id}/matches", headers=hub)
