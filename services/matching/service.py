@@ -28,7 +28,7 @@ from .domain.limits import failed_limit, is_matchable, required_categories
 from .domain.model import Child, Home, age_on
 from .domain.postcodes import normalise
 from .domain.rules import load_rules
-from .repository import HomesSnapshot, utcnow
+from .repository import HomesSnapshot, utcnow  # noqa: F401 - the api modules' clock
 from .settings import MatchingSettings
 
 Precondition = Callable[[int], bool]  # libs.common.http.Precondition: admits(version)
@@ -212,7 +212,8 @@ async def go_live(uow: UnitOfWork, principal: Principal, home_id: str, precondit
         if await repo.go_live(uow.session, home_id, h["version"], now):
             await repo.refresh_pathway_bed(uow.session, home_id)
             await repo.bump(uow.session)
-            await uow.emit(HomeOnboarded(home_id=uuid.UUID(home_id), urn=h["urn"], postcode_district=h["postcode_district"],
+            await uow.emit(HomeOnboarded(home_id=uuid.UUID(home_id), urn=h["urn"],
+                                         postcode_district=h["postcode_district"],
                                          registered_places=h["registered_places"], age_min=h["age_min"],
                                          age_max=h["age_max"]), subject_id=home_id, la_code=None)
     return await home(uow.session, principal, home_id)

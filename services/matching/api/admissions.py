@@ -65,7 +65,8 @@ async def _shown(request: Request, admission_id: uuid.UUID) -> Response:
     return Response(content=canonical(row["impact_risk_assessment"]), media_type="application/json")
 
 
-@router.get("/{admission_id}/impact-risk-assessment", summary="The impact risk assessment shown when the decision was made")
+@router.get("/{admission_id}/impact-risk-assessment",
+            summary="The impact risk assessment shown when the decision was made")
 async def get_admission_impact_risk_assessment(admission_id: uuid.UUID, request: Request, principal: ReadDecisions):
     return await _shown(request, admission_id)
 

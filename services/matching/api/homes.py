@@ -16,7 +16,8 @@ from libs.common.auth import Authorize, Principal
 from libs.common.http import IdempotencyKey, IfMatch, RequiredIfMatch, Written, etag, write
 
 from .. import service
-from ..schemas import BedOut, BedUpdate, ChecklistConfirm, HomeCreate, HomeOut, HomeUpdate, RegistrationChange, ResidentOut
+from ..schemas import (BedOut, BedUpdate, ChecklistConfirm, HomeCreate, HomeOut, HomeUpdate, RegistrationChange,
+                       ResidentOut)
 
 router = APIRouter(prefix="/v1/homes", tags=["homes"])
 
@@ -87,7 +88,8 @@ async def go_live(home_id: uuid.UUID, request: Request, principal: HomesWrite, i
 async def _registration(request: Request, principal: Principal, home_id: uuid.UUID, status: str, if_match,
                         idempotency_key: str | None, body: RegistrationChange):
     async def op(uow) -> Written:
-        return _written(await service.set_registration(uow, principal, str(home_id), status, if_match, service.utcnow()))
+        return _written(await service.set_registration(uow, principal, str(home_id), status, if_match,
+                                                       service.utcnow()))
     return await write(request, principal, op, key=idempotency_key, body=body)
 
 

@@ -29,7 +29,8 @@ ReadMatches = Annotated[Principal, Authorize("matches:read", councils=False)]
             summary="The impact risk assessment: homes ranked for a referral")
 async def get_matches(referral_id: uuid.UUID, request: Request, principal: ReadMatches,
                       limit: Annotated[int | None, Query(ge=1, le=500)] = None,
-                      as_of: Annotated[date | None, Query(description="Ages counted on this day (default today)")] = None):
+                      as_of: Annotated[date | None,
+                                       Query(description="Ages counted on this day (default today)")] = None):
     """For the hub: hard limits first (with how many homes each excluded), then each remaining home
     scored against every current resident, explained term by term. 404 until matching has received
     the referral's event."""

@@ -212,7 +212,8 @@ def assess(child: Child, homes: Iterable[Home], rules: RuleSet) -> ImpactRiskAss
             continue
         options.append(score_home(child, home, rules))
     options.sort(key=lambda o: o.sort_key)
-    return ImpactRiskAssessment(child=child, rules=rules, homes_considered=considered, excluded=excluded, ranked=tuple(options))
+    return ImpactRiskAssessment(child=child, rules=rules, homes_considered=considered, excluded=excluded,
+                                ranked=tuple(options))
 
 
 def child_from(ref: str, date_of_birth: date, sex: str, needs: list[dict], risks: list[dict],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -75,9 +75,10 @@ async def received(rt: ServiceRuntime, *, sex: str = "female", age: int = 14, ne
     referral_id = str(uuid.uuid4())
     async with rt.uow() as uow:
         await service.referral_received(
-            uow, referral_id, "E10000018", NOW, NOW, date_of_birth=TODAY.replace(year=TODAY.year - age) - timedelta(days=9),
-            sex=sex, home_outward_code="LE4", needs=[NeedOrRisk(code=c, severity="high") for c in needs], risks=[],
-            urgency="crisis", wanted_start_date=TODAY)
+            uow, referral_id, "E10000018", NOW, NOW,
+            date_of_birth=TODAY.replace(year=TODAY.year - age) - timedelta(days=9), sex=sex, home_outward_code="LE4",
+            needs=[NeedOrRisk(code=c, severity="high") for c in needs], risks=[], urgency="crisis",
+            wanted_start_date=TODAY)
         await uow.commit()
     return referral_id
 
@@ -260,7 +261,8 @@ async def test_an_overdue_reservation_counts_as_free_when_ranking_and_only_the_j
     later = NOW + timedelta(days=3)  # past planned start + the grace hours
     assert (await rank(runtime, snapshot, second, later)).body["homes_ranked"] == 1
     async with runtime.db.session() as session:  # ... and the read wrote nothing: the bed is still reserved
-        assert (await session.execute(select(beds.c.state).where(beds.c.id == admission["bed_id"]))).scalar() == "reserved"
+        state = (await session.execute(select(beds.c.state).where(beds.c.id == admission["bed_id"]))).scalar()
+    assert state == "reserved"
 
     assert await lapse_reservations(runtime, later) == 1
     assert await lapse_reservations(runtime, later) == 0  # another replica at the same moment: nothing to do
@@ -281,9 +283,9 @@ async def test_an_accept_takes_a_bed_whose_reservation_is_overdue_before_the_job
                                                    planned_start_date=later.date()), later)
     assert new["bed_id"] == old["bed_id"] and new["status"] == "reserved"
     async with runtime.db.session() as session:
-        assert (await session.execute(select(admissions.c.status).where(admissions.c.id == old["id"]))).scalar() == "lapsed"
-        assert (await session.execute(select(referrals.c.status).where(referrals.c.id == first))).scalar() \
-            == "awaiting_decision"
+        lapsed = (await session.execute(select(admissions.c.status).where(admissions.c.id == old["id"]))).scalar()
+        status = (await session.execute(select(referrals.c.status).where(referrals.c.id == first))).scalar()
+    assert (lapsed, status) == ("lapsed", "awaiting_decision")
 
 
 # --- the racing accept, on Postgres --------------------------------------------------------------------------
