@@ -174,6 +174,8 @@ class FeePeriodClosed(Payload):
     period_start: date
     period_end: date
     closed_at: datetime
+    scheme: str = Field(default="calendar_month", examples=["calendar_month", "four_weekly@2025-01-06"])
+    invoices: int = Field(default=0, description="Invoices and credit notes issued by the close")
 
 
 class InvoiceIssued(Payload):
@@ -181,6 +183,13 @@ class InvoiceIssued(Payload):
     fee_period_id: uuid.UUID
     contract_id: uuid.UUID | None = None
     total_pence: int
+    number: str | None = Field(default=None, examples=["INV-E10000018-000042"],
+                               description="Gapless within its sequence (per council; credit notes have their own)")
+    kind: Literal["invoice", "credit_note"] = "invoice"
+    period_start: date | None = None
+    period_end: date | None = None
+    total: str | None = Field(default=None, examples=["23660.00"], description="The total as a decimal string")
+    currency: Literal["GBP"] = "GBP"
 
 
 class OutcomeRecorded(Payload):

@@ -1,0 +1,54 @@
+"""Billing's consumers: what it needs to charge a stay. Idempotent twice over: the inbox drops a redelivered
+event, and each operation sets state (an upsert, a transition replaced, an end date set) rather than adding."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from libs.common.events.catalogue import (AdmissionAccepted, PhaseTransitioned, PlacementEnded, PlacementStarted,
+                                          ReferralReceived)
+from libs.common.events.envelope import EventEnvelope
+from libs.common.events.outbox import UnitOfWork
+
+from . import service
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _la(event: EventEnvelope) -> str:
+    if not event.la_code:
+        raise ValueError(f"{event.type} without the council's la_code in its envelope")
+    return event.la_code
+
+
+async def on_referral(uow: UnitOfWork, event: EventEnvelope, payload: ReferralReceived) -> None:
+    await service.record_referral(uow, referral_id=str(payload.referral_id), la_code=_la(event),
+                                  child_ref=payload.child_ref)
+
+
+async def on_admission_accepted(uow: UnitOfWork, event: EventEnvelope, payload: AdmissionAccepted) -> None:
+    await service.record_admission(uow, admission_id=str(payload.admission_id), referral_id=str(payload.referral_id),
+                                   home_id=str(payload.home_id), planned_start_date=payload.planned_start_date,
+                                   fee_basis=payload.fee_basis_hint)
+
+
+async def on_placement_started(uow: UnitOfWork, event: EventEnvelope, payload: PlacementStarted) -> None:
+    await service.placement_started(uow, placement_id=str(payload.placement_id), referral_id=str(payload.referral_id),
+                                    la_code=_la(event), home_id=str(payload.home_id), start_date=payload.start_date,
+                                    now=_now())
+
+
+async def on_phase_transitioned(uow: UnitOfWork, event: EventEnvelope, payload: PhaseTransitioned) -> None:
+    await service.phase_transitioned(uow, placement_id=str(payload.placement_id), from_phase=payload.from_phase,
+                                     to_phase=payload.to_phase, effective_date=payload.effective_date,
+                                     phase_ends_on=payload.phase_ends_on, now=_now())
+
+
+async def on_placement_ended(uow: UnitOfWork, event: EventEnvelope, payload: PlacementEnded) -> None:
+    await service.placement_ended(uow, placement_id=str(payload.placement_id), end_date=payload.end_date, now=_now())
+
+
+HANDLERS = {"referral.received": on_referral, "referral.updated": on_referral,
+            "admission.accepted": on_admission_accepted, "placement.started": on_placement_started,
+            "phase.transitioned": on_phase_transitioned, "placement.ended": on_placement_ended}
