@@ -69,11 +69,12 @@ class ClientAuthenticator:
     - a secret that verified a moment ago is recognised by a fast hash (VerifiedSecrets), no scrypt;
     - failures are budgeted per client id and per IP (FailureBudget), checked BEFORE scrypt: over budget,
       the answer is 429 with Retry-After and no hashing at all;
-    - scrypt (about 40 ms of CPU) runs in worker threads, at most `concurrency` at once and with at most
-      `max_waiting` queued (beyond that 429 at once), so the event loop stays free for everyone else."""
+    - scrypt (about 40 ms of CPU) runs in a worker thread, `concurrency` (1) at once and with at most
+      `max_waiting` queued (beyond that 429 at once): the event loop stays free and a flood spread over many
+      addresses holds one core at most, whatever else the machine runs."""
 
     def __init__(self, *, budget: FailureBudget | None = None, verified: VerifiedSecrets | None = None,
-                 concurrency: int = 2, max_waiting: int = 16, clock=time.monotonic):
+                 concurrency: int = 1, max_waiting: int = 16, clock=time.monotonic):
         self.budget = budget or FailureBudget()
         self.verified = verified or VerifiedSecrets()
         self.concurrency = concurrency
