@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from libs.common.auth import KeyStore, mint_service_token
 from libs.common.events.catalogue import AdmissionAccepted, AdmissionDeclined, ImpactRiskAssessed, MatchAssessed
 from libs.common.observability import JsonFormatter
-from services.referral.scheduled import expire_overdue
+from services.referral.scheduled import expire_overdue, purge_old_idempotency_keys
 from services.gateway.domain.principals import COUNCIL_SCOPES
 from services.referral.tables import idempotent_requests, referrals
 
@@ -69,6 +69,22 @@ async def test_the_same_key_and_body_returns_the_same_referral_and_another_body_
                                    headers={**sut.council(LEICESTER), "Idempotency-Key": "case-417-attempt"})
     assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
     assert [e["type"] for e in await events_of(sut)] == ["referral.received", "referral.received"]
+
+
+@embedded
+async def test_idempotency_keys_are_forgotten_after_the_retention_window(sut):
+    from datetime import datetime, timezone
+
+    made = await refer(sut, key="kept-a-day")
+    rt, settings = sut.runtime("referral"), sut.system.services["referral"].state.referral_settings
+    assert settings.idempotency_retention_hours == 24
+    now = datetime.now(timezone.utc)
+    assert await purge_old_idempotency_keys(rt, settings, now + timedelta(hours=23)) == 0
+    replay = await sut.client.post("/v1/referrals", json=REFERRAL,
+                                   headers={**sut.council(), "Idempotency-Key": "kept-a-day"})
+    assert replay.headers["idempotent-replayed"] == "true" and replay.json()["id"] == made["id"]
+    assert await purge_old_idempotency_keys(rt, settings, now + timedelta(hours=25)) == 1
+    assert await purge_old_idempotency_keys(rt, settings, now + timedelta(hours=25)) == 0  # safe to run twice
 
 
 @embedded
