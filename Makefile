@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment asyncapi clean
+.PHONY: run test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing asyncapi clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-referrals: $(STAMP)
 
 bench-assessment: $(STAMP)
 	$(BIN)/python bench/bench_assessment.py
+
+bench-billing: $(STAMP)
+	$(BIN)/python bench/bench_billing.py
 
 clean:
 	rm -rf $(VENV) .itp-data

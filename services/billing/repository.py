@@ -242,16 +242,22 @@ async def billed_lines(session: AsyncSession, placement_ids: Iterable[str] = (),
     return out
 
 
-async def next_number(session: AsyncSession, sequence: str) -> int:
-    """The sequence's next number, taken under the counter row's lock (gapless: the number is used in the
-    same transaction, and a rolled-back close gives it back)."""
-    await session.execute(_insert_ignore(session, invoice_counters, ["sequence"]).values(sequence=sequence,
-                                                                                         last_number=0))
-    current = (await session.execute(select(invoice_counters.c.last_number).where(
-        invoice_counters.c.sequence == sequence).with_for_update())).scalar_one()
-    await session.execute(update(invoice_counters).where(invoice_counters.c.sequence == sequence)
-                          .values(last_number=current + 1))
-    return current + 1
+async def take_numbers(session: AsyncSession, wanted: dict[str, int]) -> dict[str, int]:
+    """For each sequence, reserve `wanted[sequence]` numbers in one statement (an upsert on the counter rows,
+    which holds their row locks until the transaction ends: gapless, since the numbers are used in the same
+    transaction and a rolled-back close gives them back). Answers the first number reserved per sequence."""
+    if not wanted:
+        return {}
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(invoice_counters).values([{"sequence": k, "last_number": n} for k, n in sorted(wanted.items())])
+    stmt = stmt.on_conflict_do_update(index_elements=["sequence"], set_={
+        "last_number": invoice_counters.c.last_number + stmt.excluded.last_number}).returning(
+        invoice_counters.c.sequence, invoice_counters.c.last_number)
+    rows = (await session.execute(stmt)).all()
+    return {seq: last - wanted[seq] + 1 for seq, last in rows}
 
 
 async def insert_invoice(session: AsyncSession, **values) -> None:
@@ -264,8 +270,11 @@ async def insert_lines(session: AsyncSession, rows: list[dict]) -> None:
 
 
 async def mark_billed(session: AsyncSession, placement_ids: Iterable[str], through: date) -> None:
+    """First invoiced through `through` (set once: later closes find a placement by its dates or its changes)."""
     for chunk in _chunks(list(placement_ids)):
-        await session.execute(update(placements).where(placements.c.id.in_(chunk)).values(billed_through=through))
+        await session.execute(update(placements).where(placements.c.id.in_(chunk),
+                                                       placements.c.billed_through.is_(None))
+                              .values(billed_through=through))
 
 
 # --- invoice reads --------------------------------------------------------------------------------------

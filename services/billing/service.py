@@ -286,6 +286,7 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
         by_council[c.la_code].append(c)
     assigned: dict[str, list[dict]] = defaultdict(list)
     settled_ids = []
+    billed_before = {r["id"] for r in rows if r["billed_through"] is not None}
     for r in rows:
         c = contract_for(by_council[r["la_code"]], r["la_code"], r["arrival_date"])
         if c is None or c.id in in_scheme:
@@ -299,12 +300,11 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
     for row in await repo.add_ons_of(s, list(in_scheme)):
         adds[row["placement_id"]].append(add_on_of(row))
 
-    before = period.start - ONE_DAY
     dirty = set()
     for cid, prs in assigned.items():
         whole = cid in changed_contracts or (in_scheme[cid].form == BLOCK and any(p["id"] in changed for p in prs))
         for p in prs:
-            if p["billed_through"] is not None and (whole or p["id"] in changed or p["billed_through"] < before):
+            if p["billed_through"] is not None and (whole or p["id"] in changed):
                 dirty.add(p["id"])
     blocks = [cid for cid, c in in_scheme.items() if c.form == BLOCK]
     billed = _billed(await repo.billed_lines(s, dirty, blocks))
@@ -335,21 +335,27 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
             continue
         total = sum(line["amount_pence"] for line in lines)
         kind = "credit_note" if total < 0 else "invoice"
-        sequence = _sequence(kind, terms.la_code)
-        number = await repo.next_number(s, sequence)
         invoice_id = str(uuid.uuid4())
-        invoice_rows.append(dict(id=invoice_id, sequence=sequence, number=number, kind=kind, fee_period_id=period_id,
-                                 contract_id=cid, la_code=terms.la_code, period_start=period.start,
-                                 period_end=period.end, total_pence=total, issued_at=now))
+        invoice_rows.append(dict(id=invoice_id, sequence=_sequence(kind, terms.la_code), number=None, kind=kind,
+                                 fee_period_id=period_id, contract_id=cid, la_code=terms.la_code,
+                                 period_start=period.start, period_end=period.end, total_pence=total, issued_at=now))
         for n, line in enumerate(lines, start=1):
             line_rows.append({**line, "id": str(uuid.uuid4()), "invoice_id": invoice_id, "line_no": n})
-        events.append(InvoiceIssued(invoice_id=invoice_id, fee_period_id=period_id, contract_id=cid,
-                                    total_pence=total, number=invoice_number(sequence, number), kind=kind,
-                                    period_start=period.start, period_end=period.end, total=format_pence(total)))
+    wanted = defaultdict(int)
+    for row in invoice_rows:
+        wanted[row["sequence"]] += 1
+    following = await repo.take_numbers(s, wanted)
+    for row in invoice_rows:  # numbered in the order the invoices were made (council, contract start, id)
+        row["number"] = following[row["sequence"]]
+        following[row["sequence"]] += 1
+        events.append(InvoiceIssued(invoice_id=row["id"], fee_period_id=period_id, contract_id=row["contract_id"],
+                                    total_pence=row["total_pence"], number=invoice_number(row["sequence"], row["number"]),
+                                    kind=row["kind"], period_start=period.start, period_end=period.end,
+                                    total=format_pence(row["total_pence"])))
     for row in invoice_rows:
         await repo.insert_invoice(s, **row)
     await repo.insert_lines(s, line_rows)
-    await repo.mark_billed(s, settled_ids, period.end)
+    await repo.mark_billed(s, [pid for pid in settled_ids if pid not in billed_before], period.end)
     settled = set(settled_ids)
     await repo.forget_changes(s, [c["seq"] for c in changes if c["placement_id"] in settled
                                   or c["contract_id"] in in_scheme])

@@ -25,7 +25,7 @@ admissions = Table(
     Column("fee_basis", String(40), nullable=True),
 )
 
-# transitions: [[effective date, phase], ...]; billed_through: the last day of the last period closed
+# transitions: [[effective date, phase], ...]; billed_through: the last day of the first period closed
 # with this placement in it (NULL: never invoiced).
 placements = Table(
     "placements", metadata,
@@ -38,7 +38,7 @@ placements = Table(
     Column("end_date", Date, nullable=True),
     Column("transitions", JSON, nullable=False),
     Column("phase_ends_on", Date, nullable=True),
-    Column("billed_through", Date, nullable=True),
+    Column("billed_through", Date, nullable=True),   # set once, at the first close that invoices it
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
