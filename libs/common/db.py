@@ -40,9 +40,9 @@ def make_engine(url, **kwargs) -> AsyncEngine:
 
 
 # SQLSTATE classes that mean "the database is not there for us right now", not "the request is wrong":
-# 08 connection exception, 53 insufficient resources (too many connections), 57 operator intervention
-# (admin shutdown, cannot connect now), 58 system error.
-_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+# 08 connection exception, 28 the role may not log in, 3D no such database, 53 insufficient resources (too
+# many connections), 57 operator intervention (admin shutdown, cannot connect now), 58 system error.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "28", "3D", "53", "57", "58")
 
 
 def _sqlstate(exc: BaseException) -> str | None:

@@ -1,0 +1,1 @@
+"""Hostile tests: faults and attacks against the running system (issue 10)."""
