@@ -2,7 +2,12 @@
 APIs at the gateway: children A, B and C are admitted into the blueprint home a month apart (1/3, 2/3,
 3/3: one child in Phase 1 at a time), A steps down to foster care after 12 months, and D is admitted
 into A's freed bed, which became the home's Pathway Bed. History is recorded back-dated (arrival
-dates in the past), so today the home shows one child in Phase 1 and the rest in Phase 2."""
+dates in the past), so today the home shows one child in Phase 1 and the rest in Phase 2.
+
+Before the children, billing is given what charges them (through its API too): the council's spot contract
+with its fee schedule (Phase 1 enhanced assessment fee, Phase 2 standard therapeutic fee) from the month A
+arrived, and the blueprint home's monthly cost base from that month to this one, so the home's viability
+(GET /v1/viability/homes/<home>?from=&to=) shows a real curve reaching break-even as the home fills."""
 from __future__ import annotations
 
 import asyncio
@@ -21,6 +26,22 @@ SECTIONS = {"needs_and_history_summary": "Coded needs and history summary.",
             "family_and_network": "Family time plan; professional network mapped.",
             "step_down_goals": "Step across to foster care within 12 months."}
 CHILDREN = ("A", "B", "C", "D")
+COUNCIL = "E10000018"
+PHASE_1_WEEKLY, PHASE_2_WEEKLY = 520000, 378900    # pence a week: the enhanced and the standard fee
+MONTHLY_COST = 4200000                             # pence a month: the blueprint home's cost base
+
+
+def _money(pence: int) -> dict:
+    return {"amount": f"{pence // 100}.{pence % 100:02d}", "currency": "GBP"}
+
+
+def cost_months(today: date) -> list[date]:
+    """The months of the story: from the month A arrived to this one."""
+    out, m = [], start_of_story(today).replace(day=1)
+    while m <= today.replace(day=1):
+        out.append(m)
+        m = add_months(m, 1)
+    return out
 
 
 def start_of_story(today: date) -> date:
@@ -78,6 +99,19 @@ class Blueprint:
         if r.status_code not in (200, 201):
             raise RuntimeError(f"{method} {url}: {r.status_code} {r.text}")
         return r.json()
+
+    async def charges(self) -> dict:
+        """The council's spot contract and fee schedule from the month A arrived, and the home's cost base."""
+        first = start_of_story(self.today).replace(day=1)
+        contract = await self._post("/v1/contracts", {"la_code": COUNCIL, "name": "Blueprint spot contract (demo)",
+                                                      "form": "spot", "start_date": str(first)})
+        await self._post(f"/v1/contracts/{contract['id']}/fee-schedules", {
+            "effective_from": str(first), "phase_1_weekly": _money(PHASE_1_WEEKLY),
+            "phase_2_weekly": _money(PHASE_2_WEEKLY)})
+        for month in cost_months(self.today):
+            await self._post(f"/v1/viability/homes/{BLUEPRINT_HOME_ID}/costs/{month:%Y-%m}",
+                             {"amount": _money(MONTHLY_COST), "category": "total"}, method="PUT")
+        return contract
 
     async def admit(self, name: str) -> dict:
         """Refer (as the council), accept into the blueprint home (as the hub), wait for the placement."""
@@ -141,6 +175,7 @@ class Blueprint:
 
     async def run(self) -> dict[str, str]:
         when = arrivals(self.today)
+        await self.charges()
         placed = {}
         for name in ("A", "B", "C"):
             placed[name] = await self.through_phase_1(await self.admit(name), when[name])

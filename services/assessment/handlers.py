@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from libs.common.events.catalogue import AdmissionAccepted
+from libs.common.events.catalogue import AdmissionAccepted, PlacementFeeApplied
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
 
@@ -28,4 +28,9 @@ async def on_admission_accepted(uow: UnitOfWork, event: EventEnvelope, payload: 
                                          la_code=event.la_code, admission=payload, now=datetime.now(timezone.utc))
 
 
-HANDLERS = {"admission.accepted": on_admission_accepted}
+async def on_fee_applied(uow: UnitOfWork, event: EventEnvelope, payload: PlacementFeeApplied) -> None:
+    """billing's weekly fee for the child, kept for the placement's reads."""
+    await service.weekly_fee_applied(uow, payload, datetime.now(timezone.utc))
+
+
+HANDLERS = {"admission.accepted": on_admission_accepted, "placement.fee_applied": on_fee_applied}

@@ -16,7 +16,7 @@ from libs.common.tenancy import readable
 from .domain.deadlines import deadline_key, deadline_state
 from .domain.placement import Extension, PhaseSpan, Placement, Status, allowed_moves
 from .domain.schedule import plan_is_late, statutory_reviews
-from .tables import deadline_notices, placements, plan_versions, plans, reviews, tasks
+from .tables import deadline_notices, placements, plan_versions, plans, reviews, tasks, weekly_fees
 
 
 def readable_placements(principal: Principal) -> Select:
@@ -279,3 +279,40 @@ async def open_deadlines(session: AsyncSession, placement_stmt: Select, today: d
 async def insert_notice(session: AsyncSession, deadline_key: str, notice: str, now: datetime) -> None:
     """Unique on (deadline_key, notice): a second insert of the same notice raises IntegrityError."""
     await session.execute(deadline_notices.insert().values(deadline_key=deadline_key, notice=notice, sent_at=now))
+
+
+
+# --- the weekly fee billing tells (placement.fee_applied) -------------------------------------------------
+async def record_weekly_fee(session: AsyncSession, values: dict) -> bool:
+    """Keep the notice unless a newer one (a higher sequence) is already kept; answers whether it was kept."""
+    found = (await session.execute(select(weekly_fees.c.sequence).where(
+        weekly_fees.c.referral_id == values["referral_id"]).with_for_update())).scalar()
+    if found is None:
+        await session.execute(weekly_fees.insert().values(**values))
+        return True
+    if found >= values["sequence"]:
+        return False
+    await session.execute(weekly_fees.update().where(weekly_fees.c.referral_id == values["referral_id"])
+                          .values(**values))
+    return True
+
+
+async def weekly_fees_of(session: AsyncSession, referral_ids) -> dict[str, dict]:
+    ids = sorted({str(r) for r in referral_ids})
+    if not ids:
+        return {}
+    rows = (await session.execute(select(weekly_fees).where(weekly_fees.c.referral_id.in_(ids)))).mappings()
+    return {r["referral_id"]: dict(r) for r in rows}
+
+
+def weekly_fee_view(fee: dict | None, admission_id: str | None) -> dict:
+    """The fields an admission or placement shows: `weekly_fee` (money, null when none applies or billing has
+    not told yet) and `weekly_fee_applied` (why: the basis, from when, under which contract; null until told).
+    A notice naming another admission of the same referral is not this one's."""
+    if fee is None or (fee["admission_id"] and admission_id and fee["admission_id"] != str(admission_id)):
+        return {"weekly_fee": None, "weekly_fee_applied": None}
+    pence = fee["weekly_pence"]
+    return {"weekly_fee": None if pence is None else {"amount": f"{pence // 100}.{pence % 100:02d}",
+                                                      "currency": "GBP"},
+            "weekly_fee_applied": {"basis": fee["basis"], "effective_from": fee["effective_date"],
+                                   "contract_id": fee["contract_id"], "as_of": fee["as_of"]}}

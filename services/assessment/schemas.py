@@ -111,6 +111,21 @@ class ReviewSummary(BaseModel):
     due_date: date
 
 
+class WeeklyFee(BaseModel):
+    amount: str = Field(examples=["5200.00"], description="Pounds a week as a decimal string")
+    currency: str = Field(examples=["GBP"])
+
+
+class WeeklyFeeApplied(BaseModel):
+    """Why the weekly fee is what it is, as billing told it."""
+    basis: Literal["phase_1", "phase_2", "blended", "no_contract", "unpriced"] = Field(
+        description="phase_1: Phase 1 enhanced assessment fee; phase_2: Phase 2 standard therapeutic fee; blended; "
+                    "no_contract / unpriced: no contract or fee schedule covers the council on that day (no fee)")
+    effective_from: date | None
+    contract_id: uuid.UUID | None
+    as_of: date = Field(description="The day billing worked the fee out for")
+
+
 class PlacementOut(BaseModel):
     id: uuid.UUID
     admission_id: uuid.UUID
@@ -138,6 +153,10 @@ class PlacementOut(BaseModel):
     next_review: ReviewSummary | None
     step_down: dict | None
     ending: dict | None
+    weekly_fee: WeeklyFee | None = Field(default=None, description=(
+        "The weekly fee that applies today (not on the as_of date): billing's contract and fee schedule for "
+        "the council. Null when none applies (see weekly_fee_applied) or not yet known"))
+    weekly_fee_applied: WeeklyFeeApplied | None = None
 
 
 class TaskOut(BaseModel):

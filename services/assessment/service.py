@@ -314,10 +314,24 @@ async def notify_deadline(uow: UnitOfWork, deadline: dict, notice: str, now: dat
 async def placement_views(session, rows: list[dict], as_of: date, today: date) -> list[dict]:
     """Placements as the API shows them; their plans and open reviews read for all of them at once."""
     found_plans, open_reviews = await repo.plans_and_open_reviews(session, [r["id"] for r in rows])
-    return [repo.placement_view(r, found_plans.get(r["id"]), open_reviews.get(r["id"]), as_of, today) for r in rows]
+    fees = await repo.weekly_fees_of(session, [r["referral_id"] for r in rows])
+    return [{**repo.placement_view(r, found_plans.get(r["id"]), open_reviews.get(r["id"]), as_of, today),
+             **repo.weekly_fee_view(fees.get(r["referral_id"]), r["admission_id"])} for r in rows]
 
 
 async def deadlines(session, principal: Principal, *, home: str | None, placement: str | None,
                     today: date) -> list[dict]:
     """The caller's open deadlines, soonest first (then by deadline_key)."""
     return await repo.open_deadlines(session, repo.placements_of(principal, home=home, placement=placement), today)
+
+
+# --- the weekly fee billing tells (placement.fee_applied) -------------------------------------------------
+async def weekly_fee_applied(uow: UnitOfWork, payload, now: datetime) -> None:
+    """Kept for the admission's and the placement's reads (the newest notice per child wins)."""
+    await repo.record_weekly_fee(uow.session, {
+        "referral_id": str(payload.referral_id),
+        "admission_id": str(payload.admission_id) if payload.admission_id else None,
+        "placement_id": str(payload.placement_id) if payload.placement_id else None,
+        "contract_id": str(payload.contract_id) if payload.contract_id else None,
+        "weekly_pence": payload.weekly_fee_pence, "basis": payload.basis, "effective_date": payload.effective_date,
+        "as_of": payload.as_of, "sequence": payload.sequence, "updated_at": now})

@@ -5,7 +5,7 @@ from libs.common.web import service_app
 
 from .api import PROBLEMS, ROUTERS
 from .handlers import HANDLERS
-from .scheduled import purge_old_idempotency_keys
+from .scheduled import fees_taking_effect, purge_old_idempotency_keys
 from .tables import metadata
 
 SERVICE = "billing"
@@ -17,4 +17,5 @@ def create_app(settings=None, *, bus=None, manage_runtime: bool = True) -> FastA
                       manage_runtime=manage_runtime, problems=PROBLEMS)
     runtime = app.state.runtime
     runtime.jobs.add("purge_idempotency_keys", lambda: purge_old_idempotency_keys(runtime))
+    runtime.jobs.add("fees_taking_effect", lambda: fees_taking_effect(runtime))
     return app

@@ -30,7 +30,7 @@ async def on_referral(uow: UnitOfWork, event: EventEnvelope, payload: ReferralRe
 async def on_admission_accepted(uow: UnitOfWork, event: EventEnvelope, payload: AdmissionAccepted) -> None:
     await service.record_admission(uow, admission_id=str(payload.admission_id), referral_id=str(payload.referral_id),
                                    home_id=str(payload.home_id), planned_start_date=payload.planned_start_date,
-                                   fee_basis=payload.fee_basis_hint)
+                                   fee_basis=payload.fee_basis_hint, la_code=event.la_code, now=_now())
 
 
 async def on_placement_started(uow: UnitOfWork, event: EventEnvelope, payload: PlacementStarted) -> None:

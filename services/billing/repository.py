@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.auth import Principal
 from libs.common.tenancy import readable
 
-from .tables import (add_ons, admissions, billing_changes, contracts, fee_periods, fee_schedules, home_costs,
-                     invoice_counters, invoice_lines, invoices, placements, referrals, schemes)
+from .tables import (add_ons, admissions, billing_changes, contracts, fee_notices, fee_periods, fee_schedules,
+                     home_costs, invoice_counters, invoice_lines, invoices, placements, referrals, schemes)
 
 CHUNK = 5000
 
@@ -75,6 +75,54 @@ async def add_change(session: AsyncSession, now: datetime, *, placement_id: str 
                      contract_id: str | None = None) -> None:
     await session.execute(billing_changes.insert().values(placement_id=placement_id, contract_id=contract_id,
                                                           created_at=now))
+
+
+# --- the weekly fee told to the other services (placement.fee_applied) -------------------------------------
+async def fee_notice(session: AsyncSession, referral_id: str) -> dict | None:
+    row = (await session.execute(select(fee_notices).where(fee_notices.c.referral_id == referral_id)
+                                 .with_for_update())).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert_fee_notice(session: AsyncSession, **values) -> None:
+    await session.execute(fee_notices.insert().values(**values))
+
+
+async def update_fee_notice(session: AsyncSession, referral_id: str, **values) -> None:
+    await session.execute(update(fee_notices).where(fee_notices.c.referral_id == referral_id).values(**values))
+
+
+async def fee_notices_for(session: AsyncSession, *, referral_ids: Iterable[str] | None = None,
+                          la_codes: Iterable[str] | None = None, running_on: date | None = None) -> list[dict]:
+    """Notices to re-work, locked until the transaction ends (a second replica's sweep waits, then finds
+    nothing changed): these referrals, these councils' or (running_on) every stay not ended before that day."""
+    stmt = select(fee_notices).order_by(fee_notices.c.referral_id).with_for_update()
+    if referral_ids is not None:
+        stmt = stmt.where(fee_notices.c.referral_id.in_(list(referral_ids)))
+    if la_codes is not None:
+        stmt = stmt.where(fee_notices.c.la_code.in_(list(la_codes)))
+    if running_on is not None:
+        stmt = stmt.where(or_(fee_notices.c.end_date.is_(None), fee_notices.c.end_date >= running_on))
+    return [dict(r) for r in (await session.execute(stmt)).mappings().all()]
+
+
+async def placements_of_referrals(session: AsyncSession, referral_ids: Iterable[str]) -> dict[str, dict]:
+    out = {}
+    for chunk in _chunks(list(referral_ids)):
+        for r in (await session.execute(select(placements).where(placements.c.referral_id.in_(chunk)))).mappings():
+            out[r["referral_id"]] = dict(r)
+    return out
+
+
+async def get_placement_of_referral(session: AsyncSession, referral_id: str) -> dict | None:
+    row = (await session.execute(select(placements).where(placements.c.referral_id == referral_id).limit(1))
+           ).mappings().first()
+    return dict(row) if row else None
+
+
+async def latest_admission_of(session: AsyncSession, referral_id: str) -> str | None:
+    return (await session.execute(select(admissions.c.admission_id).where(admissions.c.referral_id == referral_id)
+                                  .order_by(admissions.c.planned_start_date.desc()).limit(1))).scalar()
 
 
 # --- contracts, schedules, add-ons, costs ---------------------------------------------------------------

@@ -8,10 +8,11 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from libs.common.auth import Principal
-from libs.common.events.catalogue import FeePeriodClosed, InvoiceIssued
+from libs.common.events.catalogue import FeePeriodClosed, InvoiceIssued, PlacementFeeApplied
 from libs.common.events.outbox import UnitOfWork
 
 from . import repository as repo
+from .domain.applied import Applied, applied_fee
 from .domain.charging import Stay, add_on_stream, block_days, block_stream, fee_stream
 from .domain.closing import Billed, Settlement, settle
 from .domain.contracts import (BLOCK, AddOn, ContractError, FeeSchedule, OpenBook, Terms, check_add_on,
@@ -65,15 +66,78 @@ def stay_of(row: dict) -> Stay:
                 tuple((date.fromisoformat(d), phase) for d, phase in row["transitions"]))
 
 
+# --- the weekly fee that applies (placement.fee_applied) --------------------------------------------------
+async def _note(s, referral_id: str, la_code: str, now: datetime, **values) -> None:
+    """The referral's notice row, made or changed (its fee is worked out by refresh_fees)."""
+    row = await repo.fee_notice(s, referral_id)
+    if row is None:
+        await repo.insert_fee_notice(s, referral_id=referral_id, la_code=la_code, sequence=0, updated_at=now,
+                                     **{"start_date": values.pop("planned_start_date", None), **values})
+    else:
+        values.pop("planned_start_date", None)
+        await repo.update_fee_notice(s, referral_id, **values, updated_at=now)
+
+
+async def refresh_fees(uow: UnitOfWork, *, reason: str, today: date, now: datetime,
+                       referral_ids: list[str] | None = None, la_codes: list[str] | None = None,
+                       sweep: bool = False) -> int:
+    """Work out the weekly fee that applies today for these children (or these councils', or every running
+    stay on a sweep) and emit placement.fee_applied for each whose fee differs from the one last told.
+    Answers how many were emitted."""
+    s = uow.session
+    notices = await repo.fee_notices_for(s, referral_ids=referral_ids, la_codes=la_codes,
+                                         running_on=today if sweep else None)
+    if not notices:
+        return 0
+    every = [terms_of(r) for r in await repo.all_contracts(s)]
+    councils = {n["la_code"] for n in notices}
+    scheds = defaultdict(list)
+    for row in await repo.schedules_of(s, [c.id for c in every if c.la_code in councils]):
+        scheds[row["contract_id"]].append(schedule_of(row))
+    stays = await repo.placements_of_referrals(s, [n["referral_id"] for n in notices])
+    emitted = 0
+    for n in notices:
+        p = stays.get(n["referral_id"])
+        stay = stay_of(p) if p else Stay(n["start_date"])
+        start = stay.arrival or n["start_date"]
+        now_applies = applied_fee(n["la_code"], start, stay, every, scheds, today)
+        told = None if n["basis"] is None else Applied(n["contract_id"], n["weekly_pence"], n["basis"],
+                                                       n["effective_date"], today)
+        if now_applies.same_fee(told):
+            continue
+        sequence = n["sequence"] + 1
+        await repo.update_fee_notice(s, n["referral_id"], contract_id=now_applies.contract_id,
+                                     weekly_pence=now_applies.weekly_pence, basis=now_applies.basis,
+                                     effective_date=now_applies.effective_date, sequence=sequence, updated_at=now)
+        weekly = now_applies.weekly_pence
+        await uow.emit(PlacementFeeApplied(
+            referral_id=n["referral_id"], admission_id=n["admission_id"], placement_id=n["placement_id"],
+            home_id=n["home_id"], contract_id=now_applies.contract_id, weekly_fee_pence=weekly,
+            weekly_fee=None if weekly is None else format_pence(weekly), basis=now_applies.basis,
+            effective_date=now_applies.effective_date, as_of=now_applies.as_of, reason=reason, sequence=sequence),
+            subject_id=n["referral_id"], la_code=n["la_code"])
+        emitted += 1
+    return emitted
+
+
 # --- what the consumers do ------------------------------------------------------------------------------
 async def record_referral(uow: UnitOfWork, *, referral_id: str, la_code: str, child_ref: str) -> None:
     await repo.upsert_referral(uow.session, referral_id, la_code, child_ref)
 
 
 async def record_admission(uow: UnitOfWork, *, admission_id: str, referral_id: str, home_id: str,
-                           planned_start_date: date, fee_basis: str | None) -> None:
+                           planned_start_date: date, fee_basis: str | None, la_code: str | None = None,
+                           today: date | None = None, now: datetime | None = None) -> None:
     await repo.insert_admission(uow.session, admission_id=admission_id, referral_id=referral_id, home_id=home_id,
                                 planned_start_date=planned_start_date, fee_basis=fee_basis)
+    if la_code is None or now is None:
+        return
+    placed = await repo.get_placement_of_referral(uow.session, referral_id)
+    extra = {} if placed else {"home_id": home_id, "start_date": planned_start_date}
+    await _note(uow.session, referral_id, la_code, now, admission_id=admission_id,
+                planned_start_date=planned_start_date, **extra)
+    await refresh_fees(uow, reason="admission_accepted", today=today or now.date(), now=now,
+                       referral_ids=[referral_id])
 
 
 async def placement_started(uow: UnitOfWork, *, placement_id: str, referral_id: str, la_code: str, home_id: str,
@@ -89,6 +153,10 @@ async def placement_started(uow: UnitOfWork, *, placement_id: str, referral_id: 
         await repo.update_placement(s, placement_id, arrival_date=start_date, transitions=sorted(transitions),
                                     updated_at=now)
     await repo.add_change(s, now, placement_id=placement_id)
+    await _note(s, referral_id, la_code, now, planned_start_date=start_date, placement_id=placement_id,
+                home_id=home_id, start_date=start_date,
+                admission_id=await repo.latest_admission_of(s, referral_id))
+    await refresh_fees(uow, reason="placement_started", today=now.date(), now=now, referral_ids=[referral_id])
 
 
 async def phase_transitioned(uow: UnitOfWork, *, placement_id: str, from_phase: str | None, to_phase: str,
@@ -107,14 +175,21 @@ async def phase_transitioned(uow: UnitOfWork, *, placement_id: str, from_phase: 
     await repo.update_placement(s, placement_id, transitions=sorted(transitions), updated_at=now,
                                 **({"phase_ends_on": phase_ends_on} if to_phase == "phase_1" else {}))
     await repo.add_change(s, now, placement_id=placement_id)
+    await refresh_fees(uow, reason="phase_transitioned", today=now.date(), now=now,
+                       referral_ids=[row["referral_id"]])
 
 
 async def placement_ended(uow: UnitOfWork, *, placement_id: str, end_date: date, now: datetime) -> None:
     s = uow.session
-    if await repo.get_placement(s, placement_id, for_update=True) is None:
+    row = await repo.get_placement(s, placement_id, for_update=True)
+    if row is None:
         raise ValueError(f"placement.ended for placement {placement_id} before its placement.started")
     await repo.update_placement(s, placement_id, end_date=end_date, updated_at=now)
     await repo.add_change(s, now, placement_id=placement_id)
+    if await repo.fee_notice(s, row["referral_id"]) is not None:
+        await repo.update_fee_notice(s, row["referral_id"], end_date=end_date, updated_at=now)
+        await refresh_fees(uow, reason="placement_ended", today=now.date(), now=now,
+                           referral_ids=[row["referral_id"]])
 
 
 # --- contracts ------------------------------------------------------------------------------------------
@@ -129,6 +204,7 @@ async def create_contract(uow: UnitOfWork, principal: Principal, *, values: dict
     check_terms(terms)
     await repo.insert_contract(uow.session, id=contract_id, version=1, created_at=now, **values)
     await repo.add_change(uow.session, now, contract_id=contract_id)
+    await refresh_fees(uow, reason="contract_changed", today=now.date(), now=now, la_codes=[terms.la_code])
     return await contract_view(uow.session, principal, contract_id)
 
 
@@ -147,6 +223,7 @@ async def add_schedule(uow: UnitOfWork, principal: Principal, contract_id: str, 
     await repo.insert_schedule(s, id=new.id, contract_id=contract_id, created_at=now, **schedule)
     await repo.bump_contract(s, contract_id, row["version"])
     await repo.add_change(s, now, contract_id=contract_id)
+    await refresh_fees(uow, reason="contract_changed", today=now.date(), now=now, la_codes=[row["la_code"]])
     return await contract_view(s, principal, contract_id)
 
 

@@ -170,3 +170,22 @@ invoice_lines = Table(
 
 Index("ix_invoice_lines_placement", invoice_lines.c.placement_id, invoice_lines.c.stream)
 Index("ix_invoice_lines_refers_to", invoice_lines.c.refers_to)
+
+# The weekly fee last told to the other services per child (referral): placement.fee_applied is emitted when
+# what applies differs from this row (sequence: the notice's number, so consumers keep the newest).
+fee_notices = Table(
+    "fee_notices", metadata,
+    Column("referral_id", String(36), primary_key=True),
+    Column("la_code", String(16), nullable=False, index=True),
+    Column("admission_id", String(36), nullable=True),
+    Column("placement_id", String(36), nullable=True),
+    Column("home_id", String(36), nullable=True),
+    Column("start_date", Date, nullable=False),           # planned start, then the arrival day
+    Column("end_date", Date, nullable=True),              # the leaving day, once known
+    Column("contract_id", String(36), nullable=True),
+    Column("weekly_pence", Integer, nullable=True),
+    Column("basis", String(20), nullable=True),
+    Column("effective_date", Date, nullable=True),
+    Column("sequence", Integer, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -3,8 +3,8 @@
 payload and calls a service operation with the consumer's unit of work (the consumer commits)."""
 from __future__ import annotations
 
-from libs.common.events.catalogue import (PhaseTransitioned, PlacementEnded, PlacementStarted, ReferralReceived,
-                                          ReferralUpdated, ReferralWithdrawn)
+from libs.common.events.catalogue import (PhaseTransitioned, PlacementEnded, PlacementFeeApplied, PlacementStarted,
+                                          ReferralReceived, ReferralUpdated, ReferralWithdrawn)
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
 
@@ -46,6 +46,10 @@ async def on_placement_ended(uow: UnitOfWork, event: EventEnvelope, payload: Pla
                                   bed_id=str(payload.bed_id), end_date=payload.end_date, now=utcnow())
 
 
+async def on_fee_applied(uow: UnitOfWork, event: EventEnvelope, payload: PlacementFeeApplied) -> None:
+    await service.weekly_fee_applied(uow, payload, utcnow())
+
+
 HANDLERS = {
     "referral.received": on_referral_received,
     "referral.updated": on_referral_updated,
@@ -53,4 +57,5 @@ HANDLERS = {
     "placement.started": on_placement_started,
     "phase.transitioned": on_phase_transitioned,
     "placement.ended": on_placement_ended,
+    "placement.fee_applied": on_fee_applied,
 }

@@ -254,6 +254,21 @@ class AdmissionCreate(BaseModel):
         return self
 
 
+class WeeklyFee(BaseModel):
+    amount: str = Field(examples=["5200.00"], description="Pounds a week as a decimal string")
+    currency: str = Field(examples=["GBP"])
+
+
+class WeeklyFeeApplied(BaseModel):
+    """Why the weekly fee is what it is, as billing told it."""
+    basis: Literal["phase_1", "phase_2", "blended", "no_contract", "unpriced"] = Field(
+        description="phase_1: Phase 1 enhanced assessment fee; phase_2: Phase 2 standard therapeutic fee; blended; "
+                    "no_contract / unpriced: no contract or fee schedule covers the council on that day (no fee)")
+    effective_from: date | None
+    contract_id: uuid.UUID | None
+    as_of: date = Field(description="The day billing worked the fee out for")
+
+
 class AdmissionOut(BaseModel):
     id: uuid.UUID
     referral_id: uuid.UUID
@@ -271,3 +286,7 @@ class AdmissionOut(BaseModel):
                                       description="Deprecated: the same as impact_risk_assessment_id")
     decided_by: str
     decided_at: datetime
+    weekly_fee: WeeklyFee | None = Field(default=None, description=(
+        "The weekly fee that applies today (billing's contract and fee schedule for the council; from the "
+        "planned start until arrival). Null when none applies (see weekly_fee_applied) or not yet known"))
+    weekly_fee_applied: WeeklyFeeApplied | None = None

@@ -413,15 +413,22 @@ async def _move_referral(session: AsyncSession, referral_id: str, status: str, n
         raise Refused("The referral was decided by a concurrent request.", allowed=[])
 
 
+async def _with_fees(session: AsyncSession, rows: list[dict]) -> list[dict]:
+    """An accepted admission shows the weekly fee billing last told for its child."""
+    fees = await repo.weekly_fees_of(session, [r["referral_id"] for r in rows if r["decision"] == "accepted"])
+    return [{**r, **repo.weekly_fee_view(fees.get(r["referral_id"]) if r["decision"] == "accepted" else None,
+                                         r["id"])} for r in rows]
+
+
 async def admission(session: AsyncSession, admission_id: str) -> dict:
     row = await repo.get_admission(session, admission_id)
     if row is None:
         raise Missing("admission")
-    return row
+    return (await _with_fees(session, [row]))[0]
 
 
 async def admissions(session: AsyncSession, referral_id: str | None, limit: int = 200) -> list[dict]:
-    return await repo.list_admissions(session, referral_id, limit)
+    return await _with_fees(session, await repo.list_admissions(session, referral_id, limit))
 
 
 # --- reservation lapse (the periodic job's one operation) ----------------------------------------------
@@ -516,3 +523,15 @@ async def seed_live_home(uow: UnitOfWork, values: dict, bed_ids: list[str], now:
                                  registered_places=values["registered_places"], age_min=values["age_min"],
                                  age_max=values["age_max"]), subject_id=values["id"], la_code=None)
     return True
+
+
+# --- the weekly fee billing tells (placement.fee_applied) -------------------------------------------------
+async def weekly_fee_applied(uow: UnitOfWork, payload, now: datetime) -> None:
+    """Kept for the admission's and the placement's reads (the newest notice per child wins)."""
+    await repo.record_weekly_fee(uow.session, {
+        "referral_id": str(payload.referral_id),
+        "admission_id": str(payload.admission_id) if payload.admission_id else None,
+        "placement_id": str(payload.placement_id) if payload.placement_id else None,
+        "contract_id": str(payload.contract_id) if payload.contract_id else None,
+        "weekly_pence": payload.weekly_fee_pence, "basis": payload.basis, "effective_date": payload.effective_date,
+        "as_of": payload.as_of, "sequence": payload.sequence, "updated_at": now})

@@ -18,7 +18,7 @@ TOPIC_REFERRALS = "itp.referrals"      # key: referral id
 TOPIC_HOMES = "itp.homes"              # key: home id
 TOPIC_ADMISSIONS = "itp.admissions"    # key: referral id (impact risk assessed, admission accepted/declined)
 TOPIC_PLACEMENTS = "itp.placements"    # key: placement id (placement, phase, plan, review events)
-TOPIC_BILLING = "itp.billing"          # key: fee period id / invoice id
+TOPIC_BILLING = "itp.billing"          # key: fee period id / invoice id; referral id (placement.fee_applied)
 TOPIC_OUTCOMES = "itp.outcomes"        # key: placement id
 TOPIC_WEBHOOKS = "itp.webhooks"        # key: webhook endpoint id
 TOPICS = (TOPIC_REFERRALS, TOPIC_HOMES, TOPIC_ADMISSIONS, TOPIC_PLACEMENTS, TOPIC_BILLING, TOPIC_OUTCOMES,
@@ -192,6 +192,29 @@ class InvoiceIssued(Payload):
     currency: Literal["GBP"] = "GBP"
 
 
+class PlacementFeeApplied(Payload):
+    """The weekly fee that applies to a child's admission and placement changed (or was first known): at
+    acceptance, at arrival, at a phase transition, at the end, when the council's contract or fee schedule
+    changes, or when a dated change takes effect. `weekly_fee_pence` is null when no contract or fee schedule
+    covers the council on that day (basis `no_contract` / `unpriced`): visible, not an error."""
+    referral_id: uuid.UUID
+    admission_id: uuid.UUID | None = None
+    placement_id: uuid.UUID | None = Field(default=None, description="Once the child has arrived")
+    home_id: uuid.UUID | None = None
+    contract_id: uuid.UUID | None = None
+    weekly_fee_pence: int | None = Field(default=None, examples=[520000])
+    weekly_fee: str | None = Field(default=None, examples=["5200.00"], description="The weekly fee as a decimal string")
+    currency: Literal["GBP"] = "GBP"
+    basis: Literal["phase_1", "phase_2", "blended", "no_contract", "unpriced"] = Field(
+        description="Which rate applies: Phase 1 enhanced assessment fee, Phase 2 standard therapeutic fee, the "
+                    "blended fee; or why none does")
+    effective_date: date | None = Field(default=None, description="The day from which this fee applies")
+    as_of: date = Field(description="The day the fee was worked out for (today, or the planned start if later)")
+    reason: Literal["admission_accepted", "placement_started", "phase_transitioned", "placement_ended",
+                    "contract_changed", "date_reached"]
+    sequence: int = Field(description="Increases with each notice for the referral: a consumer keeps the highest")
+
+
 class OutcomeRecorded(Payload):
     outcome_id: uuid.UUID
     placement_id: uuid.UUID
@@ -241,6 +264,8 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
               "A plan, Phase 1 task or review deadline passed without being met (sent once per deadline)."),
     EventSpec("fee_period.closed", 1, TOPIC_BILLING, FeePeriodClosed, "Finance closed a fee period."),
     EventSpec("invoice.issued", 1, TOPIC_BILLING, InvoiceIssued, "An invoice was issued to a council."),
+    EventSpec("placement.fee_applied", 1, TOPIC_BILLING, PlacementFeeApplied,
+              "The weekly fee that applies to an admission and its placement changed (councils compare costs by it)."),
     EventSpec("outcome.recorded", 1, TOPIC_OUTCOMES, OutcomeRecorded, "An outcome measure was recorded."),
     EventSpec("webhook_endpoint.disabled", 1, TOPIC_WEBHOOKS, WebhookEndpointDisabled,
               "The gateway disabled a council's webhook endpoint that kept failing (the notice)."),
