@@ -192,4 +192,9 @@ async def test_a_placement_is_invoiced_month_by_month_and_a_back_dated_phase_2_i
         outbox = sut.runtime("billing").tables[0]
         counts = dict((await session.execute(select(outbox.c.event_type, func.count()).group_by(
             outbox.c.event_type))).all())
-    assert counts == {"fee_period.closed": 3, "invoice.issued": 3}
+    # and placement.fee_applied whenever the weekly fee that applies changed: no contract at acceptance, a
+    # contract without a schedule, the Phase 1 fee from the schedule, the Phase 2 fee from the transition
+    assert counts == {"fee_period.closed": 3, "invoice.issued": 3, "placement.fee_applied": 4}
+    shown = (await sut.client.get(f"/v1/placements/{placement['id']}", headers=sut.hub())).json()
+    assert shown["weekly_fee"] == money(P2) and shown["weekly_fee_applied"]["basis"] == "phase_2"
+    assert shown["weekly_fee_applied"]["effective_from"] == str(phase_2_from)
