@@ -387,26 +387,27 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
     billed = _billed(await repo.billed_lines(s, dirty, blocks))
 
     unpriced, invoice_rows, line_rows, events = [], [], [], []
+    end_excl = period.end_excl
     for cid, terms in sorted(in_scheme.items(), key=lambda kv: (kv[1].la_code, kv[1].start, kv[0])):
         lines: list[dict] = []
         prs = sorted(assigned.get(cid, []), key=lambda p: (p["arrival_date"], p["id"]))
-        inside = block_days(terms, {p["id"]: stay_of(p) for p in prs}, period.end_excl) if terms.form == BLOCK else {}
+        inside = block_days(terms, {p["id"]: stay_of(p) for p in prs}, end_excl) if terms.form == BLOCK else {}
         if terms.form == BLOCK:
-            lines += _lines(settle(block_stream(terms, period.end_excl), billed.get((cid, "block"), []),
-                                   period.start, period.end_excl), "block", None)
+            lines += _lines(settle(block_stream(terms, end_excl), billed.get((cid, "block"), []),
+                                   period.start, end_excl), "block", None)
         for p in prs:
             stay = stay_of(p)
-            fee, missing = fee_stream(stay, terms, schedules[cid], period.end_excl, inside.get(p["id"], ()))
+            fee, missing = fee_stream(stay, terms, schedules[cid], end_excl, inside.get(p["id"], ()))
             if missing:
                 unpriced.append({"placement_id": p["id"], "contract_id": cid, "days": missing})
-            streams = [("fee", fee)] + [(f"add_on:{a.id}", add_on_stream(a, stay, terms, period.end_excl))
+            streams = [("fee", fee)] + [(f"add_on:{a.id}", add_on_stream(a, stay, terms, end_excl))
                                         for a in adds.get(p["id"], ())]
             fresh = p["billed_through"] is None or p["id"] in dirty
             for key, stream in streams:
                 if fresh:
-                    result = settle(stream, billed.get((p["id"], key), []), period.start, period.end_excl)
+                    result = settle(stream, billed.get((p["id"], key), []), period.start, end_excl)
                 else:
-                    result = Settlement(stream.charges(period.start, period.end_excl), [], [])
+                    result = Settlement(stream.charges(period.start, end_excl), [], [])
                 lines += _lines(result, key, p)
         if not lines:
             continue

@@ -154,11 +154,20 @@ def fee_stream(stay: Stay, terms: Terms, schedules: Sequence[FeeSchedule], throu
     for a, b in excluded:
         bounds += [a, b]
     pieces, unpriced = [], 0
+    phases = sorted(stay.transitions)
     for s, e in _cut(first, end, bounds):
-        if any(a <= s < b for a, b in excluded):
+        if excluded and any(a <= s < b for a, b in excluded):
             continue
         schedule = next((x for x in schedules if x.covers(s)), None)
-        key, weekly = schedule.weekly(terms.form, stay.phase_on(s)) if schedule else ("unpriced", None)
+        if schedule is None:
+            unpriced += (e - s).days
+            continue
+        phase = "phase_1"
+        for when, to in phases:  # the phase on day s (transitions in date order)
+            if when > s:
+                break
+            phase = to
+        key, weekly = schedule.weekly(terms.form, phase)
         if weekly is None:
             unpriced += (e - s).days
             continue
