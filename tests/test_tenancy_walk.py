@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
+
+from services.billing.tables import placements as billing_placements
 
 from .support import wait_for
 from .support.matching import onboard_live_home, ranked
@@ -58,19 +61,46 @@ async def objects_of_council_a(sut) -> dict:
         r = await sut.client.get("/v1/placements", params={"home": home["id"]}, headers=sut.hub())
         return next((p for p in r.json()["items"] if p["referral_id"] == referral["id"]), None)
     placement = await wait_for(placed)
+    # A's money: a contract and fee schedule, the child arrived last month, and last month closed and invoiced
+    last_month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    finance = sut.hub("finance", scopes=("billing:write", "invoices:read"))
+    contract = await sut.client.post("/v1/contracts", headers={**finance, "Idempotency-Key": str(uuid.uuid4())},
+                                     json={"la_code": A, "name": "A's spot contract", "form": "spot",
+                                           "start_date": str(last_month)})
+    assert contract.status_code == 201, contract.text
+    contract = contract.json()
+    schedule = await sut.client.post(f"/v1/contracts/{contract['id']}/fee-schedules", headers=finance, json={
+        "effective_from": str(last_month), "phase_1_weekly": {"amount": "5200.00", "currency": "GBP"},
+        "phase_2_weekly": {"amount": "3789.00", "currency": "GBP"}})
+    assert schedule.status_code == 201, schedule.text
     arrived = await sut.client.post(f"/v1/placements/{placement['id']}/arrival", headers=sut.hub(),
-                                    json={"arrival_date": str(date.today())})
+                                    json={"arrival_date": str(last_month + timedelta(days=3))})
     assert arrived.status_code == 200, arrived.text
+
+    async def billing_heard_of_the_arrival():
+        async with sut.runtime("billing").db.session() as session:
+            row = (await session.execute(select(billing_placements).where(
+                billing_placements.c.id == placement["id"]))).mappings().first()
+        return row is not None and row["arrival_date"] is not None
+    await wait_for(billing_heard_of_the_arrival)
+    period = await sut.client.post("/v1/fee-periods/close", headers=finance, json={"period_start": str(last_month)})
+    assert period.status_code == 200 and period.json()["invoices"], period.text
+    period = period.json()
+    invoice = period["invoices"][0]
     plan = (await sut.client.get(f"/v1/placements/{placement['id']}/plan", headers=sut.hub())).json()
     review = (await sut.client.get(f"/v1/placements/{placement['id']}/reviews", headers=sut.hub())).json()[0]
     placement = (await sut.client.get(f"/v1/placements/{placement['id']}", headers=sut.council(A))).json()
     return {"ids": {"referral_id": referral["id"], "endpoint_id": hook["id"], "delivery_id": delivery["id"],
                     "home_id": home["id"], "bed_id": admission["bed_id"], "item": "registration_verified",
                     "admission_id": admission["id"], "placement_id": placement["id"], "plan_id": plan["id"],
-                    "review_id": review["id"], "code": "safety_and_risk_plan", "version": "1"},
+                    "review_id": review["id"], "code": "safety_and_risk_plan", "version": "1",
+                    "contract_id": contract["id"], "period_id": period["id"], "invoice_id": invoice["id"],
+                    "fmt": "pdf", "month": last_month.strftime("%Y-%m")},
             "secrets": [referral["id"], "A-CHILD-7731", hook_url, hook["secret"]],
             "snapshots": {f"/v1/referrals/{referral['id']}": referral,
-                          f"/v1/placements/{placement['id']}": placement}}
+                          f"/v1/placements/{placement['id']}": placement,
+                          f"/v1/invoices/{invoice['id']}": (await sut.client.get(f"/v1/invoices/{invoice['id']}",
+                                                                                 headers=sut.council(A))).json()}}
 
 
 def body_for(method: str, path: str, objects: dict) -> dict | None:

@@ -458,13 +458,18 @@ async def period_view(session, principal: Principal, period_id: str) -> dict:
     if row is None:
         raise Missing("fee period")
     found = await repo.invoices_list(session, principal, fee_period_id=period_id)
+    if principal.is_council and not found:
+        raise Missing("fee period")  # a council sees a period through its own invoices, like any other record
     return {**row, "unpriced": row["unpriced"] if not principal.is_council else [],
             "invoices": [_invoice_summary(i) for i in found]}
 
 
 async def periods(session, principal: Principal, scheme: str | None) -> list[dict]:
-    return [{**r, "unpriced": r["unpriced"] if not principal.is_council else [], "invoices": None}
-            for r in await repo.fee_periods_list(session, scheme)]
+    rows = await repo.fee_periods_list(session, scheme)
+    if principal.is_council:  # only the periods that hold one of its invoices
+        mine = {i["fee_period_id"] for i in await repo.invoices_list(session, principal)}
+        rows = [r for r in rows if r["id"] in mine]
+    return [{**r, "unpriced": r["unpriced"] if not principal.is_council else [], "invoices": None} for r in rows]
 
 
 def _invoice_summary(row: dict) -> dict:
