@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing asyncapi clean
+.PHONY: run test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults asyncapi clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ bench-assessment: $(STAMP)
 
 bench-billing: $(STAMP)
 	$(BIN)/python bench/bench_billing.py
+
+bench-faults: $(STAMP)
+	$(BIN)/python bench/bench_faults.py
 
 clean:
 	rm -rf $(VENV) .itp-data

@@ -54,12 +54,20 @@ async def test_a_failing_job_is_logged_and_tried_again_and_stop_ends_it(caplog):
         jobs.add("flaky", flaky)
     with caplog.at_level(logging.INFO, logger="itp.scheduler"):
         jobs.start()
+        tasks = list(jobs._tasks)
         await wait_for(lambda: jobs.runs["flaky"] >= 2, timeout=5)
         await jobs.stop()
     failures = [r for r in caplog.records if r.getMessage() == "job failed"]
     assert len(failures) == 2 and all(r.exc_info for r in failures)
     ran = [r for r in caplog.records if r.getMessage() == "job ran"]
     assert ran and ran[0].result == {"sent": 2}  # counts only: job results may name child records
+    # stopped means stopped: the job's loop has ended (a finished task can never call the job again), and a
+    # job set that keeps running meanwhile proves time passed in which the stopped job would have run
+    assert tasks and all(task.done() for task in tasks)
     settled = len(calls)
-    await asyncio.sleep(0.05)
-    assert len(calls) == settled  # stopped means stopped
+    witness = PeriodicJobs("test", 0.01, first_run_after=0)
+    witness.add("tick", lambda: asyncio.sleep(0))
+    witness.start()
+    await wait_for(lambda: witness.runs["tick"] >= 5, timeout=5)
+    await witness.stop()
+    assert len(calls) == settled

@@ -106,7 +106,7 @@ async def publish_lag(runtime, other: Database) -> float:
 
 async def test_the_relay_listens_again_after_its_listen_connection_dies(system_overrides):
     # a poll would take 30 s: only a NOTIFY, received on a LISTEN connection, can wake the relay sooner
-    async with referral_relay(system_overrides, outbox_poll_seconds=30) as runtime:
+    async with asyncio.timeout(90), referral_relay(system_overrides, outbox_poll_seconds=30) as runtime:
         other = Database(runtime.settings)  # another process committing (its commit sets no signal here)
         try:
             await wait_for(lambda: runtime.relay.running)
@@ -130,7 +130,7 @@ async def test_the_relay_listens_again_after_its_listen_connection_dies(system_o
 
 
 async def test_a_relay_losing_its_connection_mid_batch_republishes_at_most_the_message_in_flight(system_overrides):
-    async with referral_relay(system_overrides, relay_enabled=False) as runtime:
+    async with asyncio.timeout(90), referral_relay(system_overrides, relay_enabled=False) as runtime:
         database = make_url(runtime.db.url).database
         ids = await emit(runtime.db, runtime, count=200)  # one batch's worth, committed while no relay runs
         real = runtime.relay.transport

@@ -27,6 +27,15 @@ def test_payloads_refuse_fields_they_do_not_define():
         ReferralReceived.model_validate({"child_name": "x"})
 
 
+async def _until(predicate, timeout: float = 5.0) -> None:
+    """Wait for a condition, not for a time (libs/ may not import itp.testing)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
 async def test_the_in_process_bus_delivers_in_order_and_resumes_a_group_from_its_committed_position():
     bus = InProcessBus()
     seen: list[bytes] = []
@@ -41,18 +50,23 @@ async def test_the_in_process_bus_delivers_in_order_and_resumes_a_group_from_its
     for v in (b"1", b"2", b"3"):
         await bus.publish("t", "k", v)
     sub = await bus.subscribe("g", ["t"], handler)
-    await asyncio.sleep(0.05)
+    await _until(sub.task.done)  # the consumer has got as far as it can: it crashed on "2"
+    assert isinstance(sub.task.exception(), RuntimeError)
     await sub.stop()
     assert seen == [b"1"]  # the crash left "2" uncommitted
     sub = await bus.subscribe("g", ["t"], handler)
-    await asyncio.sleep(0.05)
+    await _until(lambda: len(seen) >= 3)
     assert seen == [b"1", b"2", b"3"]
     late: list[bytes] = []
 
     async def other(record):
         late.append(record.value)
     sub2 = await bus.subscribe("another-group", ["t"], other)
-    await asyncio.sleep(0.05)
-    assert late == [b"1", b"2", b"3"]  # a new group starts from the earliest record
+    await _until(lambda: len(late) >= 3)
+    # a later marker reaches both groups: everything before it has been delivered, and only once
+    await bus.publish("t", "k", b"marker")
+    await _until(lambda: seen[-1:] == [b"marker"] and late[-1:] == [b"marker"])
+    assert seen == [b"1", b"2", b"3", b"marker"]
+    assert late == [b"1", b"2", b"3", b"marker"]  # a new group starts from the earliest record
     await sub.stop()
     await sub2.stop()
