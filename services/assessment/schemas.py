@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.weekly_fees import WeeklyFee, WeeklyFeeApplied
+
 from libs.common.pagination import Page
 
 from .domain.ending import Destination, EndingType
@@ -111,19 +113,6 @@ class ReviewSummary(BaseModel):
     due_date: date
 
 
-class WeeklyFee(BaseModel):
-    amount: str = Field(examples=["5200.00"], description="Pounds a week as a decimal string")
-    currency: str = Field(examples=["GBP"])
-
-
-class WeeklyFeeApplied(BaseModel):
-    """Why the weekly fee is what it is, as billing told it."""
-    basis: Literal["phase_1", "phase_2", "blended", "no_contract", "unpriced"] = Field(
-        description="phase_1: Phase 1 enhanced assessment fee; phase_2: Phase 2 standard therapeutic fee; blended; "
-                    "no_contract / unpriced: no contract or fee schedule covers the council on that day (no fee)")
-    effective_from: date | None
-    contract_id: uuid.UUID | None
-    as_of: date = Field(description="The day billing worked the fee out for")
 
 
 class PlacementOut(BaseModel):

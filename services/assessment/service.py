@@ -12,6 +12,7 @@ from libs.common.auth import Principal
 from libs.common.events.catalogue import (AdmissionAccepted, DeadlineDueSoon, DeadlineMissed, PathwayPlanIssued,
                                           PhaseTransitioned, PlacementEnded, PlacementStarted, ReviewCompleted)
 from libs.common.events.outbox import UnitOfWork
+from libs.common.weekly_fees import weekly_fee_view
 
 from . import repository as repo
 from .domain.ending import PLANNED, EndingType, check_ending
@@ -316,7 +317,7 @@ async def placement_views(session, rows: list[dict], as_of: date, today: date) -
     found_plans, open_reviews = await repo.plans_and_open_reviews(session, [r["id"] for r in rows])
     fees = await repo.weekly_fees_of(session, [r["referral_id"] for r in rows])
     return [{**repo.placement_view(r, found_plans.get(r["id"]), open_reviews.get(r["id"]), as_of, today),
-             **repo.weekly_fee_view(fees.get(r["referral_id"]), r["admission_id"])} for r in rows]
+             **weekly_fee_view(fees.get(r["referral_id"]), r["admission_id"])} for r in rows]
 
 
 async def deadlines(session, principal: Principal, *, home: str | None, placement: str | None,
@@ -328,10 +329,4 @@ async def deadlines(session, principal: Principal, *, home: str | None, placemen
 # --- the weekly fee billing tells (placement.fee_applied) -------------------------------------------------
 async def weekly_fee_applied(uow: UnitOfWork, payload, now: datetime) -> None:
     """Kept for the admission's and the placement's reads (the newest notice per child wins)."""
-    await repo.record_weekly_fee(uow.session, {
-        "referral_id": str(payload.referral_id),
-        "admission_id": str(payload.admission_id) if payload.admission_id else None,
-        "placement_id": str(payload.placement_id) if payload.placement_id else None,
-        "contract_id": str(payload.contract_id) if payload.contract_id else None,
-        "weekly_pence": payload.weekly_fee_pence, "basis": payload.basis, "effective_date": payload.effective_date,
-        "as_of": payload.as_of, "sequence": payload.sequence, "updated_at": now})
+    await repo.record_weekly_fee(uow.session, payload, now)

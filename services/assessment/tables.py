@@ -2,6 +2,7 @@ from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, 
 
 from libs.common.http import idempotency_table
 from libs.common.runtime import build_metadata
+from libs.common.weekly_fees import weekly_fees_table
 from libs.common.types import UtcDateTime
 
 metadata = build_metadata()
@@ -100,19 +101,5 @@ idempotent_requests = idempotency_table(metadata)
 Index("ix_reviews_due", reviews.c.due_date)
 
 
-# The weekly fee that applies to each child, as billing tells it (placement.fee_applied; the highest
-# sequence wins). A table of its own, keyed by referral: the notice may arrive before or after the row it
-# belongs to, and the read joins it in.
-weekly_fees = Table(
-    "weekly_fees", metadata,
-    Column("referral_id", String(36), primary_key=True),
-    Column("admission_id", String(36), nullable=True),
-    Column("placement_id", String(36), nullable=True),
-    Column("contract_id", String(36), nullable=True),
-    Column("weekly_pence", Integer, nullable=True),
-    Column("basis", String(20), nullable=False),
-    Column("effective_date", Date, nullable=True),
-    Column("as_of", Date, nullable=False),
-    Column("sequence", Integer, nullable=False),
-    Column("updated_at", UtcDateTime(), nullable=False),
-)
+# the weekly fee billing tells for each child (placement.fee_applied): libs/common/weekly_fees.py
+weekly_fees = weekly_fees_table(metadata)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
+from libs.common import weekly_fees as weekly_fees_model
 
 from .domain.beds import ONBOARDING_CHECKLIST, Bed, choose_pathway_bed
 from .domain.model import Child, Home, Resident, age_on
@@ -401,38 +402,11 @@ async def _load(session: AsyncSession) -> tuple[list[_HomeRow], list[tuple[datet
     return out, sorted(reserved)
 
 
-
-# --- the weekly fee billing tells (placement.fee_applied) -------------------------------------------------
-async def record_weekly_fee(session: AsyncSession, values: dict) -> bool:
-    """Keep the notice unless a newer one (a higher sequence) is already kept; answers whether it was kept."""
-    found = (await session.execute(select(weekly_fees.c.sequence).where(
-        weekly_fees.c.referral_id == values["referral_id"]).with_for_update())).scalar()
-    if found is None:
-        await session.execute(weekly_fees.insert().values(**values))
-        return True
-    if found >= values["sequence"]:
-        return False
-    await session.execute(weekly_fees.update().where(weekly_fees.c.referral_id == values["referral_id"])
-                          .values(**values))
-    return True
+# --- the weekly fee billing tells (placement.fee_applied): the shared read model in libs/common/weekly_fees.py
+async def record_weekly_fee(session: AsyncSession, payload, now: datetime) -> bool:
+    return await weekly_fees_model.record_weekly_fee(session, weekly_fees, payload, now)
 
 
 async def weekly_fees_of(session: AsyncSession, referral_ids) -> dict[str, dict]:
-    ids = sorted({str(r) for r in referral_ids})
-    if not ids:
-        return {}
-    rows = (await session.execute(select(weekly_fees).where(weekly_fees.c.referral_id.in_(ids)))).mappings()
-    return {r["referral_id"]: dict(r) for r in rows}
+    return await weekly_fees_model.weekly_fees_of(session, weekly_fees, referral_ids)
 
-
-def weekly_fee_view(fee: dict | None, admission_id: str | None) -> dict:
-    """The fields an admission or placement shows: `weekly_fee` (money, null when none applies or billing has
-    not told yet) and `weekly_fee_applied` (why: the basis, from when, under which contract; null until told).
-    A notice naming another admission of the same referral is not this one's."""
-    if fee is None or (fee["admission_id"] and admission_id and fee["admission_id"] != str(admission_id)):
-        return {"weekly_fee": None, "weekly_fee_applied": None}
-    pence = fee["weekly_pence"]
-    return {"weekly_fee": None if pence is None else {"amount": f"{pence // 100}.{pence % 100:02d}",
-                                                      "currency": "GBP"},
-            "weekly_fee_applied": {"basis": fee["basis"], "effective_from": fee["effective_date"],
-                                   "contract_id": fee["contract_id"], "as_of": fee["as_of"]}}

@@ -20,6 +20,7 @@ from libs.common.auth import Principal
 from libs.common.events.catalogue import (AdmissionAccepted, AdmissionDeclined, HomeOnboarded, ImpactRiskAssessed,
                                           NeedOrRisk)
 from libs.common.events.outbox import UnitOfWork
+from libs.common.weekly_fees import weekly_fee_view
 
 from . import repository as repo
 from .domain.beds import ONBOARDING_CHECKLIST, IllegalBedMove, check_manual_move
@@ -416,7 +417,7 @@ async def _move_referral(session: AsyncSession, referral_id: str, status: str, n
 async def _with_fees(session: AsyncSession, rows: list[dict]) -> list[dict]:
     """An accepted admission shows the weekly fee billing last told for its child."""
     fees = await repo.weekly_fees_of(session, [r["referral_id"] for r in rows if r["decision"] == "accepted"])
-    return [{**r, **repo.weekly_fee_view(fees.get(r["referral_id"]) if r["decision"] == "accepted" else None,
+    return [{**r, **weekly_fee_view(fees.get(r["referral_id"]) if r["decision"] == "accepted" else None,
                                          r["id"])} for r in rows]
 
 
@@ -528,10 +529,4 @@ async def seed_live_home(uow: UnitOfWork, values: dict, bed_ids: list[str], now:
 # --- the weekly fee billing tells (placement.fee_applied) -------------------------------------------------
 async def weekly_fee_applied(uow: UnitOfWork, payload, now: datetime) -> None:
     """Kept for the admission's and the placement's reads (the newest notice per child wins)."""
-    await repo.record_weekly_fee(uow.session, {
-        "referral_id": str(payload.referral_id),
-        "admission_id": str(payload.admission_id) if payload.admission_id else None,
-        "placement_id": str(payload.placement_id) if payload.placement_id else None,
-        "contract_id": str(payload.contract_id) if payload.contract_id else None,
-        "weekly_pence": payload.weekly_fee_pence, "basis": payload.basis, "effective_date": payload.effective_date,
-        "as_of": payload.as_of, "sequence": payload.sequence, "updated_at": now})
+    await repo.record_weekly_fee(uow.session, payload, now)
