@@ -59,3 +59,42 @@ async def test_every_log_line_is_json_with_the_request_id_and_correlation_id(sut
     access = [l for l in lines if l["msg"] == "request" and l.get("path") == "/v1/referrals"]
     assert {l["service"] for l in access} == {"gateway", "referral"}
     assert all(l["request_id"] == "req-42" and l["correlation_id"] == "corr-7" for l in access)
+
+
+async def test_a_logged_database_error_shows_its_type_statement_and_frames_but_no_data():
+    """Engines hide bound parameters, and the formatter prints no exception message (a driver's message may
+    quote a row's values): the line keeps what an engineer needs (type, SQL, frames, request id)."""
+    from sqlalchemy import text
+
+    from libs.common.db import make_engine
+    from libs.common.observability import request_id_var
+
+    secret = "LCC-SECRET-CHILD-REF-0417"
+    engine = make_engine("sqlite+aiosqlite://")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("itp.test.dberror")
+    log.addHandler(handler)
+    token = request_id_var.set("req-db-1")
+    try:
+        async with engine.connect() as conn:
+            try:
+                await conn.execute(text("SELECT no_such_column FROM no_such_table WHERE ref = :ref"), {"ref": secret})
+            except Exception as exc:  # noqa: BLE001
+                assert secret not in str(exc)  # hide_parameters: the exception itself carries no data
+                log.exception("query failed")
+        try:
+            raise ValueError(f"a message quoting {secret}")
+        except ValueError:
+            log.error("validation failed", exc_info=True)
+    finally:
+        request_id_var.reset(token)
+        log.removeHandler(handler)
+        await engine.dispose()
+    assert secret not in stream.getvalue()
+    db_line, value_line = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert db_line["request_id"] == "req-db-1" and db_line["exc_type"] == "sqlalchemy.exc.OperationalError"
+    assert "SELECT no_such_column FROM no_such_table WHERE ref = ?" in db_line["exc"]
+    assert "test_a_logged_database_error_shows" in db_line["exc"]  # the frames are there
+    assert value_line["exc_type"] == "ValueError" and "message withheld" in value_line["exc"]
