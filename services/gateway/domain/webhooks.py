@@ -325,10 +325,13 @@ class Stale(WebhookError):
         self.current_version = current_version
 
 
-def subscribed(event_types: list[str], event_type: str) -> bool:
-    """An endpoint names event types exactly, or a family with `referral.*`, or everything with `*`."""
+def subscribed(event_types: list[str], event_type: str, renamed: dict[str, str] | None = None) -> bool:
+    """An endpoint names event types exactly, or a family with `referral.*`, or everything with `*`. A type
+    renamed since the endpoint subscribed (`renamed`: old -> new, the catalogue's deprecated aliases) still
+    reaches it under its new name."""
+    renamed = renamed or {}
     for wanted in event_types:
-        if wanted == "*" or wanted == event_type:
+        if wanted == "*" or wanted == event_type or renamed.get(wanted) == event_type:
             return True
         if wanted.endswith(".*") and event_type.startswith(wanted[:-1]):
             return True

@@ -129,6 +129,9 @@ def test_an_endpoint_subscribes_to_types_families_or_everything():
     assert subscribed(["referral.*"], "referral.withdrawn") and not subscribed(["referral.*"], "placement.started")
     assert subscribed(["*"], "invoice.issued")
     assert not subscribed(["admission.accepted"], "admission.declined")
+    # a subscription made before a type was renamed keeps receiving it under its new name
+    assert subscribed(["match.assessed"], "impact_risk.assessed", {"match.assessed": "impact_risk.assessed"})
+    assert not subscribed(["match.assessed"], "impact_risk.assessed")
 
 
 def test_an_endpoint_is_disabled_after_too_many_failures_in_a_row_or_too_long_failing():

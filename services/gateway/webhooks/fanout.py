@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import event as sa_event
 
-from libs.common.events.catalogue import CATALOGUE, Payload
+from libs.common.events.catalogue import CATALOGUE, DEPRECATED_ALIASES, Payload
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
 
@@ -30,7 +30,7 @@ def handlers(wake: asyncio.Event) -> dict:
         if not envelope.la_code:
             return
         endpoints = await repository.active_endpoints_of(uow.session, envelope.la_code)
-        targets = [endpoint_id for endpoint_id, types in endpoints if subscribed(types, envelope.type)]
+        targets = [endpoint_id for endpoint_id, types in endpoints if subscribed(types, envelope.type, DEPRECATED_ALIASES)]
         if not targets:
             return
         already = await repository.endpoints_with_delivery(uow.session, str(envelope.id), targets)
