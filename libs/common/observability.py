@@ -51,6 +51,18 @@ class JsonFormatter(logging.Formatter):
         return format_exception_safely(ei[1]) if ei and ei[1] is not None else ""
 
 
+class PlainFormatter(logging.Formatter):
+    """Plain-text lines (ITP_LOG_JSON=false) with the same rule: an exception's type, statement and frames,
+    never its message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = None  # never reuse a traceback another formatter wrote with the message in it
+        return super().format(record)
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return format_exception_safely(ei[1]) if ei and ei[1] is not None else ""
+
+
 def _qualname(cls: type) -> str:
     module = cls.__module__
     return cls.__qualname__ if module in ("builtins", "__main__") else f"{module}.{cls.__qualname__}"
@@ -98,7 +110,7 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
         root.setLevel(level)
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(JsonFormatter() if json_logs else PlainFormatter("%(levelname)s %(name)s %(message)s"))
     root.handlers = [handler]
     root.setLevel(level)
     root._itp_configured = True  # type: ignore[attr-defined]
