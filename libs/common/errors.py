@@ -52,6 +52,25 @@ class ProblemError(Exception):
         self.extra = extra
 
 
+class Missing(Exception):
+    """An application operation's answer that there is no such record for this caller (another council's
+    record, or a home manager's other home, is missing in the same way). Every app answers it 404."""
+
+    def __init__(self, what: str = "record"):
+        super().__init__(what)
+        self.what = what
+
+
+class Stale(Exception):
+    """An application operation's answer that the caller's If-Match does not admit the version it holds under
+    the row lock. Every app answers it 412 with the current ETag."""
+
+    def __init__(self, current_version: int, what: str = "record"):
+        super().__init__(f"current version {current_version}")
+        self.current_version = current_version
+        self.what = what
+
+
 class NotFound(ProblemError):
     def __init__(self, what: str = "resource"):
         super().__init__(404, "Not Found", f"No such {what}.", type_=PROBLEM_BASE + "not-found")
@@ -104,7 +123,13 @@ def install_problem_handlers(app: FastAPI, problems: Mapping[type[Exception], Pr
     by type, statement and frames, never by message or arguments, and always with the request id."""
     from sqlalchemy.exc import IntegrityError
 
-    for exc_type, mapper in (problems or {}).items():
+    from .http.preconditions import stale
+
+    defaults: dict[type[Exception], ProblemMapper] = {
+        Missing: lambda exc: NotFound(exc.what),
+        Stale: lambda exc: stale(exc.current_version, exc.what),
+    }
+    for exc_type, mapper in {**defaults, **(problems or {})}.items():
         def _handler(request: Request, exc: Exception, mapper=mapper):
             problem = mapper(exc)
             return problem_response(problem.status, problem.title, problem.detail, type_=problem.type,

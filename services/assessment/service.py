@@ -13,6 +13,7 @@ from libs.common.events.catalogue import (AdmissionAccepted, DeadlineDueSoon, De
                                           PhaseTransitioned, PlacementEnded, PlacementStarted, ReviewCompleted)
 from libs.common.events.outbox import UnitOfWork
 from libs.common.weekly_fees import weekly_fee_view
+from libs.common.errors import Missing, Stale
 
 from . import repository as repo
 from .domain.ending import PLANNED, EndingType, check_ending
@@ -21,20 +22,8 @@ from .domain.plan import check_ready, empty_sections
 from .domain.schedule import FOUNDATION_TASKS, plan_due, review_due, review_kind, task_due
 
 
-class Missing(Exception):
-    """No such record for this caller (another council's is missing too)."""
-
-    def __init__(self, what: str):
-        super().__init__(what)
-        self.what = what
 
 
-class Stale(Exception):
-    """The caller's If-Match does not match the version held under the row lock."""
-
-    def __init__(self, current_version: int):
-        super().__init__(f"current version {current_version}")
-        self.current_version = current_version
 
 
 class PlanConflict(Exception):
@@ -167,10 +156,10 @@ async def edit_plan(uow: UnitOfWork, principal: Principal, plan_id: str, section
     if merged == plan["sections"]:
         return plan, placement
     if not precondition(plan["version"]):
-        raise Stale(plan["version"])
+        raise Stale(plan["version"], "plan")
     new = await repo.save_plan_sections(uow.session, plan, merged, now)
     if new is None:
-        raise Stale(plan["version"] + 1)
+        raise Stale(plan["version"] + 1, "plan")
     return new, placement
 
 
@@ -202,7 +191,7 @@ async def issue_plan(uow: UnitOfWork, principal: Principal, plan_id: str, *, pre
     if placement["status"] == Status.ended.value:
         raise PlanConflict("The placement has ended.", current_status="ended", allowed_moves=[])
     if precondition is not None and not precondition(plan["version"]):
-        raise Stale(plan["version"])
+        raise Stale(plan["version"], "plan")
     if issued_on > today or issued_on < placement["arrival_date"]:
         raise InvalidDate("issued_on", "a plan is issued between the arrival and today")
     check_ready(plan["sections"])

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from libs.common.auth import Principal
 from libs.common.events.catalogue import FeePeriodClosed, InvoiceIssued, PlacementFeeApplied
 from libs.common.events.outbox import UnitOfWork
+from libs.common.errors import Missing, Stale
 
 from . import repository as repo
 from .domain.applied import Applied, applied_fee
@@ -27,18 +28,8 @@ RATE_LABELS = {"phase_1": "Phase 1 enhanced assessment fee", "phase_2": "Phase 2
                "add_on:two_to_one": "2:1 staffing uplift", "add_on:outreach": "Outreach support"}
 
 
-class Missing(Exception):
-    """No such record for this caller (another council's is missing too)."""
-
-    def __init__(self, what: str):
-        super().__init__(what)
-        self.what = what
 
 
-class Stale(Exception):
-    def __init__(self, current_version: int):
-        super().__init__(f"current version {current_version}")
-        self.current_version = current_version
 
 
 # --- rows to domain -------------------------------------------------------------------------------------
@@ -215,7 +206,7 @@ async def add_schedule(uow: UnitOfWork, principal: Principal, contract_id: str, 
     if row is None:
         raise Missing("contract")
     if precondition is not None and not precondition(row["version"]):
-        raise Stale(row["version"])
+        raise Stale(row["version"], "contract")
     new = FeeSchedule(str(uuid.uuid4()), schedule["effective_from"], schedule["effective_to"],
                       schedule["phase_1_weekly_pence"], schedule["phase_2_weekly_pence"],
                       schedule["blended_weekly_pence"])

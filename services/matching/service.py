@@ -21,6 +21,7 @@ from libs.common.events.catalogue import (AdmissionAccepted, AdmissionDeclined, 
                                           NeedOrRisk)
 from libs.common.events.outbox import UnitOfWork
 from libs.common.weekly_fees import weekly_fee_view
+from libs.common.errors import Missing, Stale
 
 from . import repository as repo
 from .domain.beds import ONBOARDING_CHECKLIST, IllegalBedMove, check_manual_move
@@ -36,21 +37,8 @@ Precondition = Callable[[int], bool]  # libs.common.http.Precondition: admits(ve
 
 
 # --- domain errors (api/__init__.py maps each to its problem, once) -------------------------------------
-class Missing(Exception):
-    """No such record for this caller (a home manager's other homes are missing too)."""
-
-    def __init__(self, what: str):
-        super().__init__(what)
-        self.what = what
 
 
-class Stale(Exception):
-    """The caller's If-Match does not name the record's current version."""
-
-    def __init__(self, current_version: int, what: str = "home"):
-        super().__init__(f"current version {current_version}")
-        self.current_version = current_version
-        self.what = what
 
 
 class Refused(Exception):
@@ -149,7 +137,7 @@ async def _locked_home(uow: UnitOfWork, principal: Principal, home_id: str,
     if h is None:
         raise Missing("home")
     if precondition is not None and not precondition(h["version"]):
-        raise Stale(h["version"])
+        raise Stale(h["version"], "home")
     return h
 
 
@@ -175,7 +163,7 @@ async def update_home(uow: UnitOfWork, principal: Principal, home_id: str, chang
         await repo.add_beds(uow.session, home_id, count, [str(uuid.uuid4()) for _ in range(places - count)], now)
     if not await repo.update_home(uow.session, home_id, h["version"], {**changes, "updated_at": now}):
         current = await repo.get_home(uow.session, principal, home_id)
-        raise Stale(current["version"] if current else h["version"] + 1)
+        raise Stale(current["version"] if current else h["version"] + 1, "home")
     await repo.refresh_pathway_bed(uow.session, home_id)
     await repo.bump(uow.session)
     return await home(uow.session, principal, home_id)
@@ -228,7 +216,7 @@ async def set_registration(uow: UnitOfWork, principal: Principal, home_id: str, 
     if h["registration_status"] != status:
         if not await repo.update_home(uow.session, home_id, h["version"],
                                       {"registration_status": status, "updated_at": now}):
-            raise Stale(h["version"] + 1)
+            raise Stale(h["version"] + 1, "home")
         await repo.bump(uow.session)
     return await home(uow.session, principal, home_id)
 

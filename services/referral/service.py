@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.auth import Principal
 from libs.common.events.catalogue import ReferralWithdrawn
 from libs.common.events.outbox import UnitOfWork
+from libs.common.errors import Missing, Stale
 
 from . import repository as repo
 from .domain.referral import check_age
@@ -28,16 +29,8 @@ from .settings import ReferralSettings
 log = logging.getLogger("itp.referral.service")
 
 
-class Missing(Exception):
-    """No such referral for this caller (another council's is missing too)."""
 
 
-class Stale(Exception):
-    """The caller's copy (its ETag) is not the current version."""
-
-    def __init__(self, current_version: int):
-        super().__init__(f"current version {current_version}")
-        self.current_version = current_version
 
 
 class Closed(Exception):
@@ -82,7 +75,7 @@ async def refer_unless_known(uow: UnitOfWork, settings: ReferralSettings, *, la_
 async def read(session: AsyncSession, principal: Principal, referral_id: str) -> dict:
     row = await repo.get(session, principal, referral_id)
     if row is None:
-        raise Missing()
+        raise Missing("referral")
     return row
 
 
@@ -99,11 +92,11 @@ async def change(uow: UnitOfWork, settings: ReferralSettings, principal: Princip
     changes nothing answers the referral as it is, whatever the precondition: a retried PATCH is harmless."""
     row = await repo.get(uow.session, principal, referral_id, for_update=True)
     if row is None:
-        raise Missing()
+        raise Missing("referral")
     if all(row[k] == v for k, v in values.items()):
         return row
     if not precondition(row["version"]):
-        raise Stale(row["version"])
+        raise Stale(row["version"], "referral")
     if not is_open(row["status"]):
         raise Closed(row["status"])
     merged = {**row, **values}
@@ -112,7 +105,7 @@ async def change(uow: UnitOfWork, settings: ReferralSettings, principal: Princip
                   settings.age_min, settings.age_max)
     new = await repo.save(uow.session, row, **values)
     if new is None:
-        raise Stale(row["version"] + 1)
+        raise Stale(row["version"] + 1, "referral")
     await uow.emit(repo.updated_event(new), subject_id=row["id"], la_code=row["la_code"])
     return new
 
@@ -123,17 +116,17 @@ async def withdraw(uow: UnitOfWork, principal: Principal, referral_id: str, reas
     withdrawn referral answers it as it is; a decided one raises IllegalMove."""
     row = await repo.get(uow.session, principal, referral_id, for_update=True)
     if row is None:
-        raise Missing()
+        raise Missing("referral")
     if row["status"] == Status.withdrawn.value:
         return row
     if precondition is not None and not precondition(row["version"]):
-        raise Stale(row["version"])
+        raise Stale(row["version"], "referral")
     if not can_move(row["status"], Status.withdrawn):
         raise IllegalMove(row["status"], Status.withdrawn)
     now = datetime.now(timezone.utc)
     new = await repo.save(uow.session, row, status=Status.withdrawn.value, decided_at=now, decision_reason=reason)
     if new is None:
-        raise Stale(row["version"] + 1)
+        raise Stale(row["version"] + 1, "referral")
     await uow.emit(ReferralWithdrawn(referral_id=row["id"], reason=reason, withdrawn_at=now),
                    subject_id=row["id"], la_code=row["la_code"])
     return new

@@ -4,10 +4,8 @@ own children (placements:read, plans:read); the hub's roles write (a home manage
 
 ROUTERS is what app.py mounts; PROBLEMS maps the service's domain errors to problem documents, once for
 the whole app (routes never catch them)."""
-from __future__ import annotations
 
-from libs.common.errors import Conflict, NotFound, ProblemError, field_problem
-from libs.common.http import stale
+from libs.common.errors import Conflict, ProblemError, field_problem
 from libs.common.pagination import InvalidCursor
 
 from .. import service
@@ -26,9 +24,7 @@ def _illegal_move(exc: IllegalMove) -> ProblemError:
 
 
 PROBLEMS = {
-    service.Missing: lambda exc: NotFound(exc.what),
     service.PlanConflict: lambda exc: Conflict(str(exc), **exc.extra),
-    service.Stale: lambda exc: stale(exc.current_version, "plan"),
     IllegalMove: _illegal_move,
     InvalidDate: lambda exc: field_problem(f"body.{exc.field}", "date_in_order", str(exc)),
     ReasonRequired: lambda exc: field_problem("body.reason", "reason_required", str(exc)),

@@ -5,13 +5,11 @@ fee_periods.py  closing a fee period (finance), and the closed periods
 invoices.py     invoices and credit notes with their lines; downloads as JSON, CSV and PDF
 viability.py    per home: occupancy, revenue by phase, cost base, break-even; the ramp-up projection
 """
-from libs.common.errors import NotFound, field_problem
-from libs.common.http import stale
+from libs.common.errors import field_problem
 
 from ..domain.contracts import ContractError
 from ..domain.money import MoneyError
 from ..domain.periods import PeriodError
-from ..service import Missing, Stale
 from . import contracts, fee_periods, invoices, viability
 
 ROUTERS = [contracts.router, fee_periods.router, invoices.router, viability.router]
@@ -22,8 +20,6 @@ def _field(exc) -> object:
 
 
 PROBLEMS = {
-    Missing: lambda exc: NotFound(exc.what),
-    Stale: lambda exc: stale(exc.current_version, "contract"),
     ContractError: _field,
     MoneyError: _field,
     PeriodError: _field,

@@ -4,10 +4,9 @@ homes.py        spoke homes: onboarding, the checklist, going live, suspension, 
 impact_risk.py  GET /v1/referrals/{id}/matches: the impact risk assessment ranking homes for a referral
 admissions.py   the hub's decisions (accept reserves the Pathway Bed, decline carries a coded reason)
 """
-from libs.common.errors import Conflict, NotFound, ProblemError, field_problem
-from libs.common.http import stale
+from libs.common.errors import Conflict, ProblemError, field_problem
 
-from ..service import Invalid, Missing, Refused, Stale
+from ..service import Invalid, Refused
 from . import admissions, homes, impact_risk
 
 ROUTERS = [homes.router, impact_risk.router, admissions.router]
@@ -18,8 +17,6 @@ def _refused(exc: Refused) -> ProblemError:
 
 
 PROBLEMS = {
-    Missing: lambda exc: NotFound(exc.what),
-    Stale: lambda exc: stale(exc.current_version, exc.what),
     Refused: _refused,
     Invalid: lambda exc: field_problem(exc.field, exc.rule, exc.message),
 }

@@ -1,14 +1,12 @@
 """The referral service's HTTP API: ROUTERS (mounted by app.py, in this order: the fixed path
 /v1/referrals/vocabulary before /v1/referrals/{id}) and PROBLEMS (each domain error's answer, once)."""
-from __future__ import annotations
 
-from libs.common.errors import Conflict, NotFound, ProblemError, field_problem
-from libs.common.http import stale
+from libs.common.errors import Conflict, ProblemError, field_problem
 from libs.common.pagination import InvalidCursor
 
 from ..domain.referral import AgeOutsideRange
 from ..domain.status import IllegalMove, Status, allowed_moves
-from ..service import Closed, Missing, Stale
+from ..service import Closed
 from . import referrals, vocabulary
 
 ROUTERS = [vocabulary.router, referrals.router]
@@ -22,8 +20,6 @@ def _illegal_move(exc: IllegalMove) -> ProblemError:
 
 
 PROBLEMS = {
-    Missing: lambda exc: NotFound("referral"),
-    Stale: lambda exc: stale(exc.current_version, "referral"),
     Closed: lambda exc: Conflict(f"A referral that is {exc.status} can no longer be changed.",
                                  current_status=exc.status, allowed_moves=allowed_moves(exc.status)),
     IllegalMove: _illegal_move,
