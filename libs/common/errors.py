@@ -208,7 +208,7 @@ def unhandled_error_response(exc: BaseException, path: str | None) -> JSONRespon
 
     if is_unavailable(exc):
         log.warning("database unavailable; answered 503", extra={"path": path, "exc_type": type(exc).__name__})
-        return problem_response(503, "Service Unavailable", "The service cannot reach its database just now; "
+        return problem_response(503, "Service Unavailable", "The service cannot reach its database (or another dependency) just now; "
                                 "retry after a short wait.", type_=PROBLEM_BASE + "service-unavailable",
                                 instance=path, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
     log_unhandled(exc, path)
