@@ -33,6 +33,9 @@ DEMO_CLIENTS = [
     dict(client_id="demo-home-manager", client_secret="demo-home-manager-secret",
          name="Registered manager, blueprint home (demo)", role="home_manager",
          scopes=["placements:read", "placements:write", "plans:read", "homes:read"], homes=[BLUEPRINT_HOME_ID]),
+    # the hub's finance officer: contracts, fee periods, invoices, viability (the dashboard's finance pages)
+    dict(client_id="demo-finance", client_secret="demo-finance-secret", name="Hub finance officer (demo)",
+         role="finance", scopes=["billing:write", "invoices:read"]),
 ]
 
 
@@ -125,14 +128,17 @@ async def seed_matching(**overrides) -> bool:
 
 
 async def seed_blueprint(**overrides) -> dict:
-    """The demo data, then the 3-bed blueprint scenario (children A-D) driven through the real APIs of
-    the whole system run in this process. A second run finds the blueprint children and adds nothing."""
+    """The demo data, then the 3-bed blueprint scenario (children A-D) and the demo region (itp/demo_region.py:
+    eight more spoke homes, children at every point of the pathway, the crisis queue, both councils' contracts
+    and closed fee periods) driven through the real APIs of the whole system run in this process. A second run
+    finds the blueprint children and the region and adds nothing."""
     import httpx
 
     from libs.common.auth import KeyStore, mint_token
     from services.gateway.domain.principals import COUNCIL_SCOPES
 
     from .blueprint import Blueprint, already_seeded
+    from .demo_region import LEICESTER, Region
     from .system import build_system
 
     await seed_demo(**overrides)
@@ -141,9 +147,11 @@ async def seed_blueprint(**overrides) -> dict:
     hub = {"Authorization": "Bearer " + mint_token(keys, client_id="seed-blueprint", role="hub")}
     council = {"Authorization": "Bearer " + mint_token(keys, client_id="seed-blueprint-council", la_code="E10000018",
                                                        scopes=COUNCIL_SCOPES)}
+    city = {"Authorization": "Bearer " + mint_token(keys, client_id="seed-region-city", la_code=LEICESTER,
+                                                    scopes=COUNCIL_SCOPES)}
     gateway = system.gateway
     async with gateway.router.lifespan_context(gateway):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://seed") as client:
-            if await already_seeded(client, hub):
-                return {}
-            return await Blueprint(client, hub, council).run()
+            placed = {} if await already_seeded(client, hub) else await Blueprint(client, hub, council).run()
+            await Region(client, hub, {"E10000018": council, LEICESTER: city}).run()
+            return placed

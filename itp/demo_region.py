@@ -1,0 +1,304 @@
+"""The demo region: the hub's spoke homes across Leicestershire and its neighbours, with children at every
+point of the pathway, seeded through the real APIs at the gateway (as itp/blueprint.py does).
+
+Deterministic: every home, child and date comes from the tables below and one fixed seed (REGION_SEED, used
+for the children's birthdays); dates are relative to today so the picture is the same whichever day the demo
+starts. Idempotent: the region is seeded once (the onboarding home, made last, is the marker).
+
+What the hub sees after seeding:
+- eight spoke homes (plus the blueprint home) in real postcode districts the matching service can place:
+  sizes 2-4, different registrations, specialisms and Ofsted ratings; some with a free Pathway Bed, one
+  still onboarding (not live), one suspended;
+- children placed back-dated so today there is Phase 1 with a foundation task overdue and tasks due soon,
+  Phase 2 with a 90-day review coming, a step-down planned and one unplanned ending;
+- crisis and urgent referrals from both councils waiting in the queue, which get ranked options;
+- Leicester City's spot contract, each live home's monthly cost base, and the fee periods closed up to two
+  months ago (the last full month is left for finance to close).
+"""
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, timedelta
+
+import httpx
+
+from services.assessment.domain.calendar import add_months
+
+from .blueprint import SECTIONS, _money, _until, start_of_story
+
+REGION_SEED = 20260514
+CHECKLIST = ("registration_verified", "registered_manager_appointed", "staff_trained_in_therapeutic_model",
+             "therapeutic_governance_checklist_complete", "safeguarding_policies_in_place",
+             "council_partner_agreement_signed")
+LEICESTERSHIRE, LEICESTER = "E10000018", "E06000016"
+PHASE_1_WEEKLY, PHASE_2_WEEKLY = 520000, 378900
+
+_BOTH = ["female", "male"]
+_EBD = "emotional_behavioural_difficulties"
+# key: (urn, name, address, postcode, places, ages, sexes, categories, specialisms, rating, state)
+HOMES: list[dict] = [
+    dict(key="charnwood", urn="SC900011", name="Charnwood View", address="4 Forest Road, Loughborough",
+         postcode="LE11 3NP", registered_places=4, age_min=10, age_max=17, sexes=_BOTH,
+         categories=[_EBD, "mental_disorders"], specialisms=["complex_mental_health", "trauma_informed"],
+         ofsted_rating="outstanding", state="live"),
+    dict(key="hinckley", urn="SC900012", name="Hinckley Lodge", address="22 Coventry Road, Hinckley",
+         postcode="LE10 0JT", registered_places=3, age_min=11, age_max=17, sexes=_BOTH,
+         categories=[_EBD, "drug_alcohol_misuse"], specialisms=["substance_misuse", "youth_justice_step_down"],
+         ofsted_rating="good", state="live"),
+    dict(key="melton", urn="SC900013", name="Melton Grange", address="9 Scalford Road, Melton Mowbray",
+         postcode="LE13 1JY", registered_places=2, age_min=10, age_max=16, sexes=_BOTH,
+         categories=[_EBD, "mental_disorders"], specialisms=["child_exploitation"],
+         ofsted_rating="good", state="live"),
+    dict(key="harborough", urn="SC900014", name="Harborough House", address="31 Leicester Road, Market Harborough",
+         postcode="LE16 7AY", registered_places=3, age_min=12, age_max=17, sexes=_BOTH,
+         categories=[_EBD, "learning_disability"], specialisms=["neurodiversity"],
+         ofsted_rating="requires_improvement", state="live"),
+    dict(key="sherwood", urn="SC900015", name="Sherwood Lodge", address="140 Mansfield Road, Nottingham",
+         postcode="NG5 2BT", registered_places=4, age_min=10, age_max=17, sexes=_BOTH,
+         categories=[_EBD, "mental_disorders"], specialisms=["complex_mental_health", "child_exploitation"],
+         ofsted_rating="good", state="live"),
+    dict(key="welland", urn="SC900016", name="Welland Cottage", address="3 Ryhall Road, Stamford",
+         postcode="PE9 1UF", registered_places=2, age_min=12, age_max=17, sexes=["female"],
+         categories=[_EBD, "mental_disorders"], specialisms=["trauma_informed", "harmful_sexual_behaviour"],
+         ofsted_rating="good", state="live"),
+    dict(key="trent", urn="SC900017", name="Trent Side", address="18 Swadlincote Road, Woodville",
+         postcode="DE11 8DA", registered_places=3, age_min=11, age_max=17, sexes=["male"],
+         categories=[_EBD], specialisms=["youth_justice_step_down"],
+         ofsted_rating="requires_improvement", state="suspended"),
+    dict(key="nuneaton", urn="SC900018", name="Nuneaton Mews", address="7 Manor Court Road, Nuneaton",
+         postcode="CV11 5HX", registered_places=2, age_min=10, age_max=16, sexes=_BOTH,
+         categories=[_EBD, "mental_disorders"], specialisms=["complex_mental_health"],
+         ofsted_rating=None, state="onboarding"),
+]
+MARKER_URN = "SC900018"  # the onboarding home: made last, so its presence means the region is seeded
+
+# story: phase_2 (arrived `days` ago, through Phase 1), phase_1 (arrived `days` ago, tasks done except `skip`),
+# step_down (phase_2 with a planned step-down), ended (phase_2, then an unplanned ending `ended_days` ago)
+CHILDREN: list[dict] = [
+    dict(ref="LCC-2025-0107", la=LEICESTERSHIRE, home="charnwood", sex="female", age=15, days=300, story="step_down",
+         needs=["mental_health", "camhs_involvement"], risks=["self_harm"]),
+    dict(ref="LC-2025-0220", la=LEICESTER, home="charnwood", sex="male", age=13, days=150, story="phase_2",
+         needs=["trauma"], risks=["missing_episodes"]),
+    dict(ref="LCC-2025-0190", la=LEICESTERSHIRE, home="hinckley", sex="male", age=16, days=78, story="phase_2",
+         needs=["substance_misuse"], risks=["youth_justice"]),
+    dict(ref="LC-2026-0031", la=LEICESTER, home="hinckley", sex="male", age=15, days=10, story="phase_1",
+         skip=["safety_and_risk_plan"], needs=["substance_misuse"], risks=["violence_to_staff"]),
+    dict(ref="LCC-2025-0133", la=LEICESTERSHIRE, home="melton", sex="female", age=14, days=240, story="phase_2",
+         needs=["mental_health"], risks=["exploitation_risk", "missing_episodes"]),
+    dict(ref="LC-2025-0177", la=LEICESTER, home="melton", sex="female", age=13, days=70, story="ended",
+         ended_days=6, needs=["trauma"], risks=["missing_episodes"]),
+    dict(ref="LCC-2025-0088", la=LEICESTERSHIRE, home="harborough", sex="male", age=14, days=200, story="phase_2",
+         needs=["neurodiversity", "ehcp"], risks=[]),
+    dict(ref="LCC-2026-0019", la=LEICESTERSHIRE, home="harborough", sex="female", age=15, days=12, story="phase_1",
+         skip=[], needs=["learning_disability"], risks=["bullying_victim"]),
+    dict(ref="LC-2025-0064", la=LEICESTER, home="sherwood", sex="female", age=16, days=280, story="phase_2",
+         needs=["mental_health"], risks=["self_harm"]),
+    dict(ref="LCC-2025-0151", la=LEICESTERSHIRE, home="sherwood", sex="male", age=12, days=85, story="phase_2",
+         needs=["camhs_involvement"], risks=["missing_episodes"]),
+    dict(ref="LC-2025-0242", la=LEICESTER, home="sherwood", sex="female", age=14, days=45, story="phase_2",
+         needs=["trauma"], risks=["exploitation_risk"]),
+    dict(ref="LCC-2025-0099", la=LEICESTERSHIRE, home="trent", sex="male", age=16, days=190, story="phase_2",
+         needs=[], risks=["youth_justice", "violence_to_others"]),
+]
+
+# the queue: crisis and urgent referrals waiting for the hub's decision (beside itp/seed.py's three)
+WAITING: list[dict] = [
+    dict(ref="LC-2026-0311", la=LEICESTER, sex="male", age=13, postcode="LE3 9QG", urgency="crisis", start=0,
+         legal="C2", needs=["mental_health"], risks=["self_harm", "missing_episodes"]),
+    dict(ref="LCC-2026-0422", la=LEICESTERSHIRE, sex="female", age=15, postcode="LE11 2TD", urgency="crisis",
+         start=1, legal="C2", needs=["trauma"], risks=["exploitation_risk", "missing_episodes"]),
+    dict(ref="LC-2026-0298", la=LEICESTER, sex="male", age=16, postcode="LE2 0PD", urgency="urgent", start=3,
+         legal="C1", needs=["substance_misuse"], risks=["violence_to_others", "youth_justice"]),
+]
+HOME_MONTHLY_COST = {2: 2600000, 3: 3900000, 4: 5000000}  # pence a month by registered places
+WORKER = {"name": "Demo Social Worker", "email": "social.worker@example.gov.uk", "phone": "0116 000 0000"}
+
+
+def items(body):
+    """A list answer, or a page of one ({"items": [...], "next_cursor": ...})."""
+    return body["items"] if isinstance(body, dict) else body
+
+
+def _born(today: date, age: int, rng: random.Random) -> str:
+    """Age `age` today, with a birthday a fixed pseudo-random 20-300 days ago."""
+    days = rng.randint(20, 300)
+    try:
+        birthday = today.replace(year=today.year - age)
+    except ValueError:
+        birthday = today.replace(year=today.year - age, day=28)
+    return str(birthday - timedelta(days=days))
+
+
+class Region:
+    def __init__(self, client: httpx.AsyncClient, hub: dict, councils: dict[str, dict], today: date | None = None):
+        self.client, self.hub, self.councils = client, hub, councils
+        self.today = today or date.today()
+        self.rng = random.Random(REGION_SEED)
+        self.homes: dict[str, dict] = {}
+
+    async def _call(self, method: str, url: str, body: dict | None = None, headers: dict | None = None,
+                    key: str | None = None) -> dict:
+        r = await self.client.request(method, url, json=body, headers={
+            **(headers or self.hub), "Idempotency-Key": key or str(uuid.uuid4())})
+        if r.status_code not in (200, 201):
+            raise RuntimeError(f"{method} {url}: {r.status_code} {r.text}")
+        return r.json()
+
+    async def seeded(self) -> bool:
+        r = await self.client.get("/v1/homes", headers=self.hub)
+        return r.status_code == 200 and any(h["urn"] == MARKER_URN for h in items(r.json()))
+
+    # --- homes -------------------------------------------------------------------------------------------
+    async def make_home(self, spec: dict) -> dict:
+        body = {k: v for k, v in spec.items() if k not in ("key", "state")}
+        body["registered_manager"] = f"Registered Manager, {spec['name']}"
+        if spec["ofsted_rating"]:
+            body["inspection_date"] = str(self.today - timedelta(days=120 + len(spec["name"]) * 7))
+        else:
+            body.pop("ofsted_rating")
+        home = await self._call("POST", "/v1/homes", body)
+        items = CHECKLIST if spec["state"] != "onboarding" else CHECKLIST[:3]
+        for item in items:
+            home = await self._call("PUT", f"/v1/homes/{home['id']}/checklist/{item}", {"done": True})
+        if spec["state"] != "onboarding":
+            home = await self._call("POST", f"/v1/homes/{home['id']}/go-live")
+        return home
+
+    # --- children ----------------------------------------------------------------------------------------
+    async def refer(self, la: str, ref: str, sex: str, age: int, postcode: str, urgency: str, start: date,
+                    needs: list[str], risks: list[str], legal: str = "C2") -> str:
+        body = {"child_ref": ref, "date_of_birth": _born(self.today, age, self.rng), "sex": sex, "legal_status": legal,
+                "home_postcode": postcode, "urgency": urgency, "wanted_start_date": str(start),
+                "needs": [{"code": c, "severity": "high" if i == 0 else "medium"} for i, c in enumerate(needs)],
+                "risks": [{"code": c, "severity": "high" if i == 0 else "medium"} for i, c in enumerate(risks)],
+                "social_worker": WORKER}
+        made = await self._call("POST", "/v1/referrals", body, headers=self.councils[la], key=f"region-{ref}")
+        return made["id"]
+
+    async def admit(self, child: dict) -> dict:
+        home = self.homes[child["home"]]
+        referral_id = await self.refer(child["la"], child["ref"], child["sex"], child["age"], home["postcode"],
+                                       "planned", self.today, child["needs"], child["risks"])
+
+        async def known():
+            return (await self.client.get(f"/v1/referrals/{referral_id}/matches", headers=self.hub)).status_code == 200
+        await _until(known)
+        await self._call("POST", "/v1/admissions", {"referral_id": referral_id, "decision": "accept",
+                                                    "home_id": home["id"], "planned_start_date": str(self.today)})
+
+        async def placed():
+            r = await self.client.get("/v1/placements", headers=self.hub, params={"home": home["id"], "limit": 200})
+            return next((p for p in r.json()["items"] if p["referral_id"] == referral_id), None)
+        return await _until(placed)
+
+    async def arrive(self, placement: dict, arrival: date, skip: tuple[str, ...] = ()) -> None:
+        pid = placement["id"]
+        await self._call("POST", f"/v1/placements/{pid}/arrival", {"arrival_date": str(arrival),
+                                                                   "key_worker": "Key Worker",
+                                                                   "therapeutic_lead": "Therapeutic Lead"})
+        tasks = items((await self.client.get(f"/v1/placements/{pid}/tasks", headers=self.hub)).json())
+        for task in tasks:
+            if task["done_on"] is None and task["code"] not in skip \
+                    and date.fromisoformat(task["due_date"]) <= self.today:
+                await self._call("POST", f"/v1/placements/{pid}/tasks/{task['code']}/complete",
+                                 {"done_on": task["due_date"]})
+
+    async def to_phase_2(self, placement: dict, arrival: date) -> None:
+        pid = placement["id"]
+        plan = await self.client.get(f"/v1/placements/{pid}/plan", headers=self.hub)
+        r = await self.client.patch(f"/v1/plans/{plan.json()['id']}", json={"sections": SECTIONS},
+                                    headers={**self.hub, "If-Match": plan.headers["etag"]})
+        if r.status_code != 200:
+            raise RuntimeError(f"plan edit: {r.status_code} {r.text}")
+        await self._call("POST", f"/v1/plans/{plan.json()['id']}/issue", {"issued_on": str(arrival + timedelta(days=26))})
+        await self._call("POST", f"/v1/placements/{pid}/phase-2", {"effective_date": str(arrival + timedelta(days=28)),
+                                                                  "reason": "Recorded from the demo history"})
+        home_id = placement["home_id"]
+
+        async def moved():
+            r = await self.client.get(f"/v1/homes/{home_id}/residents", headers=self.hub)
+            return any(x["placement_id"] == pid and x["phase"] == "phase_2" for x in items(r.json()))
+        await _until(moved)
+        while True:  # reviews already due are done (each makes a new plan version)
+            reviews = items((await self.client.get(f"/v1/placements/{pid}/reviews", headers=self.hub)).json())
+            due = next((x for x in reviews if x["completed_on"] is None
+                        and date.fromisoformat(x["due_date"]) <= self.today), None)
+            if due is None:
+                return
+            await self._call("POST", f"/v1/reviews/{due['id']}/complete", {
+                "completed_on": due["due_date"], "attendees": ["social_worker", "key_worker", "therapeutic_lead"],
+                "findings": "Progress reviewed; plan updated.",
+                "sections": {"therapeutic_plan": f"Weekly therapy continues; review {due['number']} goals set.",
+                             "education_plan": "Full-time timetable at the local school."}})
+
+    async def child(self, spec: dict) -> None:
+        placement = await self.admit(spec)
+        arrival = self.today - timedelta(days=spec["days"])
+        await self.arrive(placement, arrival, tuple(spec.get("skip", ())))
+        if spec["story"] == "phase_1":
+            return
+        await self.to_phase_2(placement, arrival)
+        pid = placement["id"]
+        if spec["story"] == "step_down":
+            await self._call("PUT", f"/v1/placements/{pid}/step-down", {
+                "destination": "foster_care", "target_date": str(self.today + timedelta(days=35)),
+                "readiness_notes": "Introductions to the foster family under way"})
+        elif spec["story"] == "ended":
+            await self._call("POST", f"/v1/placements/{pid}/ending", {
+                "end_date": str(self.today - timedelta(days=spec["ended_days"])), "ending_type": "breakdown",
+                "reason_code": "E8"})
+
+    # --- money -------------------------------------------------------------------------------------------
+    async def charges(self) -> None:
+        first = start_of_story(self.today).replace(day=1)
+        contracts = items((await self.client.get("/v1/contracts", headers=self.hub)).json())
+        if not any(c["la_code"] == LEICESTER for c in contracts):
+            contract = await self._call("POST", "/v1/contracts", {
+                "la_code": LEICESTER, "name": "Leicester City spot contract (demo)", "form": "spot",
+                "start_date": str(first)})
+            await self._call("POST", f"/v1/contracts/{contract['id']}/fee-schedules", {
+                "effective_from": str(first), "phase_1_weekly": _money(PHASE_1_WEEKLY),
+                "phase_2_weekly": _money(PHASE_2_WEEKLY)})
+        for spec in HOMES:
+            if spec["state"] == "onboarding":
+                continue
+            home = self.homes[spec["key"]]
+            month = add_months(self.today.replace(day=1), -11)
+            while month <= self.today.replace(day=1):
+                await self._call("PUT", f"/v1/viability/homes/{home['id']}/costs/{month:%Y-%m}",
+                                 {"amount": _money(HOME_MONTHLY_COST[spec["registered_places"]]),
+                                  "category": "total"})
+                month = add_months(month, 1)
+
+    async def close_periods(self) -> list[str]:
+        """Closes calendar months in order up to the one two months ago (last month stays open)."""
+        closed = {p["period_start"] for p in items((await self.client.get("/v1/fee-periods", headers=self.hub)).json())}
+        month, last, out = start_of_story(self.today).replace(day=1), add_months(self.today.replace(day=1), -2), []
+        while month <= last:
+            if str(month) not in closed:
+                await self._call("POST", "/v1/fee-periods/close", {"period_start": str(month)})
+                out.append(str(month))
+            month = add_months(month, 1)
+        return out
+
+    async def run(self) -> dict:
+        if await self.seeded():
+            return {}
+        for spec in HOMES:
+            if spec["state"] != "onboarding":
+                self.homes[spec["key"]] = await self.make_home(spec)
+        await self.charges()
+        # the oldest arrival first in each home, so one child at a time is in Phase 1
+        for spec in sorted(CHILDREN, key=lambda c: -c["days"]):
+            await self.child(spec)
+        suspended = next(h for h in HOMES if h["state"] == "suspended")
+        await self._call("POST", f"/v1/homes/{self.homes[suspended['key']]['id']}/suspend",
+                         {"reason": "Registration suspended pending an Ofsted monitoring visit"})
+        for spec in WAITING:
+            await self.refer(spec["la"], spec["ref"], spec["sex"], spec["age"], spec["postcode"], spec["urgency"],
+                             self.today + timedelta(days=spec["start"]), spec["needs"], spec["risks"], spec["legal"])
+        closed = await self.close_periods()
+        marker = next(h for h in HOMES if h["urn"] == MARKER_URN)
+        self.homes[marker["key"]] = await self.make_home(marker)
+        return {"homes": {k: h["id"] for k, h in self.homes.items()}, "closed_periods": closed}
