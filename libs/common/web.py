@@ -4,10 +4,11 @@ from __future__ import annotations
 import contextlib
 from typing import Iterable, Mapping
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from .audit import ChildRecordsMiddleware
+from .contract import (contract_document, door_checks, operation_id)
 from .errors import PROBLEM_RESPONSES, ProblemMapper, install_problem_handlers
 from .observability import RequestContextMiddleware, configure_logging
 from .runtime import ServiceRuntime
@@ -52,7 +53,7 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = mark_required_headers(original())
+            app.openapi_schema = contract_document(mark_required_headers(original()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -74,7 +75,8 @@ def create_service_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *,
                 await runtime.stop()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
-                  responses=PROBLEM_RESPONSES, docs_url=docs_url)
+                  responses=PROBLEM_RESPONSES, docs_url=docs_url, dependencies=[Depends(door_checks)],
+                  generate_unique_id_function=operation_id)
     app.state.runtime = runtime
     install_problem_handlers(app, problems)
     install_openapi(app)

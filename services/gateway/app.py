@@ -15,12 +15,14 @@ from libs.common.auth import ForwardedTokens, KeyStore
 from libs.common.errors import NotFound, problem_response
 from libs.common.runtime import ServiceRuntime
 from libs.common.settings import Settings
+from libs.common.contract import contract_document
 from libs.common.web import create_service_app, mark_required_headers
 
 from . import audit, oauth, openapi
 from .protection import BodySizeLimitMiddleware, RateLimitMiddleware, SecurityHeadersMiddleware
 from .proxy import Upstreams
 from .routing import UPSTREAMS, allowed_methods, method_index, service_for
+from .domain.principals import SCOPE_DESCRIPTIONS
 from .tables import metadata
 from .webhooks import api as webhooks_api, fanout
 from .webhooks.worker import DeliveryWorker
@@ -40,13 +42,15 @@ async def merged_openapi(request: Request) -> JSONResponse:
     cached = getattr(app.state, "merged_openapi", None)
     if cached is None:
         # the gateway's own routes declare required headers as the services do (x-itp-required -> required)
-        documents = {SERVICE: mark_required_headers(get_openapi(title=API_TITLE, version="1.0.0", routes=app.routes))}
+        documents = {SERVICE: contract_document(mark_required_headers(
+            get_openapi(title=API_TITLE, version="1.0.0", routes=app.routes)))}
         upstreams: Upstreams = app.state.upstreams
         for name, client in upstreams.clients.items():
             resp = await client.get("/openapi.json")
             resp.raise_for_status()
             documents[name] = resp.json()
-        cached = openapi.merge(documents, title=API_TITLE, version="1.0.0", description=API_DESCRIPTION)
+        cached = contract_document(openapi.merge(documents, title=API_TITLE, version="1.0.0",
+                                                 description=API_DESCRIPTION), scopes=SCOPE_DESCRIPTIONS)
         app.state.merged_openapi = cached
     return JSONResponse(cached)
 

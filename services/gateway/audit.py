@@ -107,7 +107,7 @@ class AccessLogPage(BaseModel):
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
-@router.get("/access", response_model=AccessLogPage, summary="Who read or changed a child's record")
+@router.get("/access", name="list_access_records", response_model=AccessLogPage, summary="Who read or changed a child's record")
 async def access(request: Request, principal: Annotated[Principal, Authorize("audit:read", councils=False)],
                  child: Annotated[str | None, Query(max_length=64, description="A child record (referral) id")] = None,
                  client: Annotated[str | None, Query(max_length=64, description="An API client id")] = None,

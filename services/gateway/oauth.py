@@ -148,7 +148,7 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return unquote_plus(user), unquote_plus(password)
 
 
-@router.post("/oauth/token", summary="Get an access token (OAuth2 client credentials)",
+@router.post("/oauth/token", name="get_token", summary="Get an access token (OAuth2 client credentials)",
              description="Authenticate with HTTP Basic (client_id:client_secret) or with client_id and "
                          "client_secret form fields. The token is a short-lived ES256 JWT; verify it with "
                          "/.well-known/jwks.json.",
@@ -190,7 +190,7 @@ async def token(request: Request) -> JSONResponse:
                          "expires_in": settings.token_ttl_seconds, "scope": " ".join(scopes)}, headers=NO_STORE)
 
 
-@router.get("/.well-known/jwks.json", summary="The public keys that verify access tokens",
+@router.get("/.well-known/jwks.json", name="get_jwks", summary="The public keys that verify access tokens",
             description="During a key rotation two keys are listed: the one signing now and the one before it.")
 async def jwks(request: Request) -> JSONResponse:
     settings = request.app.state.runtime.settings

@@ -26,7 +26,7 @@ def merge(documents: dict[str, dict], *, title: str, version: str, description: 
     prefixed with the service's name so that neither overwrites the other."""
     merged: dict[str, Any] = {"openapi": "3.1.0", "info": {"title": title, "version": version,
                                                            "description": description},
-                              "paths": {}, "components": {"schemas": {}}}
+                              "paths": {}, "components": {"schemas": {}}, "tags": []}
     schemas = merged["components"]["schemas"]
     for service, doc in documents.items():
         doc = copy.deepcopy(doc)
@@ -41,6 +41,9 @@ def merge(documents: dict[str, dict], *, title: str, version: str, description: 
         for key, value in doc.get("components", {}).items():
             if key != "schemas":
                 merged["components"].setdefault(key, {}).update(value)
+        for tag in doc.get("tags", []):
+            if tag.get("name") not in {t["name"] for t in merged["tags"]}:
+                merged["tags"].append(tag)
         for path, item in doc.get("paths", {}).items():
             if path.startswith("/health"):
                 continue
@@ -49,4 +52,20 @@ def merge(documents: dict[str, dict], *, title: str, version: str, description: 
                 op.setdefault("tags", [service])
                 target[method] = op
     merged["paths"] = dict(sorted(merged["paths"].items()))
+    _unique_operation_ids(merged)
     return merged
+
+
+def _unique_operation_ids(document: dict) -> None:
+    """Operation ids are unique across the merged document (a generated client's method names): a second
+    service's id that clashes is prefixed with its first tag."""
+    seen: set[str] = set()
+    for item in document["paths"].values():
+        for op in item.values():
+            if not isinstance(op, dict) or "operationId" not in op:
+                continue
+            op_id = op["operationId"]
+            if op_id in seen:
+                tag = "".join(w.capitalize() for w in str((op.get("tags") or ["other"])[0]).split())
+                op_id = op["operationId"] = f"{op_id}{tag}"
+            seen.add(op_id)

@@ -25,3 +25,23 @@ def check_client(la_code: str | None, role: str | None, scopes: list[str]) -> No
     for scope in scopes:
         if not re.match(r"^[a-z_]+:[a-z_]+$", scope):
             raise InvalidClient(f"{scope!r} is not a scope such as referrals:read")
+
+
+# Every scope a client may hold, as the OAuth2 scheme of the OpenAPI document lists them (/docs' Authorize).
+SCOPE_DESCRIPTIONS = {
+    "referrals:write": "Refer a child, update and withdraw your referrals",
+    "referrals:read": "Read your referrals",
+    "placements:read": "Read placements and the home a child lives in",
+    "placements:write": "Record arrivals, phases, step-down and endings",
+    "plans:read": "Read pathway plans and reviews",
+    "invoices:read": "Read invoices",
+    "billing:write": "Manage contracts and fee periods",
+    "outcomes:read": "Read outcome measures and journeys",
+    "matches:read": "Read a referral's ranked matches (hub)",
+    "homes:read": "Read homes and beds",
+    "homes:write": "Onboard and manage homes and beds",
+    "admissions:read": "Read admission decisions",
+    "admissions:write": "Decide admissions",
+    "audit:read": "Read the access log",
+    "webhooks:manage": "Register and manage your webhook endpoints",
+}

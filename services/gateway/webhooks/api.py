@@ -60,7 +60,7 @@ def _endpoint(row: dict, status_code: int = 200, model=WebhookEndpoint, **header
                                                                                    **headers})
 
 
-@router.post("", status_code=201, response_model=WebhookEndpointCreated, summary="Register a webhook endpoint",
+@router.post("", name="create_webhook", status_code=201, response_model=WebhookEndpointCreated, summary="Register a webhook endpoint",
              responses={200: {"model": WebhookEndpointCreated, "description": "The same endpoint was already registered"}})
 async def create(body: WebhookEndpointCreate, request: Request, principal: Manager):
     """Events about this council's children of the named types are posted to the URL, signed with the
@@ -77,14 +77,14 @@ async def create(body: WebhookEndpointCreate, request: Request, principal: Manag
     return await write(request, principal, op)
 
 
-@router.get("", response_model=WebhookEndpointList, summary="List webhook endpoints")
+@router.get("", name="list_webhooks", response_model=WebhookEndpointList, summary="List webhook endpoints")
 async def list_endpoints(request: Request, principal: Manager) -> WebhookEndpointList:
     async with request.app.state.runtime.db.session() as session:
         rows = await service.endpoints(session, principal)
     return WebhookEndpointList(items=[WebhookEndpoint.model_validate(r) for r in rows])
 
 
-@router.get("/{endpoint_id}", response_model=WebhookEndpoint, summary="Read a webhook endpoint")
+@router.get("/{endpoint_id}", name="get_webhook", response_model=WebhookEndpoint, summary="Read a webhook endpoint")
 async def get_endpoint(endpoint_id: uuid.UUID, request: Request, principal: Manager):
     async with request.app.state.runtime.db.session() as session:
         row = await service.endpoint(session, principal, str(endpoint_id))
@@ -92,7 +92,7 @@ async def get_endpoint(endpoint_id: uuid.UUID, request: Request, principal: Mana
     return JSONResponse(jsonable_encoder(written.body), headers=written.headers)
 
 
-@router.patch("/{endpoint_id}", response_model=WebhookEndpoint, summary="Change a webhook endpoint",
+@router.patch("/{endpoint_id}", name="update_webhook", response_model=WebhookEndpoint, summary="Change a webhook endpoint",
               responses=_PRECONDITIONS)
 async def update_endpoint(endpoint_id: uuid.UUID, body: WebhookEndpointUpdate, request: Request,
                           principal: Manager, if_match: RequiredIfMatch):
@@ -106,7 +106,7 @@ async def update_endpoint(endpoint_id: uuid.UUID, body: WebhookEndpointUpdate, r
     return await write(request, principal, op)
 
 
-@router.delete("/{endpoint_id}", status_code=204, summary="Delete a webhook endpoint and its delivery log",
+@router.delete("/{endpoint_id}", name="delete_webhook", status_code=204, summary="Delete a webhook endpoint and its delivery log",
                responses=_PRECONDITIONS)
 async def delete_endpoint(endpoint_id: uuid.UUID, request: Request, principal: Manager, if_match: IfMatch):
     async def op(uow) -> Written:
@@ -116,7 +116,7 @@ async def delete_endpoint(endpoint_id: uuid.UUID, request: Request, principal: M
     return Response(status_code=204)
 
 
-@router.post("/{endpoint_id}/enable", response_model=WebhookEndpoint, summary="Enable a disabled endpoint again",
+@router.post("/{endpoint_id}/enable", name="enable_webhook", response_model=WebhookEndpoint, summary="Enable a disabled endpoint again",
              responses=_PRECONDITIONS)
 async def enable(endpoint_id: uuid.UUID, request: Request, principal: Manager, if_match: IfMatch):
     """Deliveries still owed (pending or awaiting a retry) are attempted again at once."""
@@ -127,7 +127,7 @@ async def enable(endpoint_id: uuid.UUID, request: Request, principal: Manager, i
     return answer
 
 
-@router.post("/{endpoint_id}/rotate-secret", response_model=WebhookEndpointCreated,
+@router.post("/{endpoint_id}/rotate-secret", name="rotate_webhook_secret", response_model=WebhookEndpointCreated,
              summary="Replace the signing secret", responses=_PRECONDITIONS)
 async def rotate_secret(endpoint_id: uuid.UUID, request: Request, principal: Manager, if_match: IfMatch):
     """Deliveries carry a signature by the new secret and, for the grace period
@@ -141,7 +141,7 @@ async def rotate_secret(endpoint_id: uuid.UUID, request: Request, principal: Man
     return await write(request, principal, op)
 
 
-@router.get("/{endpoint_id}/deliveries", response_model=DeliveryList, summary="The delivery log of an endpoint")
+@router.get("/{endpoint_id}/deliveries", name="list_webhook_deliveries", response_model=DeliveryList, summary="The delivery log of an endpoint")
 async def deliveries(endpoint_id: uuid.UUID, request: Request, principal: Manager,
                      state: Annotated[str | None, Query(pattern="^(pending|failed|redeliver|succeeded|abandoned)$")] = None,
                      limit: Annotated[int, Query(ge=1, le=200)] = 50) -> DeliveryList:
@@ -152,7 +152,7 @@ async def deliveries(endpoint_id: uuid.UUID, request: Request, principal: Manage
     return DeliveryList(items=[Delivery.model_validate(r) for r in rows])
 
 
-@router.post("/{endpoint_id}/deliveries/{delivery_id}/redeliver", status_code=202, response_model=Delivery,
+@router.post("/{endpoint_id}/deliveries/{delivery_id}/redeliver", name="redeliver_webhook_delivery", status_code=202, response_model=Delivery,
              summary="Send a delivery again now")
 async def redeliver(endpoint_id: uuid.UUID, request: Request, principal: Manager,
                     delivery_id: Annotated[str, Path(max_length=40)]):
