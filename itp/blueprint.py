@@ -136,7 +136,7 @@ class Blueprint:
     async def _phase_2_in_matching(self, placement_id: str) -> None:
         async def moved():
             r = await self.client.get(f"/v1/homes/{BLUEPRINT_HOME_ID}/residents", headers=self.hub)
-            return any(x["placement_id"] == placement_id and x["phase"] == "phase_2" for x in r.json())
+            return any(x["placement_id"] == placement_id and x["phase"] == "phase_2" for x in r.json()["items"])
         await _until(moved)
 
     async def through_phase_1(self, placement: dict, arrival: date) -> dict:
@@ -144,7 +144,7 @@ class Blueprint:
         pid = placement["id"]
         await self._post(f"/v1/placements/{pid}/arrival", {"arrival_date": str(arrival), "key_worker": "KW",
                                                           "therapeutic_lead": "TL"})
-        tasks = (await self.client.get(f"/v1/placements/{pid}/tasks", headers=self.hub)).json()
+        tasks = (await self.client.get(f"/v1/placements/{pid}/tasks", headers=self.hub)).json()["items"]
         for task in tasks:
             if task["done_on"] is None and date.fromisoformat(task["due_date"]) <= self.today:
                 await self._post(f"/v1/placements/{pid}/tasks/{task['code']}/complete", {"done_on": task["due_date"]})
@@ -164,7 +164,7 @@ class Blueprint:
 
     async def reviews_due_by(self, placement: dict, until: date) -> None:
         while True:
-            reviews = (await self.client.get(f"/v1/placements/{placement['id']}/reviews", headers=self.hub)).json()
+            reviews = (await self.client.get(f"/v1/placements/{placement['id']}/reviews", headers=self.hub)).json()["items"]
             open_review = next((r for r in reviews if r["completed_on"] is None), None)
             if open_review is None or date.fromisoformat(open_review["due_date"]) > min(until, self.today):
                 return
@@ -189,7 +189,7 @@ class Blueprint:
                                                              "destination": "foster_care", "reason_code": "X1"})
 
         async def freed():  # A's bed is the home's Pathway Bed again
-            beds = (await self.client.get(f"/v1/homes/{BLUEPRINT_HOME_ID}/beds", headers=self.hub)).json()
+            beds = (await self.client.get(f"/v1/homes/{BLUEPRINT_HOME_ID}/beds", headers=self.hub)).json()["items"]
             return any(b["id"] == a["bed_id"] and b["state"] == "vacant" and b["is_pathway"] for b in beds)
         await _until(freed)
         placed["D"] = await self.through_phase_1(await self.admit("D"), when["D"])

@@ -46,9 +46,9 @@ async def test_the_blueprint_home_fills_a_month_at_a_time_and_a_step_down_frees_
     # D sleeps in A's bed; A's ending was a planned step-down to foster care, code X1
     assert placements["D"]["bed_id"] == placements["A"]["bed_id"]
     assert placements["A"]["ending"]["type"] == "step_down" and placements["A"]["ending"]["reason_code"] == "X1"
-    beds = (await sut.client.get(f"/v1/homes/{BLUEPRINT_HOME_ID}/beds", headers=sut.hub())).json()
+    beds = (await sut.client.get(f"/v1/homes/{BLUEPRINT_HOME_ID}/beds", headers=sut.hub())).json()["items"]
     assert sorted(b["state"] for b in beds) == ["occupied"] * 3
-    a_reviews = (await sut.client.get(f"/v1/placements/{ids['A']}/reviews", headers=sut.hub())).json()
+    a_reviews = (await sut.client.get(f"/v1/placements/{ids['A']}/reviews", headers=sut.hub())).json()["items"]
     assert [r["kind"] for r in a_reviews if r["completed_on"]] == ["90_day", "six_monthly"]
     single = (await sut.client.get(f"/v1/placements/{ids['A']}", params={"as_of": str(when["D"] - timedelta(days=1))},
                                    headers=sut.council("E10000018"))).json()

@@ -38,7 +38,7 @@ async def test_a_child_goes_from_admission_through_both_phases_to_a_step_down_an
     assert other_body.status_code == 422
     p = arrived.json()
     assert p["status"] == "phase_1" and p["phase_1_end"] == days(-120 + 27) and p["day"] == 121
-    tasks = (await sut.client.get(f"/v1/placements/{placement['id']}/tasks", headers=sut.hub())).json()
+    tasks = (await sut.client.get(f"/v1/placements/{placement['id']}/tasks", headers=sut.hub())).json()["items"]
     safety = next(t for t in tasks if t["code"] == "safety_and_risk_plan")
     assert safety["due_date"] == days(-118) and safety["state"] == "overdue"
     assert next(t for t in tasks if t["code"] == "key_worker_assigned")["state"] == "met"
@@ -50,7 +50,7 @@ async def test_a_child_goes_from_admission_through_both_phases_to_a_step_down_an
     provider = sut.hub("provider_admin", scopes=PROVIDER_SCOPES)
 
     async def occupied():
-        beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()
+        beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()["items"]
         return beds if any(b["id"] == placement["bed_id"] and b["state"] == "occupied" for b in beds) else None
     full = await wait_for(occupied)
     assert not any(b["is_pathway"] for b in full)  # no vacancy, no Pathway Bed
@@ -88,7 +88,7 @@ async def test_a_child_goes_from_admission_through_both_phases_to_a_step_down_an
     assert as_of["phase"] == "phase_1" and as_of["day"] == 28
 
     # the 90-day review issues version 2 and schedules the next review 6 months on
-    reviews = (await sut.client.get(f"/v1/placements/{placement['id']}/reviews", headers=sut.council())).json()
+    reviews = (await sut.client.get(f"/v1/placements/{placement['id']}/reviews", headers=sut.council())).json()["items"]
     assert [(r["kind"], r["due_date"], r["state"]) for r in reviews] == [("90_day", days(-120 + 89), "overdue")]
     completed = await sut.client.post(f"/v1/reviews/{reviews[0]['id']}/complete", headers={**key(), **sut.hub()},
                                       json={"completed_on": days(-29), "attendees": ["social_worker", "key_worker"],
@@ -96,7 +96,7 @@ async def test_a_child_goes_from_admission_through_both_phases_to_a_step_down_an
                                             "sections": {"education_plan": "Full-time at the local school."}})
     assert completed.status_code == 200, completed.text
     assert completed.json()["plan_version"] == 2
-    versions = (await sut.client.get(f"/v1/plans/{issued['id']}/versions", headers=sut.council())).json()
+    versions = (await sut.client.get(f"/v1/plans/{issued['id']}/versions", headers=sut.council())).json()["items"]
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[1]["sections"]["education_plan"] == "Full-time at the local school."
     assert versions[0]["sections"]["education_plan"] == SECTIONS["education_plan"]
@@ -126,7 +126,7 @@ async def test_a_child_goes_from_admission_through_both_phases_to_a_step_down_an
     assert second.status_code == 409 and second.json()["allowed_moves"] == []
 
     async def freed():  # vacant again, and the home's Pathway Bed
-        beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()
+        beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()["items"]
         bed = next(b for b in beds if b["id"] == placement["bed_id"])
         return beds if bed["state"] == "vacant" else None
     assert [(b["id"], b["is_pathway"]) for b in await wait_for(freed)] == [(placement["bed_id"], True)]

@@ -23,7 +23,7 @@ async def test_another_council_gets_404_and_never_sees_the_placement_plan_or_rev
     placement = await admit(sut, home, la_code=A)
     await arrive(sut, placement, days_ago=40)
     plan = await issue_plan(sut, placement)
-    review = (await sut.client.get(f"/v1/placements/{placement['id']}/reviews", headers=sut.hub())).json()[0]
+    review = (await sut.client.get(f"/v1/placements/{placement['id']}/reviews", headers=sut.hub())).json()["items"][0]
 
     for url in (f"/v1/placements/{placement['id']}", f"/v1/placements/{placement['id']}/plan",
                 f"/v1/placements/{placement['id']}/tasks", f"/v1/placements/{placement['id']}/reviews",

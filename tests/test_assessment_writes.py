@@ -55,7 +55,7 @@ async def test_replays_preconditions_and_bounds_on_the_assessment_api(sut):
     assert issued["issued_version"] == 1
 
     # every collection a client sends is bounded
-    reviews = (await sut.client.get(f"/v1/placements/{pid}/reviews", headers=sut.hub())).json()
+    reviews = (await sut.client.get(f"/v1/placements/{pid}/reviews", headers=sut.hub())).json()["items"]
     review = {"completed_on": days(0), "findings": "Settled.", "attendees": [f"a{i}" for i in range(51)]}
     too_many = await sut.client.post(f"/v1/reviews/{reviews[0]['id']}/complete", json=review, headers=sut.hub())
     assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "body.attendees"

@@ -49,7 +49,7 @@ async def shown_fee(sut, url: str, params: dict | None = None, want: str | None 
         r = await sut.client.get(url, headers=sut.hub(), params=params or {})
         assert r.status_code == 200, r.text
         body = r.json()
-        item = body[0] if isinstance(body, list) else body
+        item = body["items"][0] if "items" in body else body
         applied = item["weekly_fee_applied"]
         return item if applied is not None and (want is None or applied["basis"] == want) else None
     return await wait_for(told)

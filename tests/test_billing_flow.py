@@ -101,7 +101,7 @@ async def test_a_placement_is_invoiced_month_by_month_and_a_back_dated_phase_2_i
     r = await sut.client.post(f"/v1/contracts/{contract['id']}/fee-schedules", headers=finance,
                               json={**schedule, "effective_from": str(arrival)})
     assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "no_overlap"
-    listed = (await sut.client.get("/v1/contracts", headers=finance)).json()
+    listed = (await sut.client.get("/v1/contracts", headers=finance)).json()["items"]
     assert len(listed) == 1 and len(listed[0]["fee_schedules"]) == 1  # nothing stored half-way
     mine = await sut.client.get(f"/v1/contracts/{contract['id']}", headers=sut.council())
     assert mine.status_code == 200 and mine.json()["fee_schedules"][0]["phase_1_weekly"] == money(P1)
@@ -174,8 +174,8 @@ async def test_a_placement_is_invoiced_month_by_month_and_a_back_dated_phase_2_i
     # councils read only their own invoices; downloads as JSON, CSV and PDF
     assert (await sut.client.get(f"/v1/invoices/{inv3['id']}", headers=sut.council())).status_code == 200
     assert (await sut.client.get(f"/v1/invoices/{inv3['id']}", headers=sut.council("E10000019"))).status_code == 404
-    assert (await sut.client.get("/v1/invoices", headers=sut.council("E10000019"))).json() == []
-    assert len((await sut.client.get("/v1/invoices", headers=sut.council())).json()) == 3
+    assert (await sut.client.get("/v1/invoices", headers=sut.council("E10000019"))).json()["items"] == []
+    assert len((await sut.client.get("/v1/invoices", headers=sut.council())).json()["items"]) == 3
     base = f"/v1/invoices/{inv3['id']}/download"
     as_csv = await sut.client.get(f"{base}/csv", headers=sut.council())
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))

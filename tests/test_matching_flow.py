@@ -67,7 +67,7 @@ async def test_onboard_go_live_refer_rank_accept_reserves_the_pathway_bed(sut):
     assert shown.json()["impact_risk_assessment_id"] == ranking["impact_risk_assessment_id"]
     assert (await sut.client.get(f"/v1/admissions/{admission['id']}/assessment", headers=sut.hub())).content \
         == shown.content
-    beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()
+    beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()["items"]
     reserved = next(b for b in beds if b["id"] == admission["bed_id"])
     assert reserved["state"] == "reserved" and reserved["is_pathway"]
     twice = await sut.client.post("/v1/admissions", json=accept, headers=sut.hub())
@@ -82,11 +82,11 @@ async def test_onboard_go_live_refer_rank_accept_reserves_the_pathway_bed(sut):
         await uow.commit()
 
     async def occupied():
-        bs = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()
+        bs = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()["items"]
         return bs if any(b["id"] == admission["bed_id"] and b["state"] == "occupied" for b in bs) else None
     beds = await wait_for(occupied)
     assert [b["label"] for b in beds if b["is_pathway"]] == ["Bed 2"]
-    residents = (await sut.client.get(f"/v1/homes/{home['id']}/residents", headers=provider)).json()
+    residents = (await sut.client.get(f"/v1/homes/{home['id']}/residents", headers=provider)).json()["items"]
     assert [(r["referral_id"], r["phase"]) for r in residents] == [(referral_id, "phase_1")]
     assert (await sut.client.get(f"/v1/homes/{home['id']}/residents", headers=sut.council())).status_code == 403
 
@@ -103,7 +103,7 @@ async def test_onboard_go_live_refer_rank_accept_reserves_the_pathway_bed(sut):
         await uow.commit()
 
     async def ended():
-        bs = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()
+        bs = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=provider)).json()["items"]
         return bs if all(b["state"] == "vacant" for b in bs) else None
     beds = await wait_for(ended)
     assert sum(b["is_pathway"] for b in beds) == 1
@@ -152,7 +152,7 @@ async def test_a_suspended_or_inadequate_home_leaves_matching_at_once_and_return
     assert (await sut.client.get(f"/v1/homes/{home['id']}", headers=manager)).status_code == 200
     other = await onboard_live_home(sut, "SC100003")
     assert (await sut.client.get(f"/v1/homes/{other['id']}", headers=manager)).status_code == 404
-    assert [h["id"] for h in (await sut.client.get("/v1/homes", headers=manager)).json()] == [home["id"]]
+    assert [h["id"] for h in (await sut.client.get("/v1/homes", headers=manager)).json()["items"]] == [home["id"]]
     assert (await sut.client.post("/v1/homes", json=home_body("SC100009"), headers=manager)).status_code == 403
 
 

@@ -26,7 +26,7 @@ async def test_accepts_racing_for_one_pathway_bed_let_exactly_one_win(sut):
     assert codes == [201, 409, 409, 409, 409], [a.text for a in answers]
     loser = next(a for a in answers if a.status_code == 409)
     assert loser.headers["content-type"] == "application/problem+json"
-    beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=sut.hub())).json()
+    beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=sut.hub())).json()["items"]
     assert [b["state"] for b in beds].count("reserved") == 1
 
 
@@ -41,7 +41,7 @@ async def test_one_referral_accepted_into_two_homes_at_once_is_accepted_once(sut
     assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
     reserved = 0
     for h in homes:
-        beds = (await sut.client.get(f"/v1/homes/{h['id']}/beds", headers=sut.hub())).json()
+        beds = (await sut.client.get(f"/v1/homes/{h['id']}/beds", headers=sut.hub())).json()["items"]
         reserved += [b["state"] for b in beds].count("reserved")
     assert reserved == 1
 
@@ -62,7 +62,7 @@ async def test_a_reservation_lapses_when_the_child_has_not_arrived_and_the_bed_i
     later = datetime.now(timezone.utc) + timedelta(days=3)
     assert await lapse_reservations(runtime, later) == 1
     assert await lapse_reservations(runtime, later) == 0  # a second replica sweeping the same moment: nothing to do
-    beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=sut.hub())).json()
+    beds = (await sut.client.get(f"/v1/homes/{home['id']}/beds", headers=sut.hub())).json()["items"]
     assert [(b["state"], b["is_pathway"]) for b in beds if b["id"] == accepted.json()["bed_id"]] == [("vacant", True)]
     lapsed = (await sut.client.get(f"/v1/admissions/{accepted.json()['id']}", headers=sut.hub())).json()
     assert lapsed["status"] == "lapsed"

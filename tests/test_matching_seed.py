@@ -9,7 +9,7 @@ from .support.matching import ranked, refer
 async def test_the_demo_seed_has_the_blueprint_home_and_a_second_run_adds_nothing(sut):
     await seed_demo(**sut.overrides)
     assert await seed_matching(**sut.overrides) is False
-    homes = (await sut.client.get("/v1/homes", headers=sut.hub())).json()
+    homes = (await sut.client.get("/v1/homes", headers=sut.hub())).json()["items"]
     assert len(homes) == 1
     (home,) = homes
     assert home["urn"] == "SC900001" and home["status"] == "live" and home["matchable"]

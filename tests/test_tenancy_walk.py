@@ -88,7 +88,7 @@ async def objects_of_council_a(sut) -> dict:
     period = period.json()
     invoice = period["invoices"][0]
     plan = (await sut.client.get(f"/v1/placements/{placement['id']}/plan", headers=sut.hub())).json()
-    review = (await sut.client.get(f"/v1/placements/{placement['id']}/reviews", headers=sut.hub())).json()[0]
+    review = (await sut.client.get(f"/v1/placements/{placement['id']}/reviews", headers=sut.hub())).json()["items"][0]
     placement = (await sut.client.get(f"/v1/placements/{placement['id']}", headers=sut.council(A))).json()
     return {"ids": {"referral_id": referral["id"], "endpoint_id": hook["id"], "delivery_id": delivery["id"],
                     "home_id": home["id"], "bed_id": admission["bed_id"], "item": "registration_verified",

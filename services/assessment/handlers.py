@@ -3,21 +3,16 @@ the inbox drops a redelivered event, and the placement is unique per admission. 
 unit of work and commits it; the operation only writes."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 
 from libs.common.events.catalogue import AdmissionAccepted, PlacementFeeApplied
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
+from libs.common.ids import placement_id_for  # one rule, shared with the referral service's links
 
 from . import service
 
-_NS = uuid.UUID("0f3c2b7a-9d84-4c1e-b6a5-2e7d9c1f4a10")
-
-
-def placement_id_for(admission_id) -> str:
-    """The placement of an admission has a stable id, so a replayed event can never make a second one."""
-    return str(uuid.uuid5(_NS, str(admission_id)))
+__all__ = ["HANDLERS", "placement_id_for"]
 
 
 async def on_admission_accepted(uow: UnitOfWork, event: EventEnvelope, payload: AdmissionAccepted) -> None:

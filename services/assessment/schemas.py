@@ -214,3 +214,15 @@ class PlacementPage(Page[PlacementOut]):
 
 class DeadlinePage(Page[DeadlineOut]):
     pass
+
+
+class ReviewPage(Page[ReviewOut]):
+    """A placement's reviews (all of them: next_cursor is null)."""
+
+
+class TaskPage(Page[TaskOut]):
+    """A placement's Phase 1 tasks (all of them: next_cursor is null)."""
+
+
+class PlanVersionPage(Page[PlanVersionOut]):
+    """A plan's issued versions (all of them: next_cursor is null)."""

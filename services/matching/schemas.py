@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from libs.common.pagination import Page
 from libs.common.weekly_fees import WeeklyFee, WeeklyFeeApplied
 
 from .domain.beds import ONBOARDING_CHECKLIST
@@ -279,3 +280,20 @@ class AdmissionOut(BaseModel):
         "The weekly fee that applies today (billing's contract and fee schedule for the council; from the "
         "planned start until arrival). Null when none applies (see weekly_fee_applied) or not yet known"))
     weekly_fee_applied: WeeklyFeeApplied | None = None
+
+
+# --- lists: every list answers one shape, {items, next_cursor} (libs.common.pagination.Page) --------------
+class HomePage(Page[HomeOut]):
+    """Homes (all of them: next_cursor is null)."""
+
+
+class BedPage(Page[BedOut]):
+    """A home's beds (all of them: next_cursor is null)."""
+
+
+class ResidentPage(Page[ResidentOut]):
+    """The children living in a home (all of them: next_cursor is null)."""
+
+
+class AdmissionPage(Page[AdmissionOut]):
+    """Decisions, newest first (at most `limit`: next_cursor is null)."""

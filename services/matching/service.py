@@ -287,13 +287,15 @@ async def rank(session: AsyncSession, snapshot: HomesSnapshot, referral_id: str,
     return Ranking(referral, assessment, body, stored)
 
 
-async def record_ranking(uow: UnitOfWork, ranking: Ranking, now: datetime) -> bool:
-    """Store an answer the first time it is shown and announce it (impact_risk.assessed); True when this
-    call stored it (two requests storing the same answer at once store and announce it once)."""
+async def record_ranking(uow: UnitOfWork, ranking: Ranking, now: datetime, *, announce: bool = True) -> bool:
+    """Store an answer the hub records (POST .../matches) and announce it (impact_risk.assessed); True when
+    this call stored it (two requests storing the same answer at once store and announce it once). A decision
+    made without a recorded answer stores the answer it was made on without announcing it (announce=False):
+    the decision's own event tells the council, and the referral goes straight to its decision."""
     stored = await repo.store_impact_risk_assessment(uow.session, dict(
         id=ranking.id, referral_id=ranking.referral["id"], rules_version=ranking.body["rules_version"],
         body=canonical(ranking.body).decode(), created_at=now))
-    if stored:
+    if stored and announce:
         top = ranking.assessment.ranked[0].home.id if ranking.assessment.ranked else None
         await uow.emit(ImpactRiskAssessed(referral_id=uuid.UUID(ranking.referral["id"]),
                                           rules_version=ranking.body["rules_version"],
@@ -336,22 +338,24 @@ async def decide(uow: UnitOfWork, snapshot: HomesSnapshot, principal: Principal,
     if referral is None:
         raise Missing("referral")
     assessment = await _assess(session, snapshot, referral, today, now)
+    current = Ranking(referral, assessment, answer(assessment, referral_status=referral["status"],
+                                                   received_at=referral["received_at"], as_of=today,
+                                                   limit=settings.default_options), False)
     shown = None
     if d.impact_risk_assessment_id:
         stored = await repo.impact_risk_assessment_of(session, d.impact_risk_assessment_id, d.referral_id)
-        if stored is None:
+        if stored is not None:
+            shown = json.loads(stored)
+        elif d.impact_risk_assessment_id != current.id:  # shown by a GET (not recorded) and still current: fine
             raise Invalid("body.impact_risk_assessment_id", "unknown_impact_risk_assessment",
-                          "not an impact risk assessment of this referral")
-        shown = json.loads(stored)
+                          "not an impact risk assessment of this referral (recorded, or the current one); "
+                          f"GET /v1/referrals/{d.referral_id}/matches shows the current one")
     if referral["status"] != "awaiting_decision":
         raise Refused(f"The referral is {referral['status']}; only a referral awaiting decision can be decided.",
                       referral_status=referral["status"], allowed=[])
     if shown is None:
-        ranking = Ranking(referral, assessment, answer(assessment, referral_status=referral["status"],
-                                                       received_at=referral["received_at"], as_of=today,
-                                                       limit=settings.default_options), False)
-        await record_ranking(uow, ranking, now)
-        shown = ranking.body
+        await record_ranking(uow, current, now, announce=False)
+        shown = current.body
 
     admission_id = str(uuid.uuid4())
     values = dict(id=admission_id, referral_id=d.referral_id, la_code=referral["la_code"],

@@ -1,12 +1,13 @@
 """The referral service's consumers: the hub's decisions, made in matching, move the referral on.
 
 - impact_risk.assessed (formerly match.assessed, still handled) moves a received referral to
-  in_assessment: the hub has run the impact risk assessment, so the council can see its referral is
-  being worked on. A later assessment of the same referral changes nothing.
+  in_assessment: the hub has recorded an impact risk assessment (an explicit POST in matching; merely
+  viewing the matches records nothing), so the council can see its referral is being worked on. A later
+  assessment of the same referral changes nothing.
 - admission.accepted and admission.declined decide it (accepted or declined, with the admission id or
   the coded decline reason).
 An event that would be an illegal move (for example an acceptance arriving after the council withdrew)
-is recorded in the log by ids only and otherwise ignored: the referral keeps the state the council saw,
+is recorded in the log by ids only and otherwise ignored. Each move emits referral.status_changed: the referral keeps the state the council saw,
 and retrying the event could never make the move legal. The rules are service.move_on; this module only
 decodes and calls it with the consumer's unit of work.
 """
@@ -25,17 +26,19 @@ def _ids(event: EventEnvelope) -> dict:
 
 
 async def on_impact_risk_assessed(uow: UnitOfWork, event: EventEnvelope, payload: ImpactRiskAssessed) -> None:
-    await move_on(uow, payload.referral_id, Status.in_assessment, **_ids(event))
+    await move_on(uow, payload.referral_id, Status.in_assessment, **_ids(event), at=event.time,
+                  reason_code="impact_risk_assessed")
 
 
 async def on_admission_accepted(uow: UnitOfWork, event: EventEnvelope, payload: AdmissionAccepted) -> None:
-    await move_on(uow, payload.referral_id, Status.accepted, **_ids(event), decided_at=event.time,
+    await move_on(uow, payload.referral_id, Status.accepted, **_ids(event), at=event.time, decided_at=event.time,
                   admission_id=str(payload.admission_id), decision_reason=None)
 
 
 async def on_admission_declined(uow: UnitOfWork, event: EventEnvelope, payload: AdmissionDeclined) -> None:
-    await move_on(uow, payload.referral_id, Status.declined, **_ids(event), decided_at=event.time,
-                  admission_id=str(payload.admission_id), decision_reason=payload.reason_code)
+    await move_on(uow, payload.referral_id, Status.declined, **_ids(event), at=event.time, decided_at=event.time,
+                  reason_code=payload.reason_code, admission_id=str(payload.admission_id),
+                  decision_reason=payload.reason_code)
 
 
 HANDLERS = {

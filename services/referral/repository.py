@@ -9,7 +9,8 @@ from sqlalchemy import Select, and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
-from libs.common.events.catalogue import NeedOrRisk, ReferralReceived, ReferralUpdated
+from libs.common.events.catalogue import NeedOrRisk, ReferralReceived, ReferralStatusChanged, ReferralUpdated
+from libs.common.ids import placement_id_for
 from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.common.tenancy import readable
 
@@ -121,9 +122,24 @@ async def save(session: AsyncSession, row: dict, **values) -> dict | None:
     return new if done.rowcount == 1 else None
 
 
+def placement_of(row: dict) -> str | None:
+    """An accepted referral's placement id: the shared rule (libs.common.ids) over its admission id."""
+    return placement_id_for(row["admission_id"]) if row["status"] == "accepted" and row["admission_id"] else None
+
+
+def links(row: dict) -> dict:
+    """Where a referral leads: itself, the hub's decision, and (accepted) the child's placement."""
+    placement_id = placement_of(row)
+    return {"self": f"/v1/referrals/{row['id']}",
+            "admission": f"/v1/admissions/{row['admission_id']}" if row["admission_id"] else None,
+            "placement": f"/v1/placements/{placement_id}" if placement_id else None}
+
+
 def to_response(row: dict, *, now: datetime | None = None, with_waiting: bool = False) -> dict:
     out = dict(row)
     out["allowed_moves"] = allowed_moves(row["status"])
+    out["placement_id"] = placement_of(row)
+    out["links"] = links(row)
     if with_waiting:
         now = now or datetime.now(timezone.utc)
         out["waiting_seconds"] = max(0, int((now - row["received_at"]).total_seconds()))
@@ -137,6 +153,12 @@ def received_event(row: dict) -> ReferralReceived:
 
 def updated_event(row: dict) -> ReferralUpdated:
     return ReferralUpdated(**_event_fields(row), status=row["status"])
+
+
+def status_changed_event(old: dict, new: dict, *, reason_code: str | None, at: datetime) -> ReferralStatusChanged:
+    return ReferralStatusChanged(referral_id=new["id"], from_status=old["status"], to_status=new["status"], at=at,
+                                 reason_code=reason_code, version=new["version"], admission_id=new["admission_id"],
+                                 placement_id=placement_of(new))
 
 
 def _event_fields(row: dict) -> dict:

@@ -176,6 +176,12 @@ class Withdrawal(BaseModel):
     reason: WithdrawalReason = Field(default="other", description="A coded reason (free text stays out of events)")
 
 
+class ReferralLinks(BaseModel):
+    self: str = Field(examples=["/v1/referrals/6f1c2a8e-8a55-4a3e-9a53-0d6f8d3b3c11"])
+    admission: str | None = Field(default=None, description="The hub's decision (read by the hub)")
+    placement: str | None = Field(default=None, description="Accepted: the child's placement")
+
+
 class Referral(BaseModel):
     id: uuid.UUID
     la_code: str
@@ -194,6 +200,11 @@ class Referral(BaseModel):
     allowed_moves: list[str] = Field(description="The states this referral may move to next")
     decided_at: datetime | None = None
     decision_reason: str | None = Field(default=None, description="Decline or withdrawal reason code")
+    admission_id: uuid.UUID | None = Field(default=None, description="The hub's decision (accepted or declined)")
+    placement_id: uuid.UUID | None = Field(default=None, description=(
+        "Accepted: the child's placement (GET /v1/placements/{placement_id}); it exists once the assessment "
+        "service has heard the acceptance, usually within a second"))
+    links: ReferralLinks
     version: int = Field(description="Also the ETag: send it back in If-Match to change the referral")
     received_at: datetime
     updated_at: datetime

@@ -29,10 +29,6 @@ from .settings import ReferralSettings
 log = logging.getLogger("itp.referral.service")
 
 
-
-
-
-
 class Closed(Exception):
     """The referral is decided: it can no longer be changed."""
 
@@ -129,13 +125,16 @@ async def withdraw(uow: UnitOfWork, principal: Principal, referral_id: str, reas
         raise Stale(row["version"] + 1, "referral")
     await uow.emit(ReferralWithdrawn(referral_id=row["id"], reason=reason, withdrawn_at=now),
                    subject_id=row["id"], la_code=row["la_code"])
+    await _status_changed(uow, row, new, reason_code=reason, at=now)
     return new
 
 
 # --- the hub's decisions (matching's events) --------------------------------------------------------
-async def move_on(uow: UnitOfWork, referral_id, to: Status, *, event_id: str, event_type: str, **values) -> None:
-    """Move a referral on because of an event from matching. Already there: nothing to do. An illegal move
-    (an acceptance after a withdrawal) is logged by ids and ignored: retrying could never make it legal."""
+async def move_on(uow: UnitOfWork, referral_id, to: Status, *, event_id: str, event_type: str, at: datetime,
+                  reason_code: str | None = None, **values) -> None:
+    """Move a referral on because of an event from matching (and emit referral.status_changed). Already
+    there: nothing to do. An illegal move (an acceptance after a withdrawal) is logged by ids and ignored:
+    retrying could never make it legal."""
     row = await repo.get_any(uow.session, str(referral_id), for_update=True)
     if row is None:
         log.warning("decision for an unknown referral", extra={"event_id": event_id, "event_type": event_type,
@@ -148,8 +147,16 @@ async def move_on(uow: UnitOfWork, referral_id, to: Status, *, event_id: str, ev
             "event_id": event_id, "event_type": event_type, "referral_id": str(referral_id),
             "from_status": row["status"], "to_status": to.value})
         return
-    if await repo.save(uow.session, row, status=to.value, **values) is None:
+    new = await repo.save(uow.session, row, status=to.value, **values)
+    if new is None:
         raise RuntimeError("the referral changed meanwhile")  # the consumer retries with a fresh read
+    await _status_changed(uow, row, new, reason_code=reason_code, at=at)
+
+
+async def _status_changed(uow: UnitOfWork, old: dict, new: dict, *, reason_code: str | None, at: datetime) -> None:
+    """Every change of status emits referral.status_changed, once, in the same transaction as the change."""
+    await uow.emit(repo.status_changed_event(old, new, reason_code=reason_code, at=at),
+                   subject_id=new["id"], la_code=new["la_code"])
 
 
 # --- expiry -----------------------------------------------------------------------------------------
@@ -166,9 +173,11 @@ async def expire(uow: UnitOfWork, referral_id: str) -> bool:
     row = await repo.get_any(uow.session, referral_id, for_update=True)
     if row is None or row["status"] not in {s.value for s in OPEN}:
         return False
-    new = await repo.save(uow.session, row, status=Status.expired.value, decided_at=datetime.now(timezone.utc),
+    now = datetime.now(timezone.utc)
+    new = await repo.save(uow.session, row, status=Status.expired.value, decided_at=now,
                           decision_reason="not_decided_in_time")
     if new is None:
         return False
     await uow.emit(repo.updated_event(new), subject_id=referral_id, la_code=row["la_code"])
+    await _status_changed(uow, row, new, reason_code="not_decided_in_time", at=now)
     return True

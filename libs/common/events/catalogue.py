@@ -64,6 +64,26 @@ class ReferralWithdrawn(Payload):
     withdrawn_at: datetime
 
 
+class ReferralStatusChanged(Payload):
+    """One event for every change of a referral's status, whatever moved it (the council, the hub's
+    decisions, the expiry sweep): subscribe to this one type to follow a referral. The older events
+    (referral.updated, referral.withdrawn, admission.accepted/declined) are still sent."""
+    referral_id: uuid.UUID
+    from_status: Literal["received", "in_assessment"] = Field(
+        description="The status before; only an open referral changes status", examples=["received"])
+    to_status: Literal["in_assessment", "accepted", "declined", "withdrawn", "expired"] = Field(
+        examples=["in_assessment"])
+    at: datetime = Field(description="When the status changed")
+    reason_code: str | None = Field(default=None, examples=["impact_risk_assessed", "risk_to_current_group"],
+                                    description=(
+        "Why, as a code: impact_risk_assessed (in_assessment), the decline or withdrawal reason code, "
+        "not_decided_in_time (expired); null for an acceptance"))
+    version: int = Field(description="The referral's version (its ETag) after the change")
+    admission_id: uuid.UUID | None = Field(default=None, description="The hub's decision, when there is one")
+    placement_id: uuid.UUID | None = Field(default=None, description=(
+        "Accepted: the placement the child will have (GET /v1/placements/{placement_id})"))
+
+
 # --- homes and matching ------------------------------------------------------------------------
 class HomeOnboarded(Payload):
     home_id: uuid.UUID
@@ -155,8 +175,9 @@ class DeadlineNotice(Payload):
                               examples=["5b1d...:task:safety_and_risk_plan"])
     placement_id: uuid.UUID
     home_id: uuid.UUID
-    kind: Literal["plan", "task", "review"]
-    item: str = Field(examples=["initial_pathway_plan", "safety_and_risk_plan", "90_day"])
+    kind: Literal["plan", "task", "review", "measure"] = Field(
+        description="measure: an outcome measurement point (outcomes service; item is the timepoint)")
+    item: str = Field(examples=["initial_pathway_plan", "safety_and_risk_plan", "90_day", "day_28"])
     due_date: date
 
 
@@ -216,12 +237,16 @@ class PlacementFeeApplied(Payload):
 
 
 class OutcomeRecorded(Payload):
+    """One measure recorded at a placement's measurement point: a code and a number, never free text or a
+    name (booleans as 0/1; a coded value such as provision_type is sent with value null)."""
     outcome_id: uuid.UUID
     placement_id: uuid.UUID
-    measure: str = Field(examples=["sdq_total"])
-    timepoint: str = Field(examples=["baseline", "day_28"])
+    measure: str = Field(examples=["sdq_total", "sdq_emotional", "education.attendance_percent",
+                                   "stability.missing_episodes"])
+    timepoint: str = Field(examples=["baseline", "day_28", "day_90", "six_monthly_1", "ending"])
     value: int | None = None
     recorded_on: date
+    referral_id: uuid.UUID | None = Field(default=None, description="The child's record (the referral id)")
 
 
 # --- the gateway ----------------------------------------------------------------------------------
@@ -246,6 +271,8 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
     EventSpec("referral.received", 1, TOPIC_REFERRALS, ReferralReceived, "A council referred a child."),
     EventSpec("referral.updated", 1, TOPIC_REFERRALS, ReferralUpdated, "A council changed a referral."),
     EventSpec("referral.withdrawn", 1, TOPIC_REFERRALS, ReferralWithdrawn, "A council withdrew a referral."),
+    EventSpec("referral.status_changed", 1, TOPIC_REFERRALS, ReferralStatusChanged,
+              "A referral's status changed (one event per change, with the old and new status and why)."),
     EventSpec("home.onboarded", 1, TOPIC_HOMES, HomeOnboarded, "A spoke home went live."),
     EventSpec("impact_risk.assessed", 1, TOPIC_ADMISSIONS, ImpactRiskAssessed,
               "An impact risk assessment ranked the homes for a referral."),
@@ -259,9 +286,9 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
     EventSpec("review.completed", 1, TOPIC_PLACEMENTS, ReviewCompleted, "A plan review was completed."),
     EventSpec("placement.ended", 1, TOPIC_PLACEMENTS, PlacementEnded, "A placement ended, planned or not."),
     EventSpec("deadline.due_soon", 1, TOPIC_PLACEMENTS, DeadlineDueSoon,
-              "A plan, Phase 1 task or review deadline falls due within days (sent once per deadline)."),
+              "A plan, Phase 1 task, review or outcome measurement deadline falls due within days (sent once per deadline)."),
     EventSpec("deadline.missed", 1, TOPIC_PLACEMENTS, DeadlineMissed,
-              "A plan, Phase 1 task or review deadline passed without being met (sent once per deadline)."),
+              "A plan, Phase 1 task, review or outcome measurement deadline passed without being met (sent once per deadline)."),
     EventSpec("fee_period.closed", 1, TOPIC_BILLING, FeePeriodClosed, "Finance closed a fee period."),
     EventSpec("invoice.issued", 1, TOPIC_BILLING, InvoiceIssued, "An invoice was issued to a council."),
     EventSpec("placement.fee_applied", 1, TOPIC_BILLING, PlacementFeeApplied,

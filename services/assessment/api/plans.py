@@ -17,7 +17,7 @@ from libs.common.web import runtime_of
 from .. import repository as repo
 from .. import service
 from ..domain.schedule import plan_is_late
-from ..schemas import PlanEdit, PlanIssue, PlanOut, PlanVersionOut
+from ..schemas import PlanEdit, PlanIssue, PlanOut, PlanVersionOut, PlanVersionPage
 from .common import BAD_HEADER, CONFLICT, INVALID, MISSING, WRITE_RESPONSES, PlanReader, Writer, now, today
 
 router = APIRouter(tags=["plans"])
@@ -66,16 +66,16 @@ async def get_plan(plan_id: uuid.UUID, request: Request, response: Response, pri
     return await _read_plan(request, principal, response, plan_id=str(plan_id))
 
 
-@router.get("/v1/plans/{plan_id}/versions", response_model=list[PlanVersionOut], responses=MISSING,
+@router.get("/v1/plans/{plan_id}/versions", response_model=PlanVersionPage, responses=MISSING,
             summary="Every issued version of a plan, oldest first")
-async def list_versions(plan_id: uuid.UUID, request: Request, principal: PlanReader) -> list[PlanVersionOut]:
+async def list_versions(plan_id: uuid.UUID, request: Request, principal: PlanReader) -> PlanVersionPage:
     async with runtime_of(request).db.session() as session:
         plan, placement = await repo.get_plan(session, principal, str(plan_id))
         if plan is None:
             raise NotFound("plan")
         versions = await repo.plan_versions_of(session, plan["id"])
     touched(request, placement["referral_id"])
-    return [PlanVersionOut.model_validate(v) for v in versions]
+    return PlanVersionPage(items=[PlanVersionOut.model_validate(v) for v in versions], next_cursor=None)
 
 
 @router.get("/v1/plans/{plan_id}/versions/{version}", response_model=PlanVersionOut, responses=MISSING,

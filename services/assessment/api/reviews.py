@@ -14,7 +14,7 @@ from libs.common.web import runtime_of
 from .. import repository as repo
 from .. import service
 from ..domain.deadlines import deadline_state
-from ..schemas import ReviewCompletion, ReviewOut
+from ..schemas import ReviewCompletion, ReviewOut, ReviewPage
 from .common import MISSING, WRITE_RESPONSES, PlanReader, Writer, now, today
 
 router = APIRouter(tags=["reviews"])
@@ -26,16 +26,16 @@ def _review_out(r: dict) -> ReviewOut:
                                                        "completed_on", "attendees", "findings", "plan_version")})
 
 
-@router.get("/v1/placements/{placement_id}/reviews", response_model=list[ReviewOut], responses=MISSING,
+@router.get("/v1/placements/{placement_id}/reviews", response_model=ReviewPage, responses=MISSING,
             summary="The plan reviews: the 90-day review, then every 6 months")
-async def list_reviews(placement_id: uuid.UUID, request: Request, principal: PlanReader) -> list[ReviewOut]:
+async def list_reviews(placement_id: uuid.UUID, request: Request, principal: PlanReader) -> ReviewPage:
     async with runtime_of(request).db.session() as session:
         row = await repo.get_placement(session, principal, str(placement_id))
         if row is None:
             raise NotFound("placement")
         found = await repo.reviews_of(session, row["id"])
     touched(request, row["referral_id"])
-    return [_review_out(r) for r in found]
+    return ReviewPage(items=[_review_out(r) for r in found], next_cursor=None)
 
 
 @router.get("/v1/reviews/{review_id}", response_model=ReviewOut, responses=MISSING, summary="A plan review")

@@ -15,7 +15,7 @@ from .. import repository as repo
 from .. import service
 from ..domain.deadlines import deadline_state
 from ..domain.schedule import TASKS_BY_CODE
-from ..schemas import TaskCode, TaskDone, TaskOut
+from ..schemas import TaskCode, TaskDone, TaskOut, TaskPage
 from .common import MISSING, WRITE_RESPONSES, PlacementReader, Writer, today
 
 router = APIRouter(tags=["placements"])
@@ -27,16 +27,16 @@ def _task_out(t: dict, on: date) -> TaskOut:
                    done_on=t["done_on"], done_by=t["done_by"], state=state)
 
 
-@router.get("/v1/placements/{placement_id}/tasks", response_model=list[TaskOut], responses=MISSING,
+@router.get("/v1/placements/{placement_id}/tasks", response_model=TaskPage, responses=MISSING,
             summary="Phase 1 foundation tasks, their due dates and owners")
-async def list_tasks(placement_id: uuid.UUID, request: Request, principal: PlacementReader) -> list[TaskOut]:
+async def list_tasks(placement_id: uuid.UUID, request: Request, principal: PlacementReader) -> TaskPage:
     async with runtime_of(request).db.session() as session:
         row = await repo.get_placement(session, principal, str(placement_id))
         if row is None:
             raise NotFound("placement")
         found = await repo.tasks_of(session, row["id"])
     touched(request, row["referral_id"])
-    return [_task_out(t, today()) for t in found]
+    return TaskPage(items=[_task_out(t, today()) for t in found], next_cursor=None)
 
 
 @router.post("/v1/placements/{placement_id}/tasks/{code}/complete", response_model=TaskOut,

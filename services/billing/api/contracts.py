@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from libs.common.http import IdempotencyKey, IfMatch, Written, etag, write
+from libs.common.pagination import Page
 
 from .. import service
 from ..domain.periods import scheme_key
@@ -67,11 +68,17 @@ async def create_contract(body: ContractIn, request: Request, principal: Finance
     return await write(request, principal, op, key=idempotency_key, body=body)
 
 
-@router.get("", response_model=list[ContractOut], summary="Contracts (a council: its own)")
+class ContractPage(Page[ContractOut]):
+    pass
+
+
+@router.get("", response_model=ContractPage, summary="Contracts (a council: its own)")
 async def list_contracts(request: Request, principal: Reader,
-                         la_code: Annotated[str | None, Query(pattern=r"^E\d{8}$")] = None) -> list[ContractOut]:
+                         la_code: Annotated[str | None, Query(pattern=r"^E\d{8}$")] = None) -> ContractPage:
+    """One page `{items, next_cursor}` (every list's shape); all contracts in it, `next_cursor` null."""
     async with request.app.state.runtime.db.session() as session:
-        return [contract_out(v) for v in await service.contracts(session, principal, la_code)]
+        return ContractPage(items=[contract_out(v) for v in await service.contracts(session, principal, la_code)],
+                            next_cursor=None)
 
 
 @router.get("/{contract_id}", response_model=ContractOut, summary="A contract with its schedules and add-ons")

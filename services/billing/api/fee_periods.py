@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from libs.common.http import IdempotencyKey, Written, write
+from libs.common.pagination import Page
 
 from .. import service
 from ..schemas import CloseIn, FeePeriodOut, InvoiceSummary, Money
@@ -42,11 +43,17 @@ async def close(body: CloseIn, request: Request, principal: FinanceWriter, idemp
     return await write(request, principal, op, key=idempotency_key, body=body)
 
 
-@router.get("", response_model=list[FeePeriodOut], summary="Closed fee periods")
+class FeePeriodPage(Page[FeePeriodOut]):
+    pass
+
+
+@router.get("", response_model=FeePeriodPage, summary="Closed fee periods")
 async def list_periods(request: Request, principal: Reader,
-                       scheme: Annotated[str | None, Query(max_length=40)] = None) -> list[FeePeriodOut]:
+                       scheme: Annotated[str | None, Query(max_length=40)] = None) -> FeePeriodPage:
+    """One page `{items, next_cursor}` (every list's shape); all periods in it, `next_cursor` null."""
     async with request.app.state.runtime.db.session() as session:
-        return [period_out(v) for v in await service.periods(session, principal, scheme)]
+        return FeePeriodPage(items=[period_out(v) for v in await service.periods(session, principal, scheme)],
+                             next_cursor=None)
 
 
 @router.get("/{period_id}", response_model=FeePeriodOut, summary="A closed period and its invoices (a council: its own)")

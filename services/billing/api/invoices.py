@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 
 from libs.common.audit import touched
+from libs.common.pagination import Page
 
 from .. import service
 from ..documents import invoice_csv, invoice_pdf
@@ -29,14 +30,19 @@ def invoice_out(view: dict) -> InvoiceOut:
     return InvoiceOut(**invoice_summary(view).model_dump(), lines=lines)
 
 
-@router.get("", response_model=list[InvoiceSummary], summary="Invoices (a council: its own)")
+class InvoicePage(Page[InvoiceSummary]):
+    pass
+
+
+@router.get("", response_model=InvoicePage, summary="Invoices (a council: its own)")
 async def list_invoices(request: Request, principal: Reader,
                         fee_period_id: uuid.UUID | None = None, contract_id: uuid.UUID | None = None,
-                        la_code: Annotated[str | None, Query(pattern=r"^E\d{8}$")] = None) -> list[InvoiceSummary]:
+                        la_code: Annotated[str | None, Query(pattern=r"^E\d{8}$")] = None) -> InvoicePage:
+    """One page `{items, next_cursor}` (every list's shape); all invoices in it, `next_cursor` null."""
     async with request.app.state.runtime.db.session() as session:
         rows = await service.invoices(session, principal, fee_period_id=fee_period_id and str(fee_period_id),
                                       contract_id=contract_id and str(contract_id), la_code=la_code)
-    return [invoice_summary(r) for r in rows]
+    return InvoicePage(items=[invoice_summary(r) for r in rows], next_cursor=None)
 
 
 async def _view(request: Request, principal, invoice_id: uuid.UUID) -> dict:

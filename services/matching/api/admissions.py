@@ -17,7 +17,7 @@ from libs.common.http import IdempotencyKey, Written, write
 
 from .. import service
 from ..domain.impact_risk import canonical
-from ..schemas import AdmissionCreate, AdmissionOut
+from ..schemas import AdmissionCreate, AdmissionOut, AdmissionPage
 
 router = APIRouter(prefix="/v1/admissions", tags=["admissions"])
 
@@ -77,10 +77,10 @@ async def get_admission_assessment(admission_id: uuid.UUID, request: Request, pr
     return await _shown(request, admission_id)
 
 
-@router.get("", response_model=list[AdmissionOut], summary="Decisions, newest first")
+@router.get("", response_model=AdmissionPage, summary="Decisions, newest first")
 async def list_admissions(request: Request, principal: ReadDecisions,
-                          referral_id: uuid.UUID | None = None) -> list[AdmissionOut]:
+                          referral_id: uuid.UUID | None = None) -> AdmissionPage:
     async with request.app.state.runtime.db.session() as session:
         rows = await service.admissions(session, str(referral_id) if referral_id else None)
     touched(request, *(r["referral_id"] for r in rows))
-    return [_out(r) for r in rows]
+    return AdmissionPage(items=[_out(r) for r in rows], next_cursor=None)

@@ -16,8 +16,8 @@ from libs.common.auth import Authorize, Principal
 from libs.common.http import IdempotencyKey, IfMatch, RequiredIfMatch, Written, etag, write
 
 from .. import service
-from ..schemas import (BedOut, BedUpdate, ChecklistConfirm, HomeCreate, HomeOut, HomeUpdate, RegistrationChange,
-                       ResidentOut)
+from ..schemas import (BedOut, BedPage, BedUpdate, ChecklistConfirm, HomeCreate, HomeOut, HomePage, HomeUpdate,
+                       RegistrationChange, ResidentOut, ResidentPage)
 
 router = APIRouter(prefix="/v1/homes", tags=["homes"])
 
@@ -42,10 +42,11 @@ async def create_home(body: HomeCreate, request: Request, principal: HomesWrite,
     return await write(request, principal, op, key=idempotency_key, body=body)
 
 
-@router.get("", response_model=list[HomeOut], summary="List spoke homes")
-async def list_homes(request: Request, principal: HomesRead, status: str | None = None) -> list[HomeOut]:
+@router.get("", response_model=HomePage, summary="List spoke homes")
+async def list_homes(request: Request, principal: HomesRead, status: str | None = None) -> HomePage:
     async with request.app.state.runtime.db.session() as session:
-        return [HomeOut.model_validate(v) for v in await service.list_homes(session, principal, status)]
+        return HomePage(items=[HomeOut.model_validate(v) for v in await service.list_homes(session, principal, status)],
+                        next_cursor=None)
 
 
 @router.get("/{home_id}", response_model=HomeOut, summary="Read a spoke home")
@@ -106,11 +107,11 @@ async def reinstate(home_id: uuid.UUID, body: RegistrationChange, request: Reque
     return await _registration(request, principal, home_id, "registered", if_match, idempotency_key, body)
 
 
-@router.get("/{home_id}/beds", response_model=list[BedOut], summary="A home's beds")
-async def list_beds(home_id: uuid.UUID, request: Request, principal: HomesRead) -> list[BedOut]:
+@router.get("/{home_id}/beds", response_model=BedPage, summary="A home's beds")
+async def list_beds(home_id: uuid.UUID, request: Request, principal: HomesRead) -> BedPage:
     async with request.app.state.runtime.db.session() as session:
         view = await service.home(session, principal, str(home_id))
-    return [BedOut.model_validate(b) for b in view["beds"]]
+    return BedPage(items=[BedOut.model_validate(b) for b in view["beds"]], next_cursor=None)
 
 
 @router.patch("/{home_id}/beds/{bed_id}", response_model=BedOut, summary="Take a bed out of service or back")
@@ -122,11 +123,11 @@ async def update_bed(home_id: uuid.UUID, bed_id: uuid.UUID, body: BedUpdate, req
     return await write(request, principal, op, key=idempotency_key, body=body)
 
 
-@router.get("/{home_id}/residents", response_model=list[ResidentOut], summary="The children living in a home")
-async def list_residents(home_id: uuid.UUID, request: Request, principal: HomesRead) -> list[ResidentOut]:
+@router.get("/{home_id}/residents", response_model=ResidentPage, summary="The children living in a home")
+async def list_residents(home_id: uuid.UUID, request: Request, principal: HomesRead) -> ResidentPage:
     """For the hub and the home's own managers: each child by referral id, age, sex, phase and codes (never a name)."""
     async with request.app.state.runtime.db.session() as session:
         out = [ResidentOut.model_validate(r)
                for r in await service.residents(session, principal, str(home_id), service.utcnow().date())]
     touched(request, *(o.referral_id for o in out))
-    return out
+    return ResidentPage(items=out, next_cursor=None)
