@@ -116,15 +116,16 @@ def _is_json(content_type: str | None) -> bool:
     return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
-def content_type_problem(request: Request, body: bytes | None) -> ProblemError | None:
+async def content_type_problem(request: Request) -> ProblemError | None:
+    """415 when a route that takes a JSON body got a non-empty body that is not JSON (by its Content-Type)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not route.include_in_schema:
         return None
     _, accepted = _route_facts(route)
-    if accepted is None or not body:
+    if accepted is None:
         return None
     content_type = request.headers.get("content-type")
-    if _is_json(content_type):
+    if _is_json(content_type) or not await request.body():
         return None
     return unsupported_media_problem(content_type, accepted)
 
@@ -141,7 +142,7 @@ async def door_checks(request: Request) -> None:
         if unknown:
             raise unknown_query_problem(unknown, allowed)
     if accepted is not None:
-        problem = content_type_problem(request, await request.body())
+        problem = await content_type_problem(request)
         if problem is not None:
             raise problem
 

@@ -108,12 +108,124 @@ def problem_response(status: int, title: str, detail: str | None = None, *, type
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def validation_errors(exc_errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+def validation_errors(exc_errors: list[dict[str, Any]], body_type: Any = None) -> list[dict[str, str]]:
+    """Each failing field by its path, its rule, and a message that teaches: the expected format (a date is
+    YYYY-MM-DD), shape (an object {code, severity}) or allowed values, from pydantic's context and the body's
+    model."""
     out = []
     for err in exc_errors:
         loc = [str(p) for p in err.get("loc", ())]
-        out.append({"field": ".".join(loc) or "body", "rule": err.get("type", "invalid"), "message": err.get("msg", "")})
+        message = err.get("msg", "")
+        hint = _teaching_hint(err, body_type)
+        if hint and hint not in message:
+            message = f"{message}; {hint}" if message else hint
+        out.append({"field": ".".join(loc) or "body", "rule": err.get("type", "invalid"), "message": message})
     return out
+
+
+_DATE_HINT = "expected a date as YYYY-MM-DD, for example 2012-03-14"
+_DATETIME_HINT = "expected a date and time in ISO 8601 with its offset, for example 2026-01-15T09:30:00Z"
+_FORMAT_HINTS = {
+    "date": _DATE_HINT, "datetime": _DATETIME_HINT, "uuid": "expected a UUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6",
+    "time": "expected a time as HH:MM[:SS], for example 09:30", "json": "the body must be valid JSON",
+}
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Optional[X] / Annotated[X, ...] -> X."""
+    import types
+    import typing
+
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _type_at(body_type: Any, loc: list[Any]) -> Any:
+    """The declared type at a validation error's location inside the body (None when unknown)."""
+    import typing
+
+    current = body_type
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part)) or next(
+                (f for f in current.model_fields.values() if f.alias == str(part)), None)
+            if field is None:
+                return None
+            current = field.annotation
+        elif typing.get_origin(current) in (list, tuple, set, frozenset) or typing.get_origin(current) is typing.Sequence:
+            args = typing.get_args(current)
+            current = args[0] if args else None
+        elif typing.get_origin(current) is dict:
+            args = typing.get_args(current)
+            current = args[1] if len(args) == 2 else None
+        else:
+            return None
+    return _unwrap(current)
+
+
+def _shape(model: type[BaseModel]) -> str:
+    names = [(f.alias or name) + ("" if f.is_required() else "?") for name, f in model.model_fields.items()]
+    return "{" + ", ".join(names) + "}"
+
+
+def _teaching_hint(err: dict[str, Any], body_type: Any) -> str | None:
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    loc = list(err.get("loc", ()))
+    in_body = bool(loc) and loc[0] == "body"
+    declared = _type_at(body_type, loc[1:]) if in_body and body_type is not None else None
+    if kind.startswith("date_") or kind == "date_type":
+        return _DATE_HINT
+    if kind.startswith("datetime_") or kind == "timezone_aware":
+        return _DATETIME_HINT
+    if kind.startswith("uuid"):
+        return _FORMAT_HINTS["uuid"]
+    if kind.startswith("time_"):
+        return _FORMAT_HINTS["time"]
+    if kind in ("literal_error", "enum") and ctx.get("expected"):
+        return f"allowed values: {ctx['expected']}"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern"):
+        return f"expected text matching the pattern {ctx['pattern']}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        if isinstance(declared, type) and issubclass(declared, BaseModel):
+            return f"expected an object {_shape(declared)}"
+        return "expected a JSON object"
+    if kind in ("list_type", "tuple_type", "set_type"):
+        import typing
+
+        item = None
+        if declared is not None and typing.get_args(declared):
+            item = _unwrap(typing.get_args(declared)[0])
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return f"expected a list of objects {_shape(item)}"
+        return "expected a JSON list"
+    if kind == "extra_forbidden" and in_body and body_type is not None:
+        parent = _type_at(body_type, loc[1:-1])
+        if isinstance(parent, type) and issubclass(parent, BaseModel):
+            return f"allowed fields: {', '.join(f.alias or n for n, f in parent.model_fields.items())}"
+    if kind == "missing" and loc == ["body"]:
+        return "send a JSON body"
+    if kind == "missing" and declared is not None and isinstance(declared, type) and issubclass(declared, BaseModel):
+        return f"expected an object {_shape(declared)}"
+    if kind == "json_invalid":
+        return f"the body must be valid JSON ({ctx.get('error')})" if ctx.get("error") else _FORMAT_HINTS["json"]
+    return None
+
+
+def _body_type(request: Request) -> Any:
+    route = request.scope.get("route")
+    body = getattr(route, "body_field", None)
+    return getattr(getattr(body, "field_info", None), "annotation", None) if body is not None else None
 
 
 def install_problem_handlers(app: FastAPI, problems: Mapping[type[Exception], ProblemMapper] | None = None) -> None:
@@ -148,7 +260,13 @@ def install_problem_handlers(app: FastAPI, problems: Mapping[type[Exception], Pr
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        errors = validation_errors(list(exc.errors()))
+        from .contract import content_type_problem
+
+        wrong_media = await content_type_problem(request)
+        if wrong_media is not None:  # a body that is not JSON is a 415, whatever else is wrong
+            return problem_response(wrong_media.status, wrong_media.title, wrong_media.detail, type_=wrong_media.type,
+                                    instance=request.url.path, **wrong_media.extra)
+        errors = validation_errors(list(exc.errors()), _body_type(request))
         fields = ", ".join(f"{e['field']} ({e['rule']})" for e in errors[:5])
         return problem_response(422, "Request validation failed", f"Invalid fields: {fields}",
                                 type_=PROBLEM_BASE + "validation-error", instance=request.url.path, errors=errors)

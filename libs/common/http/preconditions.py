@@ -45,6 +45,13 @@ def parse_if_match(value: str) -> Precondition:
     for part in value.split(","):
         m = _TAG.fullmatch(part)
         if m is None:
+            bare = part.strip().removeprefix("W/").strip("'")
+            if bare and re.fullmatch(r"[\x21\x23-\x7e]+", bare):  # an unquoted tag: say how to quote it
+                raise ProblemError(400, "Invalid If-Match", f'ETags are quoted: send If-Match: "{bare}" (with the '
+                                   'double quotes, exactly as the ETag header of your last read), not '
+                                   f'If-Match: {part.strip()}.', type_=PROBLEM_BASE + "if-match-invalid",
+                                   errors=[{"field": "header.if-match", "rule": "etag_quoted",
+                                            "message": f'an ETag is quoted, for example "{bare}"'}])
             raise ProblemError(400, "Invalid If-Match", 'If-Match must be "*" or a list of ETags, for example '
                                'If-Match: "3" (the ETag header of your last read).',
                                type_=PROBLEM_BASE + "if-match-invalid",
