@@ -1,3 +1,136 @@
+"""The outcomes service's tables. Read models kept from other services' events (never fetched from them),
+the measures it records, and the deadline notices it sent. Dates that reports subtract are also kept as day
+numbers (date.toordinal()) so the same SQL runs on Postgres and SQLite."""
+from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, Integer, String, Table, UniqueConstraint
+
+from libs.common.http import idempotency_table
 from libs.common.runtime import build_metadata
+from libs.common.types import UtcDateTime
 
 metadata = build_metadata()
+idempotent_requests = idempotency_table(metadata)
+
+# referral.received / updated / withdrawn: the council's child reference (never a name), the child's home
+# area (outward code) and the needs, for the sufficiency report and step-downs holding.
+referrals = Table(
+    "referrals", metadata,
+    Column("referral_id", String(36), primary_key=True),
+    Column("la_code", String(16), nullable=False),
+    Column("child_ref", String(120), nullable=False),
+    Column("home_outward_code", String(8), nullable=True),
+    Column("urgency", String(12), nullable=True),
+    Column("received_on", Date, nullable=False),
+    Column("received_day", Integer, nullable=False),
+    Column("received_hours", Float, nullable=False),
+    Column("withdrawn", Boolean, nullable=False, default=False),
+)
+Index("ix_outcomes_referrals_la_day", referrals.c.la_code, referrals.c.received_day)
+Index("ix_outcomes_referrals_day", referrals.c.received_day)
+Index("ix_outcomes_referrals_child", referrals.c.la_code, referrals.c.child_ref)
+
+referral_needs = Table(
+    "referral_needs", metadata,
+    Column("referral_id", String(36), primary_key=True),
+    Column("need_code", String(60), primary_key=True),
+    Column("la_code", String(16), nullable=False),
+    Column("received_day", Integer, nullable=False),
+)
+Index("ix_outcomes_needs_day", referral_needs.c.received_day, referral_needs.c.la_code)
+
+# home.onboarded
+homes = Table(
+    "homes", metadata,
+    Column("home_id", String(36), primary_key=True),
+    Column("postcode_district", String(8), nullable=True),
+    Column("registered_places", Integer, nullable=False),
+)
+
+# admission.accepted / declined; received_day copied from the referral (whichever event comes last fills it)
+decisions = Table(
+    "decisions", metadata,
+    Column("admission_id", String(36), primary_key=True),
+    Column("referral_id", String(36), nullable=False, index=True),
+    Column("la_code", String(16), nullable=False),
+    Column("decision", String(10), nullable=False),       # accepted | declined
+    Column("reason_code", String(40), nullable=True),
+    Column("home_id", String(36), nullable=True),
+    Column("decided_day", Integer, nullable=False),
+    Column("decided_hours", Float, nullable=False),       # hours since the epoch, for time to decision
+    Column("received_hours", Float, nullable=True),
+)
+Index("ix_outcomes_decisions_la_day", decisions.c.la_code, decisions.c.decided_day)
+Index("ix_outcomes_decisions_day", decisions.c.decided_day)
+
+# impact_risk.assessed (and its deprecated alias match.assessed): how many homes were considered and ranked
+assessments = Table(
+    "assessments", metadata,
+    Column("referral_id", String(36), primary_key=True),
+    Column("la_code", String(16), nullable=False),
+    Column("homes_considered", Integer, nullable=False),
+    Column("homes_ranked", Integer, nullable=False),
+    Column("assessed_day", Integer, nullable=False),
+)
+
+# placement.started / ended (+ the referral's and home's areas, and the latest fee notice's basis)
+placements = Table(
+    "placements", metadata,
+    Column("placement_id", String(36), primary_key=True),
+    Column("referral_id", String(36), nullable=False, index=True),
+    Column("la_code", String(16), nullable=False),
+    Column("home_id", String(36), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("start_day", Integer, nullable=False),
+    Column("end_date", Date, nullable=True),
+    Column("end_day", Integer, nullable=True),
+    Column("planned", Boolean, nullable=True),
+    Column("ending_type", String(40), nullable=True),
+    Column("destination", String(60), nullable=True),
+    Column("received_day", Integer, nullable=True),
+    Column("distance_km", Float, nullable=True),
+    Column("outside_area", Boolean, nullable=True),
+    Column("fee_basis", String(20), nullable=True),
+    Column("contract_id", String(36), nullable=True),
+)
+Index("ix_outcomes_placements_la_start", placements.c.la_code, placements.c.start_day)
+Index("ix_outcomes_placements_start", placements.c.start_day)
+Index("ix_outcomes_placements_home", placements.c.home_id, placements.c.start_day)
+
+# placement.fee_applied: the weekly fee as it changed, per child (referral), for the actual journey
+fee_notices = Table(
+    "fee_notices", metadata,
+    Column("referral_id", String(36), primary_key=True),
+    Column("sequence", Integer, primary_key=True),
+    Column("la_code", String(16), nullable=False),
+    Column("placement_id", String(36), nullable=True),
+    Column("contract_id", String(36), nullable=True),
+    Column("weekly_pence", Integer, nullable=True),
+    Column("basis", String(20), nullable=False),
+    Column("effective_date", Date, nullable=True),
+)
+
+# The measures recorded at a placement's measurement point: one row per point, each group once.
+measurements = Table(
+    "measurements", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("placement_id", String(36), nullable=False),
+    Column("timepoint", String(30), nullable=False),
+    Column("recorded_on", Date, nullable=False),
+    Column("sdq_informant", String(10), nullable=True),
+    Column("sdq_items", JSON, nullable=True),
+    Column("sdq", JSON, nullable=True),
+    Column("sdq_total", Integer, nullable=True),
+    Column("education", JSON, nullable=True),
+    Column("health", JSON, nullable=True),
+    Column("stability", JSON, nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("placement_id", "timepoint", name="uq_measurements_point"),
+)
+
+# One row per (deadline, notice) sent: a second replica's insert conflicts and emits nothing.
+measure_notices = Table(
+    "measure_notices", metadata,
+    Column("deadline_key", String(120), primary_key=True),
+    Column("notice", String(12), primary_key=True),
+    Column("sent_at", UtcDateTime(), nullable=False),
+)

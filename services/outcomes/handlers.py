@@ -1,0 +1,80 @@
+"""The outcomes service's consumers: the read models its measures and reports are computed from. Each sets
+state (an upsert, an end set) rather than adding, so a redelivered event changes nothing; events of other
+topics may arrive in any order, so each fills in what an earlier one could not know."""
+from __future__ import annotations
+
+from libs.common.events.catalogue import (AdmissionAccepted, AdmissionDeclined, HomeOnboarded, ImpactRiskAssessed,
+                                          PlacementEnded, PlacementFeeApplied, PlacementStarted, ReferralReceived,
+                                          ReferralWithdrawn)
+from libs.common.events.envelope import EventEnvelope
+from libs.common.events.outbox import UnitOfWork
+
+from . import service
+
+
+def _la(event: EventEnvelope) -> str:
+    if not event.la_code:
+        raise ValueError(f"{event.type} without the council's la_code in its envelope")
+    return event.la_code
+
+
+async def on_referral(uow: UnitOfWork, event: EventEnvelope, payload: ReferralReceived) -> None:
+    await service.record_referral(uow, referral_id=str(payload.referral_id), la_code=_la(event),
+                                  child_ref=payload.child_ref, home_outward_code=payload.home_outward_code,
+                                  urgency=payload.urgency, received_at=payload.received_at,
+                                  needs=[n.code for n in payload.needs])
+
+
+async def on_withdrawn(uow: UnitOfWork, event: EventEnvelope, payload: ReferralWithdrawn) -> None:
+    from .repository import withdraw_referral
+    await withdraw_referral(uow.session, str(payload.referral_id))
+
+
+async def on_home(uow: UnitOfWork, event: EventEnvelope, payload: HomeOnboarded) -> None:
+    await service.record_home(uow, home_id=str(payload.home_id), postcode_district=payload.postcode_district,
+                              places=payload.registered_places)
+
+
+async def on_assessed(uow: UnitOfWork, event: EventEnvelope, payload: ImpactRiskAssessed) -> None:
+    await service.record_assessment(uow, referral_id=str(payload.referral_id), la_code=_la(event),
+                                    considered=payload.homes_considered, ranked=payload.homes_ranked,
+                                    assessed_on=event.time.date())
+
+
+async def on_accepted(uow: UnitOfWork, event: EventEnvelope, payload: AdmissionAccepted) -> None:
+    await service.record_decision(uow, admission_id=str(payload.admission_id), referral_id=str(payload.referral_id),
+                                  la_code=_la(event), decision="accepted", reason_code=None,
+                                  home_id=str(payload.home_id), decided_at=event.time)
+
+
+async def on_declined(uow: UnitOfWork, event: EventEnvelope, payload: AdmissionDeclined) -> None:
+    await service.record_decision(uow, admission_id=str(payload.admission_id), referral_id=str(payload.referral_id),
+                                  la_code=_la(event), decision="declined", reason_code=payload.reason_code,
+                                  home_id=None, decided_at=event.time)
+
+
+async def on_started(uow: UnitOfWork, event: EventEnvelope, payload: PlacementStarted) -> None:
+    await service.placement_started(uow, placement_id=str(payload.placement_id), referral_id=str(payload.referral_id),
+                                    la_code=_la(event), home_id=str(payload.home_id), start_date=payload.start_date)
+
+
+async def on_ended(uow: UnitOfWork, event: EventEnvelope, payload: PlacementEnded) -> None:
+    await service.placement_ended(uow, placement_id=str(payload.placement_id), end_date=payload.end_date,
+                                  planned=payload.planned, ending_type=payload.ending_type,
+                                  destination=payload.destination)
+
+
+async def on_fee(uow: UnitOfWork, event: EventEnvelope, payload: PlacementFeeApplied) -> None:
+    await service.fee_applied(uow, referral_id=str(payload.referral_id), la_code=_la(event), sequence=payload.sequence,
+                              placement_id=str(payload.placement_id) if payload.placement_id else None,
+                              contract_id=str(payload.contract_id) if payload.contract_id else None,
+                              weekly_pence=payload.weekly_fee_pence, basis=payload.basis,
+                              effective_date=payload.effective_date)
+
+
+HANDLERS = {"referral.received": on_referral, "referral.updated": on_referral, "referral.withdrawn": on_withdrawn,
+            "home.onboarded": on_home,
+            "impact_risk.assessed": on_assessed, "match.assessed": on_assessed,  # the deprecated alias
+            "admission.accepted": on_accepted, "admission.declined": on_declined,
+            "placement.started": on_started, "placement.ended": on_ended,
+            "placement.fee_applied": on_fee}

@@ -1,0 +1,287 @@
+"""All of the outcomes service's SQL: the read models kept from events, the measures, the tenancy-narrowed
+statements (readable_*), and the report queries."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Iterable
+
+from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.auth import Principal
+from libs.common.tenancy import readable
+
+from .tables import (assessments, decisions, fee_notices, homes, measure_notices, measurements, placements,
+                     referral_needs, referrals)
+
+
+def hours(t: datetime) -> float:
+    return t.timestamp() / 3600.0
+
+
+async def _upsert(session: AsyncSession, table, key: dict, values: dict) -> None:
+    cond = and_(*[table.c[k] == v for k, v in key.items()])
+    found = (await session.execute(select(*[table.c[k] for k in key]).where(cond).with_for_update())).first()
+    if found is None:
+        await session.execute(table.insert().values(**key, **values))
+    elif values:
+        await session.execute(table.update().where(cond).values(**values))
+
+
+# --- read models from events -----------------------------------------------------------------------------
+async def save_referral(session: AsyncSession, *, referral_id: str, la_code: str, child_ref: str,
+                        home_outward_code: str | None, urgency: str | None, received_at: datetime,
+                        needs: Iterable[str]) -> None:
+    received_on = received_at.date()
+    await _upsert(session, referrals, {"referral_id": referral_id},
+                  dict(la_code=la_code, child_ref=child_ref, home_outward_code=home_outward_code, urgency=urgency,
+                       received_on=received_on, received_day=received_on.toordinal(), received_hours=hours(received_at),
+                       withdrawn=False))
+    await session.execute(referral_needs.delete().where(referral_needs.c.referral_id == referral_id))
+    codes = sorted(set(needs))
+    if codes:
+        await session.execute(referral_needs.insert(), [
+            dict(referral_id=referral_id, need_code=c, la_code=la_code, received_day=received_on.toordinal())
+            for c in codes])
+    # events of other topics may have come first: fill in what they could not know
+    await session.execute(update(decisions).where(decisions.c.referral_id == referral_id)
+                          .values(received_hours=hours(received_at)))
+    await session.execute(update(placements).where(placements.c.referral_id == referral_id)
+                          .values(received_day=received_on.toordinal()))
+
+
+async def withdraw_referral(session: AsyncSession, referral_id: str) -> None:
+    await session.execute(update(referrals).where(referrals.c.referral_id == referral_id).values(withdrawn=True))
+
+
+async def get_referral(session: AsyncSession, referral_id: str) -> dict | None:
+    return (await session.execute(select(referrals).where(referrals.c.referral_id == referral_id))).mappings().first()
+
+
+async def save_home(session: AsyncSession, *, home_id: str, postcode_district: str | None, places: int) -> None:
+    await _upsert(session, homes, {"home_id": home_id}, dict(postcode_district=postcode_district,
+                                                            registered_places=places))
+
+
+async def get_home(session: AsyncSession, home_id: str) -> dict | None:
+    return (await session.execute(select(homes).where(homes.c.home_id == home_id))).mappings().first()
+
+
+async def save_decision(session: AsyncSession, **values) -> None:
+    await _upsert(session, decisions, {"admission_id": values.pop("admission_id")}, values)
+
+
+async def save_assessment(session: AsyncSession, **values) -> None:
+    await _upsert(session, assessments, {"referral_id": values.pop("referral_id")}, values)
+
+
+async def get_placement_row(session: AsyncSession, placement_id: str, *, for_update: bool = False) -> dict | None:
+    stmt = select(placements).where(placements.c.placement_id == placement_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).mappings().first()
+
+
+async def save_placement(session: AsyncSession, placement_id: str, values: dict) -> None:
+    await _upsert(session, placements, {"placement_id": placement_id}, values)
+
+
+async def placements_to_locate(session: AsyncSession, *, referral_id: str | None = None,
+                               home_id: str | None = None) -> list[dict]:
+    stmt = select(placements.c.placement_id, placements.c.referral_id, placements.c.home_id)
+    stmt = stmt.where(placements.c.referral_id == referral_id) if referral_id else \
+        stmt.where(placements.c.home_id == home_id)
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def save_fee_notice(session: AsyncSession, **values) -> None:
+    await _upsert(session, fee_notices, {"referral_id": values.pop("referral_id"), "sequence": values.pop("sequence")},
+                  values)
+
+
+async def latest_fee(session: AsyncSession, referral_id: str) -> dict | None:
+    return (await session.execute(select(fee_notices).where(fee_notices.c.referral_id == referral_id)
+                                  .order_by(fee_notices.c.sequence.desc()).limit(1))).mappings().first()
+
+
+async def fee_history(session: AsyncSession, referral_id: str) -> list[dict]:
+    return list((await session.execute(select(fee_notices).where(fee_notices.c.referral_id == referral_id)
+                                       .order_by(fee_notices.c.sequence))).mappings().all())
+
+
+async def set_fee_basis(session: AsyncSession, referral_id: str, basis: str, contract_id: str | None) -> None:
+    await session.execute(update(placements).where(placements.c.referral_id == referral_id)
+                          .values(fee_basis=basis, contract_id=contract_id))
+
+
+# --- tenancy ------------------------------------------------------------------------------------------
+def readable_placements(principal: Principal) -> Select:
+    """Every read of a placement's outcomes starts here: a council sees its own children, a home manager
+    the placements of their homes, the rest of the hub everything."""
+    stmt = readable(select(placements), principal, placements.c.la_code)
+    if principal.role == "home_manager" and not principal.is_hub:
+        stmt = stmt.where(placements.c.home_id.in_(list(principal.homes) or ["-"]))
+    return stmt
+
+
+async def readable_placement(session: AsyncSession, principal: Principal, placement_id: str,
+                             *, for_update: bool = False) -> dict | None:
+    stmt = readable_placements(principal).where(placements.c.placement_id == placement_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).mappings().first()
+
+
+# --- measures -----------------------------------------------------------------------------------------
+async def measurements_of(session: AsyncSession, placement_ids: list[str]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {p: [] for p in placement_ids}
+    if not placement_ids:
+        return out
+    for chunk in range(0, len(placement_ids), 500):
+        rows = (await session.execute(select(measurements).where(
+            measurements.c.placement_id.in_(placement_ids[chunk:chunk + 500]))
+            .order_by(measurements.c.recorded_on, measurements.c.timepoint))).mappings().all()
+        for r in rows:
+            out[r["placement_id"]].append(dict(r))
+    return out
+
+
+async def measurement_for_update(session: AsyncSession, placement_id: str, timepoint: str) -> dict | None:
+    return (await session.execute(select(measurements).where(
+        measurements.c.placement_id == placement_id, measurements.c.timepoint == timepoint)
+        .with_for_update())).mappings().first()
+
+
+async def insert_measurement(session: AsyncSession, **values) -> None:
+    await session.execute(measurements.insert().values(**values))
+
+
+async def update_measurement(session: AsyncSession, measurement_id: str, values: dict) -> None:
+    await session.execute(measurements.update().where(measurements.c.id == measurement_id).values(**values))
+
+
+async def insert_notice(session: AsyncSession, deadline_key: str, notice: str, now: datetime) -> None:
+    """Unique on (deadline_key, notice): a second insert of the same notice raises IntegrityError."""
+    await session.execute(measure_notices.insert().values(deadline_key=deadline_key, notice=notice, sent_at=now))
+
+
+async def sent_notices(session: AsyncSession) -> set[tuple[str, str]]:
+    return {(r[0], r[1]) for r in (await session.execute(select(measure_notices.c.deadline_key,
+                                                                measure_notices.c.notice))).all()}
+
+
+async def running_or_recently_ended(session: AsyncSession, today: date) -> list[dict]:
+    """Placements whose measurement points may still be open (the ending point is due 14 days after the end)."""
+    stmt = select(placements).where(or_(placements.c.end_day.is_(None),
+                                        placements.c.end_day >= today.toordinal() - 60))
+    return list((await session.execute(stmt)).mappings().all())
+
+
+# --- cohorts ------------------------------------------------------------------------------------------
+async def cohort_placements(session: AsyncSession, principal: Principal, start: date, end: date, *,
+                            la_code: str | None, home_id: str | None) -> list[dict]:
+    stmt = readable_placements(principal).where(
+        placements.c.start_day <= end.toordinal(),
+        or_(placements.c.end_day.is_(None), placements.c.end_day >= start.toordinal()))
+    if la_code:
+        stmt = stmt.where(placements.c.la_code == la_code)
+    if home_id:
+        stmt = stmt.where(placements.c.home_id == home_id)
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def child_refs(session: AsyncSession, referral_ids: list[str]) -> dict[str, tuple[str, str]]:
+    out = {}
+    for chunk in range(0, len(referral_ids), 500):
+        rows = (await session.execute(select(referrals.c.referral_id, referrals.c.la_code, referrals.c.child_ref)
+                                      .where(referrals.c.referral_id.in_(referral_ids[chunk:chunk + 500])))).all()
+        out.update({r[0]: (r[1], r[2]) for r in rows})
+    return out
+
+
+async def later_referral_days(session: AsyncSession, children: list[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+    out: dict[tuple[str, str], list[int]] = {}
+    for la, ref in set(children):
+        rows = (await session.execute(select(referrals.c.received_day).where(
+            referrals.c.la_code == la, referrals.c.child_ref == ref))).scalars().all()
+        out[(la, ref)] = sorted(rows)
+    return out
+
+
+# --- sufficiency --------------------------------------------------------------------------------------
+def _la(stmt, column, la_code: str | None):
+    return stmt.where(column == la_code) if la_code else stmt
+
+
+async def sufficiency_rows(session: AsyncSession, start: date, end: date, la_code: str | None,
+                           is_postgres: bool) -> dict:
+    d0, d1 = start.toordinal(), end.toordinal()
+    out: dict = {}
+    q = _la(select(referrals.c.la_code, func.count()).where(referrals.c.received_day.between(d0, d1)),
+            referrals.c.la_code, la_code).group_by(referrals.c.la_code)
+    out["referrals_by_council"] = dict((await session.execute(q)).all())
+    q = _la(select(referral_needs.c.need_code, func.count()).where(referral_needs.c.received_day.between(d0, d1)),
+            referral_needs.c.la_code, la_code).group_by(referral_needs.c.need_code)
+    out["referrals_by_need"] = dict((await session.execute(q)).all())
+    q = _la(select(placements.c.la_code, func.count()).where(placements.c.start_day.between(d0, d1)),
+            placements.c.la_code, la_code).group_by(placements.c.la_code)
+    out["placements_by_council"] = dict((await session.execute(q)).all())
+    q = _la(select(decisions.c.decision, decisions.c.reason_code, func.count())
+            .where(decisions.c.decided_day.between(d0, d1)), decisions.c.la_code, la_code) \
+        .group_by(decisions.c.decision, decisions.c.reason_code)
+    out["decisions"] = [tuple(r) for r in (await session.execute(q)).all()]
+
+    to_decision = (decisions.c.decided_hours - decisions.c.received_hours) / 24.0
+    to_admission = placements.c.start_day - placements.c.received_day
+    qd = _la(select(to_decision.label("v")).where(decisions.c.decided_day.between(d0, d1),
+                                                  decisions.c.received_hours.is_not(None)),
+             decisions.c.la_code, la_code)
+    qa = _la(select(to_admission.label("v")).where(placements.c.start_day.between(d0, d1),
+                                                   placements.c.received_day.is_not(None)),
+             placements.c.la_code, la_code)
+    qk = _la(select(placements.c.distance_km.label("v")).where(placements.c.start_day.between(d0, d1),
+                                                              placements.c.distance_km.is_not(None)),
+             placements.c.la_code, la_code)
+    for name, sub in (("days_to_decision", qd), ("days_to_admission", qa), ("distance_km", qk)):
+        if is_postgres:
+            s = sub.subquery()
+            row = (await session.execute(select(
+                func.count(s.c.v), func.percentile_cont(0.5).within_group(s.c.v),
+                func.percentile_cont(0.9).within_group(s.c.v)))).one()
+            out[name] = {"n": row[0], "median": row[1], "p90": row[2]}
+        else:
+            values = sorted(float(v) for v in (await session.execute(sub)).scalars().all())
+            out[name] = {"n": len(values), "median": _pct(values, 0.5), "p90": _pct(values, 0.9)}
+
+    q = _la(select(func.count(), func.sum(case((placements.c.outside_area.is_(True), 1), else_=0)),
+                   func.sum(case((placements.c.outside_area.is_not(None), 1), else_=0)))
+            .where(placements.c.start_day.between(d0, d1)), placements.c.la_code, la_code)
+    total, outside, known = (await session.execute(q)).one()
+    out["outside_area"] = {"placements": total or 0, "outside": outside or 0, "known": known or 0}
+
+    # occupancy: bed-days of the stays overlapping the range, clipped to it
+    lo = case((placements.c.start_day > d0, placements.c.start_day), else_=d0)
+    hi = case((placements.c.end_day.is_(None), d1), (placements.c.end_day < d1, placements.c.end_day - 1),
+              else_=d1)   # the leaving day is not a night in the bed
+    q = _la(select(func.coalesce(func.sum(case((hi >= lo, hi - lo + 1), else_=0)), 0)).where(
+        placements.c.start_day <= d1, or_(placements.c.end_day.is_(None), placements.c.end_day > d0)),
+        placements.c.la_code, la_code)
+    out["bed_days"] = int((await session.execute(q)).scalar_one())
+    out["registered_places"] = int((await session.execute(
+        select(func.coalesce(func.sum(homes.c.registered_places), 0)))).scalar_one())
+
+    q = _la(select(placements.c.fee_basis, func.count()).where(
+        placements.c.start_day <= d1, or_(placements.c.end_day.is_(None), placements.c.end_day > d0)),
+        placements.c.la_code, la_code).group_by(placements.c.fee_basis)
+    out["fee_basis"] = {(k or "unknown"): v for k, v in (await session.execute(q)).all()}
+    return out
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (the same as Postgres percentile_cont)."""
+    if not values:
+        return None
+    pos = (len(values) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (pos - lo)
