@@ -19,6 +19,7 @@ from libs.common.contract import contract_document
 from libs.common.web import create_service_app, mark_required_headers
 
 from . import audit, oauth, openapi
+from .dashboard import router as dashboard_router
 from .protection import BodySizeLimitMiddleware, RateLimitMiddleware, SecurityHeadersMiddleware
 from .proxy import Upstreams
 from .routing import UPSTREAMS, allowed_methods, method_index, service_for
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
     app = create_service_app(runtime, [docs_router, oauth.router, audit.router, webhooks_api.router, proxy_router],
                              title=API_TITLE, manage_runtime=False, docs_url=None,
                              problems=webhooks_api.PROBLEMS)
+    app.include_router(dashboard_router)  # the hub dashboard at /dashboard (not in the OpenAPI document)
     app.state.upstreams = upstreams
     app.state.forwarded_tokens = tokens
     app.add_exception_handler(405, method_not_allowed)

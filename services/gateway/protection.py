@@ -15,6 +15,9 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
             "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
             "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+# The hub dashboard (/dashboard): its own stylesheet and script, inline SVG charts, forms posting to itself.
+DASHBOARD_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+                 "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
 class SecurityHeadersMiddleware:
@@ -32,7 +35,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
-        csp = DOCS_CSP if path == "/docs" else API_CSP
+        csp = DOCS_CSP if path == "/docs" else DASHBOARD_CSP if path.startswith("/dashboard") else API_CSP
 
         no_store = path.startswith(("/v1/", "/oauth/"))  # council data never sits in a shared cache
         replaced = {b"content-security-policy"} | ({b"cache-control"} if no_store else set())

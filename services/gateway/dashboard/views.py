@@ -1,0 +1,680 @@
+"""The hub dashboard at /dashboard: server-rendered pages over the public /v1 API (called through the gateway's
+own app with the signed-in user's token). Not part of the API: every route is left out of the OpenAPI document.
+
+Session: sign-in trades the user's client credentials at /oauth/token for an access token, kept in an HttpOnly,
+SameSite=Strict cookie scoped to /dashboard (the secret is never stored). Forms carry a CSRF token that must
+match a second HttpOnly, SameSite=Strict cookie (double submit), and a cross-origin Origin is refused."""
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from libs.common.auth import InvalidToken
+
+from .api import Api, ApiError, items
+from .html import (badge, e, label, page, pounds, section_diff, table, timeline_chart, viability_chart, waited)
+from .static import CSS, JS
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+SESSION, CSRF = "itp_session", "itp_csrf"
+HOME_ROLES = ("hub", "home_manager", "provider_admin")
+DECLINE_REASONS = {"risk_to_current_group": "Risk to the current group", "needs_beyond_registration":
+                   "Needs beyond the home's registration", "no_vacancy": "No vacancy", "staffing": "Staffing",
+                   "other": "Other (say why)"}
+RATING_KIND = {"low": "green", "medium": "amber", "high": "red", "unacceptable": "red"}
+URGENCY_KIND = {"crisis": "red", "urgent": "amber", "planned": "neutral"}
+DEADLINE_KIND = {"overdue": "red", "due_soon": "amber", "upcoming": "neutral"}
+CRISIS_TARGET_SECONDS = 4 * 3600  # a crisis referral waiting longer than this shows its clock in red
+
+
+class SignInNeeded(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    pass
+
+
+# --- session ----------------------------------------------------------------------------------------
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _csrf_of(request: Request) -> str:
+    return request.cookies.get(CSRF) or ""
+
+
+async def _user(request: Request) -> dict:
+    token = request.cookies.get(SESSION)
+    if not token:
+        raise SignInNeeded
+    try:
+        principal = await request.app.state.runtime.verifier.verify(token)
+    except InvalidToken:
+        raise SignInNeeded from None
+    if principal.is_council or principal.role not in ("hub", "home_manager", "finance", "provider_admin"):
+        raise SignInNeeded
+    return {"token": token, "role": principal.role, "client_id": principal.client_id, "homes": principal.homes}
+
+
+def _allow(user: dict, *roles: str) -> None:
+    if user["role"] not in roles:
+        raise Forbidden
+
+
+async def _check_form(request: Request) -> dict:
+    """The posted form, after the CSRF and origin checks."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+        raise Forbidden
+    form = await _form(request)
+    sent, expected = str(form.get("csrf", "")), _csrf_of(request)
+    if not expected or not hmac.compare_digest(sent, expected):
+        raise Forbidden
+    return form
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded form (the dashboard's forms post nothing else), first value of each field."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        raise Forbidden
+    body = (await request.body())[:65536].decode("utf-8", "replace")
+    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True, max_num_fields=50).items()}
+
+
+def _html(content: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(content, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+async def _render(request: Request, title: str, build, *, roles: tuple[str, ...], current: str = "",
+                  live: str = "", fragment: bool = False):
+    """Runs build(api, user) -> body HTML as the signed-in user; sign-in, role and API errors become pages."""
+    try:
+        user = await _user(request)
+    except SignInNeeded:
+        if fragment:
+            return Response(status_code=401)
+        return RedirectResponse(f"/dashboard/sign-in?next={request.url.path}", status_code=303)
+    api = Api(request.app, user["token"])
+    try:
+        _allow(user, *roles)
+        body = await build(api, user)
+    except Forbidden:
+        return _html(page("Not available", '<p class="error">This page is not available to your role.</p>',
+                          user=user, csrf=_csrf_of(request)), 403)
+    except ApiError as exc:
+        if exc.status == 401:
+            return RedirectResponse("/dashboard/sign-in", status_code=303)
+        status = exc.status if exc.status in (403, 404) else 502
+        return _html(page("Not available" if status != 502 else "Something went wrong",
+                          f'<p class="error">{e(exc.detail)} (HTTP {exc.status})</p>', user=user,
+                          csrf=_csrf_of(request)), status)
+    finally:
+        await api.close()
+    if fragment:
+        return _html(body)
+    return _html(page(title, body, user=user, current=current, csrf=_csrf_of(request), live=live))
+
+
+async def _act(request: Request, action, *, roles: tuple[str, ...]):
+    """A form post: checks, then action(api, user, form) -> the URL to go to next (303)."""
+    try:
+        user = await _user(request)
+    except SignInNeeded:
+        return RedirectResponse("/dashboard/sign-in", status_code=303)
+    api = Api(request.app, user["token"])
+    try:
+        _allow(user, *roles)
+        form = await _check_form(request)
+        return RedirectResponse(await action(api, user, form), status_code=303)
+    except Forbidden:
+        return _html(page("Not allowed", '<p class="error">That action is not allowed (role or form check).</p>',
+                          user=user, csrf=_csrf_of(request)), 403)
+    finally:
+        await api.close()
+
+
+# --- static, sign-in, sign-out --------------------------------------------------------------------------
+@router.get("/static/app.css")
+async def css() -> Response:
+    return Response(CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/static/app.js")
+async def js() -> Response:
+    return Response(JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"})
+
+
+def _sign_in_page(request: Request, csrf: str, error: str = "", status: int = 200) -> HTMLResponse:
+    nxt = request.query_params.get("next", "")
+    body = (f'{f"<p class=error role=alert>{e(error)}</p>" if error else ""}'
+            '<form method="post" action="/dashboard/sign-in" class="signin stack">'
+            f'<input type="hidden" name="csrf" value="{e(csrf)}"><input type="hidden" name="next" value="{e(nxt)}">'
+            '<p>Sign in with your client credentials (the hub team, a home manager or finance).</p>'
+            '<div><label for="client_id">Client id</label>'
+            '<input id="client_id" name="client_id" autocomplete="username" required></div>'
+            '<div><label for="client_secret">Client secret</label>'
+            '<input id="client_secret" name="client_secret" type="password" autocomplete="current-password" required>'
+            '</div><button type="submit">Sign in</button></form>')
+    resp = _html(page("Sign in", body, user=None), status)
+    resp.set_cookie(CSRF, csrf, httponly=True, samesite="strict", secure=_secure(request), path="/dashboard")
+    return resp
+
+
+@router.get("/sign-in")
+async def sign_in_form(request: Request):
+    return _sign_in_page(request, _csrf_of(request) or secrets.token_urlsafe(32))
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request):
+    try:
+        form = await _check_form(request)
+    except Forbidden:
+        return _sign_in_page(request, secrets.token_urlsafe(32), "The form expired; please sign in again.", 403)
+    api = Api(request.app, None)
+    try:
+        r = await api.raw("POST", "/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": str(form.get("client_id", ""))[:200],
+            "client_secret": str(form.get("client_secret", ""))[:500]})
+    finally:
+        await api.close()
+    if r.status_code != 200:
+        return _sign_in_page(request, _csrf_of(request), "Those credentials were not accepted.", 401)
+    token, ttl = r.json()["access_token"], int(r.json().get("expires_in", 600))
+    try:
+        principal = await request.app.state.runtime.verifier.verify(token)
+    except InvalidToken:
+        return _sign_in_page(request, _csrf_of(request), "Those credentials were not accepted.", 401)
+    if principal.is_council:
+        return _sign_in_page(request, _csrf_of(request),
+                             "The dashboard is for the hub team; councils use the API.", 403)
+    nxt = str(form.get("next", ""))
+    home = {"finance": "/dashboard/finance"}.get(principal.role, "/dashboard/board")
+    target = nxt if nxt.startswith("/dashboard/") and not nxt.startswith("/dashboard/sign") and "//" not in nxt \
+        else home
+    resp = RedirectResponse(target, status_code=303)
+    resp.set_cookie(SESSION, token, max_age=ttl, httponly=True, samesite="strict", secure=_secure(request),
+                    path="/dashboard")
+    # a fresh CSRF token for the session (not the one used before signing in)
+    resp.set_cookie(CSRF, secrets.token_urlsafe(32), httponly=True, samesite="strict", secure=_secure(request),
+                    path="/dashboard")
+    return resp
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request):
+    try:
+        await _check_form(request)
+    except Forbidden:
+        pass  # signing out is harmless; the cookies go either way
+    resp = RedirectResponse("/dashboard/sign-in", status_code=303)
+    resp.delete_cookie(SESSION, path="/dashboard")
+    resp.delete_cookie(CSRF, path="/dashboard")
+    return resp
+
+
+@router.get("")
+@router.get("/")
+async def index(request: Request):
+    try:
+        user = await _user(request)
+    except SignInNeeded:
+        return RedirectResponse("/dashboard/sign-in", status_code=303)
+    return RedirectResponse("/dashboard/finance" if user["role"] == "finance" else "/dashboard/board", status_code=303)
+
+
+# --- shared reads -----------------------------------------------------------------------------------------
+async def _child_refs(api: Api, user: dict) -> dict[str, str]:
+    """referral id -> the council's child reference (the hub reads referrals; others see none)."""
+    if user["role"] != "hub":
+        return {}
+    rows = await api.get_all("/v1/referrals", {"limit": 200})
+    return {r["id"]: r["child_ref"] for r in rows}
+
+
+def _child(ref_by_referral: dict, placement: dict) -> str:
+    ref = ref_by_referral.get(str(placement.get("referral_id")))
+    return e(ref) if ref else f'placement {e(str(placement["id"])[:8])}'
+
+
+def _unmatchable_reason(home: dict) -> str | None:
+    if home["status"] != "live":
+        done = sum(1 for i in home.get("checklist", []) if i["done"])
+        return f"Onboarding: checklist {done}/{len(home.get('checklist', []))}, not live"
+    if home["registration_status"] == "suspended":
+        return "Registration suspended"
+    if home.get("ofsted_rating") == "inadequate":
+        return "Rated Inadequate"
+    return None if home.get("matchable", True) else "Not matchable"
+
+
+# --- homes and beds board ---------------------------------------------------------------------------
+async def _board(api: Api, user: dict) -> str:
+    homes, placements, refs = await api.gather(
+        api.get("/v1/homes"), api.get_all("/v1/placements", {"status": ["pending", "phase_1", "phase_2"],
+                                                               "limit": 200}),
+        _child_refs(api, user))
+    homes = items(homes)
+    by_bed = {str(p["bed_id"]): p for p in placements}
+    cards, total_free, total_beds, occupied = [], 0, 0, 0
+    for h in sorted(homes, key=lambda h: (h["status"] != "live", h["name"])):
+        reason = _unmatchable_reason(h)
+        beds = h.get("beds", [])
+        free_pathway = any(b["is_pathway"] and b["state"] == "vacant" for b in beds) and reason is None
+        total_beds += len(beds)
+        rows = []
+        for b in sorted(beds, key=lambda b: b["label"]):
+            p = by_bed.get(str(b["id"]))
+            state = {"vacant": badge("Vacant", "green"), "reserved": badge("Reserved", "blue"),
+                     "occupied": badge("Occupied", "neutral"), "out_of_service": badge("Out of service", "red")
+                     }.get(b["state"], e(b["state"]))
+            if p:
+                occupied += 1
+                phase = label(p.get("phase") or p.get("status"))
+                day = f", day {p['day']}" if p.get("day") else ""
+                who = (f'<a href="/dashboard/placements/{e(p["id"])}">{_child(refs, p)}</a>'
+                       f'<br><span class="meta">{e(phase)}{e(day)}</span>')
+            else:
+                who = '<span class="meta">-</span>'
+            rows.append([e(b["label"]) + (" " + badge("Pathway Bed", "blue") if b["is_pathway"] else ""), state, who])
+        if free_pathway:
+            total_free += 1
+        status = badge("Free Pathway Bed", "green") if free_pathway else ""
+        status += badge(reason, "red") if reason else ""
+        rating = label(h.get("ofsted_rating")) or "Not yet rated"
+        cls = "unmatchable" if reason else ("free" if free_pathway else "")
+        cards.append(
+            f'<section class="card {cls}" aria-labelledby="home-{e(h["id"])}">'
+            f'<h2 id="home-{e(h["id"])}">{e(h["name"])}</h2>'
+            f'<p class="meta">{e(h["urn"])} · {e(h["postcode_district"])} · Ofsted: {e(rating)} · '
+            f'{len(beds)} beds · ages {e(h["age_min"])}-{e(h["age_max"])} · {e(", ".join(h["sexes"]))}</p>'
+            f'<p>{status}{"".join(badge(label(s)) for s in h.get("specialisms", []))}</p>'
+            + table(f"Beds at {h['name']}", ["Bed", "State", "Child (council reference)"], rows, cls="beds")
+            + "</section>")
+    summary = (f'<p class="meta" role="status">{len(homes)} homes, {occupied} of {total_beds} beds occupied, '
+               f'{total_free} free Pathway Beds.</p>')
+    return summary + '<div class="grid-cards">' + "".join(cards) + "</div>"
+
+
+def _live(inner: str) -> str:
+    return f'<div id="live" aria-live="polite">{inner}</div>'
+
+
+@router.get("/board")
+async def board(request: Request):
+    async def build(api, user):
+        return _live(await _board(api, user))
+    return await _render(request, "Homes and beds", build, roles=HOME_ROLES, current="/dashboard/board",
+                         live="/dashboard/board/live")
+
+
+@router.get("/board/live")
+async def board_live(request: Request):
+    return await _render(request, "", _board, roles=HOME_ROLES, fragment=True)
+
+
+# --- referral queue ---------------------------------------------------------------------------------
+async def _queue(api: Api, user: dict) -> str:
+    rows = await api.get_all("/v1/referrals", {"awaiting": "decision", "limit": 200})
+    out = []
+    for r in rows:
+        late = r["urgency"] == "crisis" and (r.get("waiting_seconds") or 0) > CRISIS_TARGET_SECONDS
+        clock = (f'<span class="clock{" late" if late else ""}" data-waiting="{int(r.get("waiting_seconds") or 0)}">'
+                 f'{e(waited(r.get("waiting_seconds")))}</span>')
+        out.append([f'<a href="/dashboard/referrals/{e(r["id"])}">{e(r["child_ref"])}</a>',
+                    badge(label(r["urgency"]), URGENCY_KIND.get(r["urgency"], "neutral")), e(r["la_code"]),
+                    e(r.get("wanted_start_date") or "-"), clock, e(label(r["status"]))])
+    return table("Referrals awaiting a decision, most urgent first, then the longest waiting",
+                 ["Child (council reference)", "Urgency", "Council", "Wanted start", "Waiting", "Status"], out,
+                 empty="No referral is waiting for a decision.")
+
+
+@router.get("/referrals")
+async def referrals(request: Request):
+    async def build(api, user):
+        return _live(await _queue(api, user))
+    return await _render(request, "Referral queue", build, roles=("hub",), current="/dashboard/referrals",
+                         live="/dashboard/referrals/live")
+
+
+@router.get("/referrals/live")
+async def referrals_live(request: Request):
+    return await _render(request, "", _queue, roles=("hub",), fragment=True)
+
+
+@router.get("/referrals/{referral_id}")
+async def referral(referral_id: str, request: Request):
+    async def build(api: Api, user):
+        r, homes = await api.gather(api.get(f"/v1/referrals/{referral_id}"), api.get("/v1/homes"))
+        names = {h["id"]: h for h in items(homes)}
+        needs = ", ".join(f"{label(n['code'])} ({n['severity']})" for n in r["needs"]) or "-"
+        risks_ = ", ".join(f"{label(n['code'])} ({n['severity']})" for n in r["risks"]) or "-"
+        facts = (f'<dl class="facts"><dt>Council</dt><dd>{e(r["la_code"])}</dd>'
+                 f'<dt>Urgency</dt><dd>{badge(label(r["urgency"]), URGENCY_KIND.get(r["urgency"], "neutral"))}</dd>'
+                 f'<dt>Status</dt><dd>{e(label(r["status"]))}</dd><dt>Sex</dt><dd>{e(r["sex"])}</dd>'
+                 f'<dt>Date of birth</dt><dd>{e(r["date_of_birth"])}</dd>'
+                 f'<dt>Legal status</dt><dd>{e(r.get("legal_status") or "-")}</dd>'
+                 f'<dt>Home area</dt><dd>{e(r.get("home_outward_code") or "-")}</dd>'
+                 f'<dt>Wanted start</dt><dd>{e(r.get("wanted_start_date") or "-")}</dd>'
+                 f'<dt>Needs</dt><dd>{e(needs)}</dd><dt>Risks</dt><dd>{e(risks_)}</dd></dl>')
+        done = request.query_params.get("decided")
+        notice = ""
+        if done:
+            notice = f'<p class="notice" role="status">Decision recorded: {e(label(done))}.</p>'
+        error = request.query_params.get("error")
+        if error:
+            notice += f'<p class="error" role="alert">{e(error)}</p>'
+        decided = r["status"] not in ("received", "in_assessment")
+        if decided:
+            return notice + facts + await _decision(api, referral_id, names)
+        m = await api.get(f"/v1/referrals/{referral_id}/matches", allow=(404, 409))
+        if m is None:
+            return notice + facts + '<p class="empty">Matching has not received this referral yet; refresh shortly.</p>'
+        csrf = _csrf_of(request)
+        start = r.get("wanted_start_date") or str(date.today())
+        start = max(start, str(date.today()))
+        excluded = ", ".join(f"{label(k)}: {v}" for k, v in m.get("excluded", {}).items() if v) or "none"
+        opts = []
+        for o in m["options"]:
+            h = names.get(str(o["home_id"]), {})
+            terms = "".join(f'<li>{e(label(t["term"]))}: {t["weighted"]:+.1f} - {e(t["reason"])}</li>' for t in o["terms"])
+            risks = []
+            for rr in o["resident_risks"]:
+                for f in rr["risks"]:
+                    risks.append([e(f"{rr['age']}, {rr['sex']}, {label(rr['phase'])}"), e(f["score"]),
+                                  e(f["reason"]), e(f["mitigation"]),
+                                  badge("Unacceptable", "red") if f["unacceptable"] else ""])
+            mitig = "".join(f"<li>{e(label(x))}</li>" for x in o["mitigations"]) or "<li>None needed</li>"
+            title = h.get("name", str(o["home_id"]))
+            opts.append(
+                f'<section class="option" aria-labelledby="opt-{o["rank"]}"><h3 id="opt-{o["rank"]}">{o["rank"]}. '
+                f'{e(title)} {badge(label(o["rating"]) + " risk", RATING_KIND.get(o["rating"], "neutral"))}</h3>'
+                f'<p class="meta">Score {o["score"]:.1f} (lower ranks first) · impact {e(o["impact"])} · '
+                f'distance {e(o["distance_km"] if o["distance_km"] is not None else "unknown")} km · '
+                f'{e(h.get("postcode_district", ""))}</p>'
+                f'<div class="cols"><div><h4>Why this rank</h4><ul>{terms}</ul></div>'
+                f'<div><h4>Mitigations needed</h4><ul>{mitig}</ul></div></div>'
+                + table(f"Risks to the children living at {title}", ["Resident", "Score", "Reason", "Mitigation", ""],
+                        risks, empty="No interaction with the current residents.")
+                + (f'<form method="post" action="/dashboard/referrals/{e(referral_id)}/decision" class="stack">'
+                   f'<input type="hidden" name="csrf" value="{e(csrf)}"><input type="hidden" name="decision" value="accept">'
+                   f'<input type="hidden" name="home_id" value="{e(o["home_id"])}">'
+                   f'<input type="hidden" name="iraid" value="{e(m["impact_risk_assessment_id"])}">'
+                   f'<div><label for="start-{o["rank"]}">Planned start date</label>'
+                   f'<input type="date" id="start-{o["rank"]}" name="planned_start_date" value="{e(start)}" required></div>'
+                   f'<button type="submit">Accept into {e(title)}</button></form>'
+                   if o["rating"] != "unacceptable" else '<p class="error">Unacceptable: cannot be accepted here.</p>')
+                + "</section>")
+        decline = (f'<form method="post" action="/dashboard/referrals/{e(referral_id)}/decision" class="stack option">'
+                   f'<h2>Decline</h2><input type="hidden" name="csrf" value="{e(csrf)}">'
+                   '<input type="hidden" name="decision" value="decline">'
+                   '<div><label for="reason_code">Reason</label><select id="reason_code" name="reason_code" required>'
+                   + "".join(f'<option value="{k}">{e(v)}</option>' for k, v in DECLINE_REASONS.items())
+                   + '</select></div><div><label for="reason_text">Details (required for Other; no names)</label>'
+                   '<textarea id="reason_text" name="reason_text" rows="2" cols="50" maxlength="1000"></textarea></div>'
+                   '<button type="submit" class="danger">Decline referral</button></form>')
+        head = (f'<h2>Impact risk assessment</h2><p class="meta">{m["homes_ranked"]} of {m["homes_considered"]} homes '
+                f'ranked · excluded by hard limits: {e(excluded)} · rules {e(m["rules_version"])}</p>')
+        options = "".join(opts) or '<p class="empty">No home can take this child now.</p>'
+        return notice + facts + head + options + decline
+
+    return await _render(request, "Referral", build, roles=("hub",), current="/dashboard/referrals")
+
+
+async def _decision(api: Api, referral_id: str, homes: dict) -> str:
+    admissions = items(await api.get("/v1/admissions", {"referral_id": referral_id}, allow=(422,)) or [])
+    mine = [a for a in admissions if str(a["referral_id"]) == referral_id]
+    if not mine:
+        return '<p class="empty">This referral is closed.</p>'
+    a = mine[0]
+    if a["decision"] == "declined":
+        return f'<h2>Declined</h2><p>Reason: {e(label(a["reason_code"]))}</p>'
+    home = homes.get(str(a["home_id"]), {})
+    bed = next((b for b in home.get("beds", []) if str(b["id"]) == str(a["bed_id"])), {})
+    placements = await api.get_all("/v1/placements", {"home": a["home_id"], "limit": 200})
+    placement = next((p for p in placements if str(p["referral_id"]) == referral_id), None)
+    link = (f'<p><a href="/dashboard/placements/{e(placement["id"])}">Open the placement</a> '
+            f'({e(label(placement["phase"]))}, planned start {e(placement["planned_start_date"])})</p>'
+            if placement else '<p class="meta">The placement is being set up; refresh shortly.</p>')
+    return (f'<h2>Accepted</h2><p>Into {e(home.get("name", a["home_id"]))}, bed {e(bed.get("label", "-"))} '
+            f'({badge(label(bed.get("state", a["status"])), "blue")}), planned start {e(a["planned_start_date"])}'
+            f'{", reserved until " + e(str(a["reserved_until"])[:16]) if a.get("reserved_until") else ""}.</p>' + link)
+
+
+@router.post("/referrals/{referral_id}/decision")
+async def decide(referral_id: str, request: Request):
+    async def action(api: Api, user, form):
+        body = {"referral_id": referral_id, "decision": form.get("decision")}
+        if body["decision"] == "accept":
+            body.update(home_id=form.get("home_id"), planned_start_date=form.get("planned_start_date"),
+                        impact_risk_assessment_id=form.get("iraid") or None)
+        else:
+            body.update(reason_code=form.get("reason_code"), reason_text=(form.get("reason_text") or None))
+        try:
+            await api.write("POST", "/v1/admissions", body)
+        except ApiError as exc:
+            from urllib.parse import quote
+            return f"/dashboard/referrals/{referral_id}?error={quote(exc.detail[:300])}"
+        return f"/dashboard/referrals/{referral_id}?decided={'accepted' if body['decision'] == 'accept' else 'declined'}"
+    return await _act(request, action, roles=("hub",))
+
+
+# --- deadlines --------------------------------------------------------------------------------------
+@router.get("/deadlines")
+async def deadlines(request: Request):
+    async def build(api: Api, user):
+        found, homes, refs, placements = await api.gather(
+            api.get_all("/v1/deadlines", {"limit": 200}), api.get("/v1/homes"), _child_refs(api, user),
+            api.get_all("/v1/placements", {"status": ["phase_1", "phase_2", "pending"], "limit": 200}))
+        names = {h["id"]: h["name"] for h in items(homes)}
+        by_id = {p["id"]: p for p in placements}
+        per_home: dict[str, list] = {}
+        for d in found:
+            if d["state"] == "upcoming" and date.fromisoformat(d["due_date"]) > date.today() + timedelta(days=21):
+                continue
+            per_home.setdefault(str(d["home_id"]), []).append(d)
+        parts = [f'<p class="meta">Overdue and due in the next three weeks, per home. '
+                 f'{sum(len(v) for v in per_home.values())} items.</p>']
+        for home_id in sorted(per_home, key=lambda h: names.get(h, h)):
+            rows = []
+            for d in per_home[home_id]:
+                p = by_id.get(str(d["placement_id"]), {"id": d["placement_id"], "referral_id": None})
+                rows.append([badge(label(d["state"]), DEADLINE_KIND[d["state"]]), e(d["due_date"]), e(label(d["kind"])),
+                             e(label(d["item"])),
+                             f'<a href="/dashboard/placements/{e(d["placement_id"])}">{_child(refs, p)}</a>'])
+            parts.append(f'<h2>{e(names.get(home_id, home_id))}</h2>'
+                         + table(f"Deadlines at {names.get(home_id, home_id)}", ["State", "Due", "Kind", "What", "Child"],
+                                 rows))
+        if not per_home:
+            parts.append('<p class="empty">Nothing due in the next three weeks.</p>')
+        return "".join(parts)
+    return await _render(request, "Deadlines", build, roles=("hub", "home_manager"), current="/dashboard/deadlines")
+
+
+# --- placement ------------------------------------------------------------------------------------------
+@router.get("/placements/{placement_id}")
+async def placement(placement_id: str, request: Request):
+    async def build(api: Api, user):
+        p = await api.get(f"/v1/placements/{placement_id}")
+        plan, reviews, tasks, refs, home = await api.gather(
+            api.get(f"/v1/placements/{placement_id}/plan", allow=(404,)),
+            api.get(f"/v1/placements/{placement_id}/reviews", allow=(404,)),
+            api.get(f"/v1/placements/{placement_id}/tasks", allow=(404,)),
+            _child_refs(api, user), api.get(f"/v1/homes/{p['home_id']}", allow=(403, 404)))
+        ref = refs.get(str(p["referral_id"]))
+        facts = (f'<dl class="facts"><dt>Child (council reference)</dt><dd>{e(ref or "-")}</dd>'
+                 f'<dt>Council</dt><dd>{e(p["la_code"])}</dd>'
+                 f'<dt>Home</dt><dd>{e((home or {}).get("name", p["home_id"]))}</dd>'
+                 f'<dt>Phase today</dt><dd>{e(label(p["phase"]))}{", day " + e(p["day"]) if p.get("day") else ""}</dd>'
+                 f'<dt>Planned start</dt><dd>{e(p["planned_start_date"])}</dd>'
+                 f'<dt>Arrived</dt><dd>{e(p.get("arrival_date") or "not yet")}</dd>'
+                 f'<dt>Statutory reviews</dt><dd>{e(", ".join(str(x) for x in p.get("statutory_reviews", [])) or "-")}</dd>'
+                 '</dl>')
+        parts = [facts, "<h2>Phase timeline</h2>",
+                 timeline_chart(p.get("phase_history", []), date.today(),
+                                date.fromisoformat(str(p["end_date"])) if p.get("end_date") else None)]
+        task_rows = [[e(t["label"]), e(t["due_date"]), badge(label(t["state"]),
+                      {"overdue": "red", "due_soon": "amber", "done": "green"}.get(t["state"], "neutral")),
+                      e(t.get("done_on") or "-")] for t in items(tasks or [])]
+        if task_rows:
+            parts.append("<h2>Phase 1 foundation tasks</h2>" + table("Foundation tasks", ["Task", "Due", "State", "Done"],
+                                                                      task_rows))
+        parts.append("<h2>Pathway plan</h2>")
+        if plan:
+            parts.append(f'<p>Initial Pathway Plan due {e(plan["due_date"])}: {e(label(plan["status"]))}'
+                         f'{" (late)" if plan.get("late") else ""}; issued version {e(plan["issued_version"])}.</p>')
+            versions = items(await api.get(f"/v1/plans/{plan['id']}/versions", allow=(404,)) or [])
+            versions = sorted(versions, key=lambda v: v["version"])
+            rows = [[e(v["version"]), e(v["issued_on"]), e(label(v["source"]))] for v in versions]
+            parts.append(table("Plan versions", ["Version", "Issued", "Source"], rows, empty="No version issued yet."))
+            for older, newer in zip(versions, versions[1:]):
+                parts.append(f'<details><summary>What changed from version {older["version"]} to {newer["version"]}'
+                             f'</summary>{section_diff(older["sections"], newer["sections"])}</details>')
+        else:
+            parts.append('<p class="empty">No plan yet.</p>')
+        review_rows = [[e(r["number"]), e(label(r["kind"])), e(r["due_date"]), e(label(r["state"])),
+                        e(r.get("completed_on") or "-"), e(r.get("plan_version") or "-")] for r in items(reviews or [])]
+        parts.append("<h2>Reviews</h2>" + table("Plan reviews", ["#", "Kind", "Due", "State", "Completed", "Plan version"],
+                                                review_rows, empty="No review yet."))
+        sd = p.get("step_down")
+        parts.append("<h2>Step-down</h2>" + (f'<p>To {e(label(sd.get("destination")))} by {e(sd.get("target_date"))}.</p>'
+                                            if sd else '<p class="empty">No step-down planned yet.</p>'))
+        end = p.get("ending")
+        if end:
+            kind = "planned" if end.get("ending_type") == "step_down" else "unplanned"
+            parts.append(f'<h2>Ending</h2><p>{badge(kind, "green" if kind == "planned" else "red")} '
+                         f'{e(label(end.get("ending_type")))} on {e(end.get("end_date"))} '
+                         f'(reason {e(end.get("reason_code"))}).</p>')
+        return "".join(parts)
+    return await _render(request, "Placement", build, roles=("hub", "home_manager"), current="/dashboard/board")
+
+
+# --- finance ----------------------------------------------------------------------------------------
+def _next_period(closed: list[dict], contracts: list[dict]) -> date | None:
+    """The calendar month finance closes next: after the last closed one, or the first contract's month."""
+    months = sorted(date.fromisoformat(str(p["period_start"])) for p in closed if p["scheme"] == "calendar_month")
+    if months:
+        last = months[-1]
+        nxt = date(last.year + (last.month == 12), last.month % 12 + 1, 1)
+    elif contracts:
+        nxt = min(date.fromisoformat(str(c["start_date"])) for c in contracts).replace(day=1)
+    else:
+        return None
+    this_month = date.today().replace(day=1)
+    return nxt if nxt < this_month else None
+
+
+@router.get("/finance")
+async def finance(request: Request):
+    async def build(api: Api, user):
+        periods, contracts, invoices = await api.gather(api.get("/v1/fee-periods"), api.get("/v1/contracts"),
+                                                        api.get_all("/v1/invoices"))
+        periods, contracts = items(periods), items(contracts)
+        notice = ""
+        if request.query_params.get("closed"):
+            notice = f'<p class="notice" role="status">Fee period {e(request.query_params["closed"])} closed.</p>'
+        if request.query_params.get("error"):
+            notice += f'<p class="error" role="alert">{e(request.query_params["error"])}</p>'
+        nxt = _next_period(periods, contracts)
+        close = (f'<form method="post" action="/dashboard/finance/close" class="stack option">'
+                 f'<input type="hidden" name="csrf" value="{e(_csrf_of(request))}">'
+                 f'<div><label for="period_start">Next fee period to close (calendar month)</label>'
+                 f'<input id="period_start" name="period_start" value="{e(nxt)}" readonly></div>'
+                 f'<button type="submit">Close {e(f"{nxt:%B %Y}")}</button></form>' if nxt else
+                 '<p class="meta">Every finished month is closed.</p>')
+        recent = sorted(periods, key=lambda p: str(p["period_start"]), reverse=True)
+        period_rows = [[e(f"{date.fromisoformat(str(p['period_start'])):%B %Y}"), e(p["period_start"]),
+                        e(p["period_end"]), e(str(p["closed_at"])[:16].replace("T", " ")), e(p["closed_by"]),
+                        e(len(p.get("unpriced") or []))] for p in recent[:12]]
+        by_council: dict[str, list] = {}
+        for inv in sorted(invoices, key=lambda i: (str(i["period_start"]), i["number"]), reverse=True):
+            by_council.setdefault(inv["la_code"], []).append(inv)
+        inv_parts = []
+        for la, rows in sorted(by_council.items()):
+            cells = [[e(i["number"]), e(label(i["kind"])), e(i["period_start"]), e(i["total"]["amount"]),
+                      " ".join(f'<a href="/dashboard/invoices/{e(i["id"])}/download/{fmt}" '
+                               f'aria-label="Download {e(i["number"])} as {fmt.upper()}">{fmt.upper()}</a>'
+                               for fmt in ("pdf", "csv", "json"))] for i in rows[:12]]
+            inv_parts.append(table(f"Invoices to {la}", ["Number", "Kind", "Period", "Total (£)", "Download"], cells))
+        viability = await _viability(api, user, request.query_params.get("home"), invoices)
+        return (notice + "<h2>Close a fee period</h2>" + close + "<h2>Closed fee periods</h2>"
+                + table("The latest closed fee periods", ["Month", "From", "To", "Closed at (UTC)", "Closed by",
+                                                          "Unpriced placements"], period_rows, empty="None closed yet.")
+                + "<h2>Invoices per council</h2>" + ("".join(inv_parts) or '<p class="empty">No invoices yet.</p>')
+                + "<h2>Viability</h2>" + viability)
+    return await _render(request, "Finance", build, roles=("hub", "finance"), current="/dashboard/finance")
+
+
+async def _viability(api: Api, user: dict, chosen: str | None, invoices: list[dict]) -> str:
+    """One home's revenue against its cost base month by month (pick the home in the form)."""
+    if user["role"] == "hub":
+        homes = [h for h in items(await api.get("/v1/homes")) if h["status"] == "live"]
+        choices = [(h["id"], h["name"], h["registered_places"]) for h in sorted(homes, key=lambda h: h["name"])]
+    else:  # finance reads no homes: the homes its latest invoices charge for
+        latest = sorted(invoices, key=lambda i: str(i["period_start"]))[-3:]
+        seen: dict[str, None] = {}
+        for inv in await api.gather(*[api.get(f"/v1/invoices/{i['id']}") for i in latest]):
+            for line in inv.get("lines", []):
+                if line.get("home_id"):
+                    seen.setdefault(line["home_id"], None)
+        choices = [(h, f"Home {h[:8]}", 3) for h in seen]
+    if not choices:
+        return '<p class="empty">No home to show.</p>'
+    home_id, name, places = next((c for c in choices if c[0] == chosen), choices[0])
+    today = date.today()
+    first = date(today.year - (today.month <= 11), (today.month - 11 - 1) % 12 + 1, 1)
+    v = await api.get(f"/v1/viability/homes/{home_id}", {"from": f"{first:%Y-%m}", "to": f"{today:%Y-%m}",
+                                                         "places": places})
+    picker = ('<form method="get" action="/dashboard/finance" class="stack"><div><label for="home">Home</label>'
+              '<select id="home" name="home">' + "".join(
+                  f'<option value="{e(i)}"{" selected" if i == home_id else ""}>{e(n)}</option>' for i, n, _ in choices)
+              + '</select></div><button type="submit" class="secondary">Show</button></form>')
+    months = v.get("months", [])
+    rows = [[e(str(m["month"])[:7]), e(f"{round((m.get('occupancy') or 0) * 100)}%"), e(pounds(m.get("revenue_pence"))),
+             e(pounds(m.get("cost_pence"))), e(pounds(m.get("surplus_pence"))),
+             e("-" if m.get("break_even_occupancy") is None else f"{round(m['break_even_occupancy'] * 100)}%")]
+             for m in months]
+    even = v.get("first_month_at_break_even")
+    return (picker + viability_chart(months, f"{name}: revenue against cost, last 12 months")
+            + f'<p>First month at break-even: {e(str(even)[:7] if even else "not yet")}.</p>'
+            + f'<details><summary>The figures behind the chart</summary>'
+            + table(f"{name}: viability by month", ["Month", "Occupancy", "Revenue", "Cost", "Surplus",
+                                                    "Break-even occupancy"], rows) + "</details>")
+
+
+@router.post("/finance/close")
+async def close_period(request: Request):
+    async def action(api: Api, user, form):
+        start = str(form.get("period_start", ""))
+        try:
+            await api.write("POST", "/v1/fee-periods/close", {"period_start": start})
+        except ApiError as exc:
+            from urllib.parse import quote
+            return f"/dashboard/finance?error={quote(exc.detail[:300])}"
+        return f"/dashboard/finance?closed={start[:7]}"
+    return await _act(request, action, roles=("hub", "finance"))
+
+
+@router.get("/invoices/{invoice_id}/download/{fmt}")
+async def download(invoice_id: str, fmt: str, request: Request):
+    try:
+        user = await _user(request)
+    except SignInNeeded:
+        return RedirectResponse("/dashboard/sign-in", status_code=303)
+    if user["role"] not in ("hub", "finance") or fmt not in ("pdf", "csv", "json"):
+        return Response(status_code=404)
+    api = Api(request.app, user["token"])
+    try:
+        r = await api.raw("GET", f"/v1/invoices/{invoice_id}/download/{fmt}")
+    finally:
+        await api.close()
+    if r.status_code != 200:
+        return Response(status_code=r.status_code)
+    return Response(r.content, media_type=r.headers.get("content-type"), headers={
+        "Content-Disposition": r.headers.get("content-disposition", "attachment"), "Cache-Control": "no-store"})
