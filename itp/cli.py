@@ -1,4 +1,4 @@
-"""`itp`: run, serve, relay, migrate, seed, replay dead letters, create API clients."""
+"""`itp`: run, serve, relay, migrate, seed, replay dead letters, create API clients, listen for webhooks."""
 from __future__ import annotations
 
 import argparse
@@ -18,6 +18,7 @@ BANNER = """
   Gateway:   http://{host}:{port}
   API docs:  http://{host}:{port}/docs        (merged OpenAPI: http://{host}:{port}/v1/openapi.json)
   Health:    http://{host}:{port}/health/ready
+{logs}
 
   Demo API clients (OAuth2 client credentials):
 {clients}
@@ -27,6 +28,7 @@ BANNER = """
           -H 'Idempotency-Key: demo-1' -H 'content-type: application/json' \\
           -d '{{"child_ref":"LCC-0001","date_of_birth":"2012-03-14","sex":"female","urgency":"crisis","home_postcode":"LE4 6AB","social_worker":{{"name":"Sam Patel","email":"sam.patel@leics.gov.uk"}}}}'
         then, with the hub's token (demo-hub), GET http://{host}:{port}/v1/referrals/<id>/matches
+  Webhooks:  itp webhooks listen --gateway http://{host}:{port}   (prints each signed delivery to a demo council)
   The blueprint home ({home}) holds children A-D of the 3-bed scenario; each child's phase on any date:
         GET http://{host}:{port}/v1/placements?home={home}&as_of=YYYY-MM-DD   (demo-hub or demo-home-manager)
 """
@@ -36,6 +38,24 @@ def _admin_url() -> str | None:
     return os.environ.get("ITP_PG_ADMIN_URL")
 
 
+def quiet_console(log_file, level: str = "INFO") -> None:
+    """`itp run` keeps the console readable: every log line (JSON, one per line) goes to `log_file`, and only
+    warnings and errors reach the console, in plain text; the start-up banner stays in view."""
+    import logging
+
+    from libs.common.observability import JsonFormatter, PlainFormatter
+
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    to_file = logging.FileHandler(log_file, encoding="utf-8")
+    to_file.setFormatter(JsonFormatter())
+    to_console = logging.StreamHandler(sys.stderr)
+    to_console.setLevel(logging.WARNING)
+    to_console.setFormatter(PlainFormatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers = [to_file, to_console]
+    root.setLevel(level)
+
+
 def cmd_run(args) -> int:
     import uvicorn
 
@@ -43,6 +63,11 @@ def cmd_run(args) -> int:
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     overrides["transport"] = "inprocess"
+    # embedded mode is for demos and integrators on this machine: `itp webhooks listen` receives on 127.0.0.1
+    overrides["webhook_allow_http_localhost"] = os.environ.get("ITP_WEBHOOK_ALLOW_HTTP_LOCALHOST", "true") != "false"
+    log_file = Settings(**overrides).data_dir.resolve() / "logs" / "itp.log"
+    if not args.log_console:  # operators: --log-console (JSON unless ITP_LOG_JSON=false) as before
+        quiet_console(log_file, os.environ.get("ITP_LOG_LEVEL", "INFO"))
     asyncio.run(migrate_all(**overrides))
     asyncio.run(seed_blueprint(**overrides))  # the demo clients and referrals, and children A-D's history
     system = build_system(**overrides)
@@ -50,8 +75,10 @@ def cmd_run(args) -> int:
                         f"{('council ' + c['la_code']) if c.get('la_code') else 'role ' + c['role']}"
                         for c in DEMO_CLIENTS)
     from services.matching.seed import BLUEPRINT_HOME_ID
+    logs = (f"  Logs:      {log_file}  (JSON lines; warnings and errors also here; --log-console for all)"
+            if not args.log_console else "  Logs:      this console")
     print(BANNER.format(host=args.host, port=args.port, clients=clients, home=BLUEPRINT_HOME_ID,
-                        data_dir=Settings(**overrides).data_dir.resolve()), flush=True)
+                        data_dir=Settings(**overrides).data_dir.resolve(), logs=logs), flush=True)
     uvicorn.run(system.gateway, host=args.host, port=args.port, log_config=None)
     return 0
 
@@ -185,6 +212,120 @@ def cmd_keys(args) -> int:
     return 0
 
 
+def verify_delivery(secrets: list[str], headers: dict[str, str], body: bytes, *, now: float | None = None,
+                    tolerance: int = 300) -> bool:
+    """A Standard Webhooks signature check: one of the `v1,` signatures is the HMAC-SHA256 of
+    id.timestamp.body under one of our secrets, and the timestamp is within `tolerance` seconds."""
+    import hmac
+    import time
+
+    from services.gateway.domain.webhooks import sign
+
+    headers = {k.lower(): v for k, v in headers.items()}
+    msg_id, timestamp, signatures = (headers.get("webhook-id"), headers.get("webhook-timestamp"),
+                                     headers.get("webhook-signature", ""))
+    if not msg_id or not timestamp or not timestamp.isdigit():
+        return False
+    if abs((now or time.time()) - int(timestamp)) > tolerance:
+        return False
+    text = body.decode("utf-8", "replace")
+    expected = {sign(secret, msg_id, int(timestamp), text) for secret in secrets}
+    return any(hmac.compare_digest(sig, want) for sig in signatures.split() for want in expected)
+
+
+def cmd_webhooks_listen(args) -> int:
+    """Register a local receiver for a demo council, print each verified delivery as it arrives (one JSON
+    line each), and remove the endpoint on exit (Ctrl-C, SIGTERM, or after --count deliveries)."""
+    import queue
+    import signal
+    import threading
+    import uuid
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+
+    gateway = args.gateway.rstrip("/")
+    secret_of_client = args.client_secret or f"{args.client}-secret"
+
+    def token() -> dict:
+        resp = httpx.post(f"{gateway}/oauth/token", data={"grant_type": "client_credentials"},
+                          auth=(args.client, secret_of_client), timeout=10)
+        resp.raise_for_status()
+        return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+    secrets: list[str] = []
+    arrivals: queue.Queue = queue.Queue()
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            headers = {k: v for k, v in self.headers.items()}
+            ok = verify_delivery(list(secrets), headers, body)
+            self.send_response(204 if ok else 401)
+            self.end_headers()
+            arrivals.put((ok, headers, body))
+
+        def log_message(self, *_):  # the deliveries are printed below, not http.server's access lines
+            pass
+
+    server = ThreadingHTTPServer((args.host, args.port), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://{args.host}:{server.server_address[1]}/itp-webhooks"
+    endpoint_id = None
+
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        resp = httpx.post(f"{gateway}/v1/webhooks", json={"url": url, "event_types": args.event or ["*"],
+                                                           "description": "itp webhooks listen"},
+                          headers={**token(), "Idempotency-Key": str(uuid.uuid4())}, timeout=10)
+        if resp.status_code not in (200, 201):
+            print(json.dumps({"error": "could not register the receiver", "status": resp.status_code,
+                              "problem": resp.json() if resp.content else None}), file=sys.stderr, flush=True)
+            return 1
+        endpoint_id = resp.json()["id"]
+        if "secret" not in resp.json():  # registered before: the secret is shown once, so make a new one
+            resp = httpx.post(f"{gateway}/v1/webhooks/{endpoint_id}/rotate-secret",
+                              headers={**token(), "If-Match": "*"}, timeout=10)
+            resp.raise_for_status()
+        secrets.append(resp.json()["secret"])
+        print(json.dumps({"listening": url, "endpoint_id": endpoint_id, "client": args.client,
+                          "event_types": args.event or ["*"]}), flush=True)
+        received = 0
+        while args.count is None or received < args.count:
+            try:
+                ok, headers, body = arrivals.get(timeout=1)
+            except queue.Empty:
+                continue
+            lower = {k.lower(): v for k, v in headers.items()}
+            try:
+                event = json.loads(body)
+            except ValueError:
+                event = None
+            if not ok:
+                print(json.dumps({"rejected": lower.get("webhook-id"), "reason": "signature not verified"}),
+                      file=sys.stderr, flush=True)
+                continue
+            received += 1
+            print(json.dumps({"verified": True, "webhook_id": lower.get("webhook-id"),
+                              "type": (event or {}).get("type"), "event": event}), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        if endpoint_id is not None:
+            try:
+                gone = httpx.delete(f"{gateway}/v1/webhooks/{endpoint_id}", headers={**token(), "If-Match": "*"},
+                                    timeout=10)
+                print(json.dumps({"removed": endpoint_id, "status": gone.status_code}), flush=True)
+            except httpx.HTTPError as exc:
+                print(json.dumps({"error": f"could not remove endpoint {endpoint_id}: {type(exc).__name__}"}),
+                      file=sys.stderr, flush=True)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="itp", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -193,6 +334,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--data-dir", default=None)
+    run.add_argument("--log-console", action="store_true",
+                     help="every log line on the console (JSON unless ITP_LOG_JSON=false), as operators run it; "
+                          "by default they go to DATA_DIR/logs/itp.log and the console shows warnings only")
     run.set_defaults(func=cmd_run)
 
     serve = sub.add_parser("serve", help="one service, configured from the environment")
@@ -247,6 +391,20 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--home", action="append", default=None,
                         help="a home_manager's home id (repeat for each home)")
     create.set_defaults(func=cmd_client_create)
+
+    webhooks = sub.add_parser("webhooks", help="webhooks for integrators")
+    webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", required=True)
+    listen = webhooks_sub.add_parser("listen", help="register a local receiver for a demo council, print each "
+                                                    "verified delivery as it arrives, remove it on exit")
+    listen.add_argument("--gateway", default="http://127.0.0.1:8000")
+    listen.add_argument("--client", default="demo-leicestershire", help="the council's client id")
+    listen.add_argument("--client-secret", default=None, help="default: the demo secret, CLIENT-secret")
+    listen.add_argument("--event", action="append", default=None,
+                        help="an event type or pattern to receive (repeat; default every type: *)")
+    listen.add_argument("--host", default="127.0.0.1", help="where the receiver listens")
+    listen.add_argument("--port", type=int, default=0, help="default: a free port")
+    listen.add_argument("--count", type=int, default=None, help="stop after this many verified deliveries")
+    listen.set_defaults(func=cmd_webhooks_listen)
 
     keys = sub.add_parser("keys", help="the gateway's token signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)

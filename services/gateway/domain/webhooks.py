@@ -221,17 +221,22 @@ def check_host(host: str, scheme: str, *, allow_http_localhost: bool) -> Target:
     """The host rules, applied at registration and again at delivery to the host the HTTP client parsed."""
     host = normalise_host(host)
     address = host_address(host)
-    local = allow_http_localhost and (host in LOOPBACK_NAMES or (address is not None and address.is_loopback))
+    loopback = host in LOOPBACK_NAMES or (address is not None and address.is_loopback)
+    local = allow_http_localhost and loopback
+    # a receiver on this machine is refused unless the setting allows it: say which setting
+    hint = ("; a receiver on this machine (tests and demos) needs the gateway setting "
+            "ITP_WEBHOOK_ALLOW_HTTP_LOCALHOST=true" if loopback and not allow_http_localhost else "")
     if address is None:
         if _internal_name(host) and not local:
             raise InvalidWebhookUrl("the URL must name a public host (not localhost, an internal or metadata "
-                                    "name, or a name without a domain)", INTERNAL_NAME)
+                                    "name, or a name without a domain)" + hint, INTERNAL_NAME)
     else:
         reason = address_refusal(address, loopback_ok=local)
         if reason:
-            raise InvalidWebhookUrl(f"the URL must point at a public address (this one is {reason})", PUBLIC_ADDRESS)
+            raise InvalidWebhookUrl(f"the URL must point at a public address (this one is {reason})" + hint,
+                                    PUBLIC_ADDRESS)
     if scheme != "https" and not (scheme == "http" and local):
-        raise InvalidWebhookUrl("the URL must use https", HTTPS)
+        raise InvalidWebhookUrl("the URL must use https" + hint, HTTPS)
     return Target(scheme=scheme, host=host, address=address, loopback_ok=local)
 
 

@@ -61,18 +61,21 @@ def _endpoint(row: dict, status_code: int = 200, model=WebhookEndpoint, **header
 
 
 @router.post("", name="create_webhook", status_code=201, response_model=WebhookEndpointCreated, summary="Register a webhook endpoint",
-             responses={200: {"model": WebhookEndpointCreated, "description": "The same endpoint was already registered"}})
+             responses={200: {"model": WebhookEndpoint, "description": "The same endpoint was already registered; "
+                                                                        "its secret is not shown again (rotate-secret "
+                                                                        "makes a new one)"}})
 async def create(body: WebhookEndpointCreate, request: Request, principal: Manager):
     """Events about this council's children of the named types are posted to the URL, signed with the
     returned secret (Standard Webhooks). Registering the same URL with the same types again returns the
-    existing endpoint (safe to retry). The URL must be https to a public host: addresses that are not
+    existing endpoint (safe to retry) without its secret: a secret is shown once, on creation (a lost one is
+    replaced by POST /v1/webhooks/{id}/rotate-secret). The URL must be https to a public host: addresses that are not
     public (however spelled) and internal names are refused (422 naming body.url and the rule)."""
     async def op(uow) -> Written:
         row, created = await service.register(
             uow, principal, url=body.url, event_types=body.event_types, description=body.description,
             allow_http_localhost=_settings(request).webhook_allow_http_localhost, now=_now())
-        if not created:
-            return _endpoint(row, 200, WebhookEndpointCreated)
+        if not created:  # the secret is shown once, on creation, never again
+            return _endpoint(row, 200, WebhookEndpoint)
         return _endpoint(row, 201, WebhookEndpointCreated, Location=f"/v1/webhooks/{row['id']}")
     return await write(request, principal, op)
 
