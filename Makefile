@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults asyncapi clean
+.PHONY: run test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults bench-outcomes asyncapi clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-billing: $(STAMP)
 
 bench-faults: $(STAMP)
 	$(BIN)/python bench/bench_faults.py
+
+bench-outcomes: $(STAMP)
+	$(BIN)/python bench/bench_outcomes.py
 
 clean:
 	rm -rf $(VENV) .itp-data
