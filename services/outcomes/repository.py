@@ -261,7 +261,7 @@ async def sufficiency_rows(session: AsyncSession, start: date, end: date, la_cod
 
     # occupancy: bed-days of the stays overlapping the range, clipped to it
     lo = case((placements.c.start_day > d0, placements.c.start_day), else_=d0)
-    hi = case((placements.c.end_day.is_(None), d1), (placements.c.end_day < d1, placements.c.end_day - 1),
+    hi = case((placements.c.end_day.is_(None), d1), (placements.c.end_day <= d1, placements.c.end_day - 1),
               else_=d1)   # the leaving day is not a night in the bed
     q = _la(select(func.coalesce(func.sum(case((hi >= lo, hi - lo + 1), else_=0)), 0)).where(
         placements.c.start_day <= d1, or_(placements.c.end_day.is_(None), placements.c.end_day > d0)),

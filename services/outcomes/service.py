@@ -17,7 +17,7 @@ from libs.common.events.outbox import UnitOfWork
 
 from . import repository as repo
 from .domain import measures as measures_domain
-from .domain import progress, sdq, timepoints
+from .domain import progress, sdq, sufficiency, timepoints
 from .domain.distance import distance_km, outside_area
 from .domain.errors import OutcomeError
 from .domain.journeys import money
@@ -275,3 +275,14 @@ async def actual_journey(session: AsyncSession, principal: Principal, placement_
                          "stated_total": None, "from": eff, "to": until - timedelta(days=1)})
     return {"placement_id": placement_id, "referral_id": row["referral_id"], "segments": segments,
             "unpriced_days": sum(s["length"] for s in segments if s["rate"] is None)}
+
+
+# --- sufficiency ------------------------------------------------------------------------------------------
+async def sufficiency_report(session: AsyncSession, principal: Principal, *, start: date, end: date,
+                             la_code: str | None, is_postgres: bool) -> dict:
+    """A council's report is its own whatever it asks for; the hub may name a council or see England."""
+    council_view = principal.is_council
+    if council_view:
+        la_code = principal.la_code
+    rows = await repo.sufficiency_rows(session, start, end, la_code, is_postgres)
+    return sufficiency.shape(rows, start, end, la_code, council_view)

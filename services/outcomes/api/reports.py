@@ -14,7 +14,6 @@ from libs.common.audit import touched
 
 from .. import service
 from ..domain import sufficiency
-from ..repository import sufficiency_rows
 from .common import Reader, date_range, today
 
 router = APIRouter(tags=["reports"])
@@ -49,13 +48,10 @@ async def sufficiency_report(request: Request, principal: Reader,
     to admission (median, 90th percentile), distance from the child's home area (median, share outside their
     own area), occupancy and contract use. A council's report is its own (la_code is theirs whatever is asked)."""
     start, end = date_range(start, end)
-    council_view = principal.is_council
-    if council_view:
-        la_code = principal.la_code
     runtime = request.app.state.runtime
     async with runtime.db.session() as session:
-        rows = await sufficiency_rows(session, start, end, la_code, runtime.db.is_postgres)
-    report = sufficiency.shape(rows, start, end, la_code, council_view)
+        report = await service.sufficiency_report(session, principal, start=start, end=end, la_code=la_code,
+                                                  is_postgres=runtime.db.is_postgres)
     if format == "csv":
         return Response(sufficiency.as_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="sufficiency-{start}-{end}.csv"'})
