@@ -78,7 +78,7 @@ def table(caption: str, headers: list[str], rows: list[list[str]], *, empty: str
         return f'<p class="empty">{e(empty)}</p>'
     head = "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return (f'<div class="table-wrap"><table class="{e(cls)}"><caption>{e(caption)}</caption>'
+    return (f'<div class="table-wrap" tabindex="0" role="region" aria-label="{e(caption)}"><table class="{e(cls)}"><caption>{e(caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 

@@ -26,7 +26,7 @@ main { padding: 1rem; max-width: 1400px; margin: 0 auto; }
 h1 { margin: .25rem 0 1rem; font-size: 1.6rem; }
 h2 { font-size: 1.25rem; margin: 1.25rem 0 .5rem; }
 h3 { font-size: 1.05rem; margin: .5rem 0; }
-.grid-cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 1rem; }
+.grid-cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 1rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 4px; padding: .75rem 1rem; }
 .card.unmatchable { border-left: 6px solid var(--red); }
 .card.free { border-left: 6px solid var(--green); }
@@ -43,7 +43,7 @@ table { border-collapse: collapse; width: 100%; background: var(--card); margin:
 caption { text-align: left; font-weight: 700; padding: .35rem 0; }
 th, td { border-bottom: 1px solid var(--line); padding: .4rem .5rem; text-align: left; vertical-align: top; }
 thead th { background: #e8e8e8; }
-.beds td, .beds th { font-size: .95rem; }
+.beds td, .beds th { font-size: .9rem; padding: .3rem .35rem; }
 .empty { color: var(--muted); font-style: italic; }
 form.inline { display: inline; }
 .stack > * + * { margin-top: .6rem; }

@@ -295,7 +295,7 @@ async def _board(api: Api, user: dict) -> str:
             f'<p class="meta">{e(h["urn"])} · {e(h["postcode_district"])} · Ofsted: {e(rating)} · '
             f'{len(beds)} beds · ages {e(h["age_min"])}-{e(h["age_max"])} · {e(", ".join(h["sexes"]))}</p>'
             f'<p>{status}{"".join(badge(label(s)) for s in h.get("specialisms", []))}</p>'
-            + table(f"Beds at {h['name']}", ["Bed", "State", "Child (council reference)"], rows, cls="beds")
+            + table(f"Beds at {h['name']}", ["Bed", "State", "Child"], rows, cls="beds")
             + "</section>")
     summary = (f'<p class="meta" role="status">{len(homes)} homes, {occupied} of {total_beds} beds occupied, '
                f'{total_free} free Pathway Beds.</p>')
@@ -370,7 +370,9 @@ async def referral(referral_id: str, request: Request):
         error = request.query_params.get("error")
         if error:
             notice += f'<p class="error" role="alert">{e(error)}</p>'
-        decided = r["status"] not in ("received", "in_assessment")
+        # the hub's decision is matching's; the referral's own status follows by event a moment later
+        decided = r["status"] not in ("received", "in_assessment") or bool(
+            items(await api.get("/v1/admissions", {"referral_id": referral_id}, allow=(422,)) or []))
         if decided:
             return notice + facts + await _decision(api, referral_id, names)
         m = await api.get(f"/v1/referrals/{referral_id}/matches", allow=(404, 409))
@@ -393,7 +395,7 @@ async def referral(referral_id: str, request: Request):
             mitig = "".join(f"<li>{e(label(x))}</li>" for x in o["mitigations"]) or "<li>None needed</li>"
             title = h.get("name", str(o["home_id"]))
             opts.append(
-                f'<section class="option" aria-labelledby="opt-{o["rank"]}"><h3 id="opt-{o["rank"]}">{o["rank"]}. '
+                f'<section class="option" data-home="{e(title)}" aria-labelledby="opt-{o["rank"]}"><h3 id="opt-{o["rank"]}">{o["rank"]}. '
                 f'{e(title)} {badge(label(o["rating"]) + " risk", RATING_KIND.get(o["rating"], "neutral"))}</h3>'
                 f'<p class="meta">Score {o["score"]:.1f} (lower ranks first) · impact {e(o["impact"])} · '
                 f'distance {e(o["distance_km"] if o["distance_km"] is not None else "unknown")} km · '

@@ -1,0 +1,61 @@
+"""Headless Chromium (Debian's package at /usr/bin/chromium) driven by Playwright from PyPI, against `itp run`
+on the demo region. Never `playwright install`: the browser is the system's. Missing browser or Playwright:
+skipped locally, a failure under ITP_REQUIRE_INTEGRATION=1 (CI)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import start_embedded
+
+CHROMIUM = os.environ.get("ITP_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
+
+
+def _unavailable(what: str) -> None:
+    if os.environ.get("ITP_REQUIRE_INTEGRATION") == "1":
+        pytest.fail(f"{what} is required for the browser tests (ITP_REQUIRE_INTEGRATION=1)")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory):
+    """`itp run` (what `make run` starts) on a free port: the demo region seeded, the gateway serving /dashboard."""
+    base, proc = start_embedded(tmp_path_factory.mktemp("dashboard"))
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        _unavailable(f"Chromium ({CHROMIUM}; `apt-get install chromium`)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright (pip install -e '.[test]')")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
+                               args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    yield pg
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    context.close()

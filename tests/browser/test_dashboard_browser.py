@@ -1,0 +1,126 @@
+"""The hub dashboard in a real browser on the demo region: what the hub team, a home manager and finance do.
+Each test saves a screenshot in .artifacts/screenshots/<test name>.png; every page visited passes axe-core with
+no serious or critical violation."""
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from services.matching.seed import BLUEPRINT_HOME_ID
+
+pytestmark = pytest.mark.integration
+
+
+def accessible(page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [(v["id"], v["impact"], v["help"]) for v in results.response["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{page.url}: {bad}"
+
+
+def sign_in(page, base: str, client_id: str) -> None:
+    page.goto(f"{base}/dashboard")
+    accessible(page)
+    page.get_by_label("Client id").fill(client_id)
+    page.get_by_label("Client secret").fill(f"{client_id}-secret")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def test_the_hub_accepts_a_crisis_referral_into_a_free_pathway_bed(page, demo_server):
+    sign_in(page, demo_server, "demo-hub")
+    # the board: the demo region's homes and beds
+    assert page.url.endswith("/dashboard/board")
+    assert page.get_by_role("heading", name="Charnwood View").is_visible()
+    assert page.get_by_text("Free Pathway Bed").first.is_visible()
+    assert page.get_by_text("Registration suspended").is_visible() and page.get_by_text("Onboarding").first.is_visible()
+    assert page.get_by_text("LCC-2025-0107").is_visible()  # a child's council reference, never a name
+    accessible(page)
+    # the queue: crisis first, with its clock
+    page.get_by_role("link", name="Referral queue").click()
+    accessible(page)
+    rows = page.locator("tbody tr")
+    assert "Crisis" in rows.first.inner_text()
+    page.get_by_role("link", name="LC-2026-0311").click()
+    # the impact risk assessment: ranked options with reasons and mitigations
+    page.get_by_role("heading", name="Impact risk assessment").wait_for()
+    assert page.get_by_text("Why this rank").first.is_visible()
+    assert page.get_by_text("Mitigations needed").first.is_visible()
+    accessible(page)
+    first = page.locator("section.option").first
+    home = first.get_attribute("data-home")
+    first.get_by_role("button", name=re.compile("^Accept into")).click()
+    page.get_by_text("Decision recorded: Accepted").wait_for()
+    assert page.get_by_role("heading", name="Accepted").is_visible()
+    assert page.get_by_text("Reserved").first.is_visible()
+    for _ in range(40):  # the placement appears once assessment has the admission.accepted event
+        if page.get_by_role("link", name="Open the placement").count():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    page.get_by_role("link", name="Open the placement").click()
+    page.get_by_role("heading", name="Phase timeline").wait_for()
+    assert "LC-2026-0311" in page.content()
+    accessible(page)
+    # the board shows the bed reserved in that home
+    page.get_by_role("link", name="Homes and beds").click()
+    card = page.locator("section.card", has=page.get_by_role("heading", name=home, exact=True))
+    assert card.get_by_text("Reserved").first.is_visible()
+    assert card.get_by_text("LC-2026-0311").is_visible()
+
+
+def test_a_home_manager_sees_their_home_only(page, demo_server):
+    hub = httpx.post(f"{demo_server}/oauth/token", data={"grant_type": "client_credentials"},
+                     auth=("demo-hub", "demo-hub-secret")).json()["access_token"]
+    placements = httpx.get(f"{demo_server}/v1/placements", params={"limit": 200},
+                           headers={"Authorization": f"Bearer {hub}"}).json()["items"]
+    elsewhere = next(p for p in placements if p["home_id"] != BLUEPRINT_HOME_ID)
+    sign_in(page, demo_server, "demo-home-manager")
+    cards = page.locator("section.card h2")
+    assert cards.all_inner_texts() == ["Beaumont House (demo)"]
+    accessible(page)
+    page.get_by_role("link", name="Deadlines").click()
+    accessible(page)
+    assert page.get_by_role("link", name="Referral queue").count() == 0
+    page.goto(f"{demo_server}/dashboard/placements/{elsewhere['id']}")
+    assert page.get_by_role("heading", name="Not available").is_visible()
+    page.goto(f"{demo_server}/dashboard/referrals")
+    assert page.get_by_text("not available to your role").is_visible()
+
+
+def test_finance_closes_a_fee_period_and_downloads_an_invoice(page, demo_server):
+    sign_in(page, demo_server, "demo-finance")
+    assert page.url.endswith("/dashboard/finance")
+    accessible(page)
+    button = page.get_by_role("button", name=re.compile("^Close "))
+    month = button.inner_text().removeprefix("Close ")
+    button.click()
+    page.get_by_text(re.compile(r"Fee period \d{4}-\d{2} closed")).wait_for()
+    assert page.locator("table", has_text="latest closed fee periods").get_by_text(month).first.is_visible()
+    assert page.get_by_role("img").first.is_visible()  # the viability chart (inline SVG)
+    accessible(page)
+    with page.expect_download() as info:
+        page.get_by_role("link", name=re.compile(r"as PDF$")).first.click()
+    download = info.value
+    assert download.suggested_filename.startswith("INV-") and download.suggested_filename.endswith(".pdf")
+    assert open(download.path(), "rb").read(5) == b"%PDF-"
+
+
+def test_the_board_at_tablet_width(browser, demo_server, request):
+    context = browser.new_context(viewport={"width": 820, "height": 1180})
+    page = context.new_page()
+    try:
+        sign_in(page, demo_server, "demo-hub")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        page.keyboard.press("Tab")  # the skip link comes first for keyboard users
+        assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+        accessible(page)
+    finally:
+        from tests.browser.conftest import SCREENSHOTS
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+        context.close()
