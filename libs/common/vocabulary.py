@@ -54,3 +54,53 @@ def is_known(code: str) -> bool:
 
 def label(code: str) -> str:
     return NEEDS_AND_RISKS[code].label
+
+
+# --- homes: what a spoke home is registered for and specialises in --------------------------------------
+# Ofsted's registered categories of need for a children's home. A child's needs call for categories (the
+# mapping is matching's rules file, `need_categories`); a home registered for fewer is excluded from matching
+# with the need named.
+_CATEGORIES = [
+    Term("emotional_behavioural_difficulties", "Emotional and behavioural difficulties", "registration"),
+    Term("mental_disorders", "Mental disorders", "registration"),
+    Term("learning_disability", "Learning disability", "registration"),
+    Term("physical_disability", "Physical disability", "registration"),
+    Term("sensory_impairment", "Sensory impairment", "registration"),
+    Term("drug_alcohol_misuse", "Drug or alcohol misuse", "registration"),
+]
+REGISTRATION_CATEGORIES: dict[str, Term] = {t.code: t for t in _CATEGORIES}
+
+# A home's specialisms: the needs each serves is matching's rules file (`specialisms`); a home listing one
+# scores better for a child with those needs. Any other string is refused (a typo would never count).
+_SPECIALISMS = [
+    Term("youth_justice_step_down", "Step-down from youth justice or secure settings", "specialism"),
+    Term("complex_mental_health", "Complex mental health needs", "specialism"),
+    Term("child_exploitation", "Children at risk of or involved in exploitation", "specialism"),
+    Term("harmful_sexual_behaviour", "Harmful or sexualised behaviour", "specialism"),
+    Term("neurodiversity", "Neurodiverse children and learning disabilities", "specialism"),
+    Term("trauma_informed", "Trauma-informed therapeutic care", "specialism"),
+    Term("substance_misuse", "Substance misuse", "specialism"),
+]
+HOME_SPECIALISMS: dict[str, Term] = {t.code: t for t in _SPECIALISMS}
+
+
+# --- councils: the names beside the ONS codes the system uses -------------------------------------------
+# Local authorities (upper tier) by their ONS code, for the codes the demo and tests use; an unknown code has
+# no name (null), never an error.
+COUNCILS: dict[str, str] = {
+    "E10000018": "Leicestershire County Council",
+    "E10000019": "Lincolnshire County Council",
+    "E10000024": "Nottinghamshire County Council",
+    "E10000007": "Derbyshire County Council",
+    "E06000016": "Leicester City Council",
+    "E06000018": "Nottingham City Council",
+    "E06000015": "Derby City Council",
+    "E06000017": "Rutland County Council",
+    "E08000025": "Birmingham City Council",
+    "E08000026": "Coventry City Council",
+    "E09000001": "City of London Corporation",
+}
+
+
+def council_name(la_code: str | None) -> str | None:
+    return COUNCILS.get(la_code) if la_code else None

@@ -48,11 +48,13 @@ def next_oldest_first(row: dict) -> str:
 
 
 def placements_of(principal: Principal, *, home: str | None = None, placement: str | None = None,
-                  status: list[str] | None = None) -> Select:
+                  status: list[str] | None = None, referral: str | None = None) -> Select:
     """The caller's placements, narrowed by the listing's filters."""
     stmt = readable_placements(principal)
     if home:
         stmt = stmt.where(placements.c.home_id == home)
+    if referral:
+        stmt = stmt.where(placements.c.referral_id == referral)
     if placement:
         stmt = stmt.where(placements.c.id == placement)
     if status:
@@ -61,10 +63,11 @@ def placements_of(principal: Principal, *, home: str | None = None, placement: s
 
 
 async def placements_page(session: AsyncSession, principal: Principal, *, home: str | None,
-                          status: list[str] | None, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+                          status: list[str] | None, cursor: str | None, limit: int,
+                          referral: str | None = None) -> tuple[list[dict], str | None]:
     """A page of the caller's placements, oldest first, and the next page's cursor (None on the last page).
     Raises InvalidCursor for anything but a cursor of this listing."""
-    stmt = oldest_first(placements_of(principal, home=home, status=status), cursor)
+    stmt = oldest_first(placements_of(principal, home=home, status=status, referral=referral), cursor)
     rows = [dict(r) for r in (await session.execute(stmt.limit(limit + 1))).mappings().all()]
     more, rows = len(rows) > limit, rows[:limit]
     return rows, next_oldest_first(rows[-1]) if more else None

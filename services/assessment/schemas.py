@@ -115,11 +115,22 @@ class ReviewSummary(BaseModel):
 
 
 
+class PlacementLinks(BaseModel):
+    self: str
+    referral: str = Field(description="The council's referral this placement was made from")
+    admission: str = Field(description="The hub's decision (read by the hub)")
+    home: str = Field(description="The home the child lives in: name, address, manager's contact, Ofsted")
+    plan: str
+    reviews: str
+    tasks: str
+
+
 class PlacementOut(BaseModel):
     id: uuid.UUID
     admission_id: uuid.UUID
     referral_id: uuid.UUID
     la_code: str
+    council_name: str | None = Field(default=None, description="The council's name beside its ONS code")
     home_id: uuid.UUID
     bed_id: uuid.UUID
     key_worker: str | None
@@ -146,6 +157,7 @@ class PlacementOut(BaseModel):
         "The weekly fee that applies today (not on the as_of date): billing's contract and fee schedule for "
         "the council. Null when none applies (see weekly_fee_applied) or not yet known"))
     weekly_fee_applied: WeeklyFeeApplied | None = None
+    links: PlacementLinks
 
 
 class TaskOut(BaseModel):

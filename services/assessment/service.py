@@ -12,6 +12,7 @@ from libs.common.auth import Principal
 from libs.common.events.catalogue import (AdmissionAccepted, DeadlineDueSoon, DeadlineMissed, PathwayPlanIssued,
                                           PhaseTransitioned, PlacementEnded, PlacementStarted, ReviewCompleted)
 from libs.common.events.outbox import UnitOfWork
+from libs.common.vocabulary import council_name
 from libs.common.weekly_fees import weekly_fee_view
 from libs.common.errors import Missing, Stale
 
@@ -306,7 +307,17 @@ async def placement_views(session, rows: list[dict], as_of: date, today: date) -
     found_plans, open_reviews = await repo.plans_and_open_reviews(session, [r["id"] for r in rows])
     fees = await repo.weekly_fees_of(session, [r["referral_id"] for r in rows])
     return [{**repo.placement_view(r, found_plans.get(r["id"]), open_reviews.get(r["id"]), as_of, today),
-             **weekly_fee_view(fees.get(r["referral_id"]), r["admission_id"])} for r in rows]
+             **weekly_fee_view(fees.get(r["referral_id"]), r["admission_id"]), "links": _links(r),
+             "council_name": council_name(r["la_code"])} for r in rows]
+
+
+def _links(row: dict) -> dict:
+    """Where a placement leads: back to its referral and the hub's decision, on to its home and plan."""
+    pid = row["id"]
+    return {"self": f"/v1/placements/{pid}", "referral": f"/v1/referrals/{row['referral_id']}",
+            "admission": f"/v1/admissions/{row['admission_id']}", "home": f"/v1/homes/{row['home_id']}/profile",
+            "plan": f"/v1/placements/{pid}/plan", "reviews": f"/v1/placements/{pid}/reviews",
+            "tasks": f"/v1/placements/{pid}/tasks"}
 
 
 async def deadlines(session, principal: Principal, *, home: str | None, placement: str | None,

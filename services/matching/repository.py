@@ -78,6 +78,22 @@ async def homes_with_parts(session: AsyncSession, stmt: Select) -> list[tuple[di
     return [(r, items.get(r["id"], {}), home_beds.get(r["id"], [])) for r in rows]
 
 
+async def home_of_council(session: AsyncSession, la_code: str, home_id: str) -> dict | None:
+    """The home, if the council has a child there (an accepted admission reserved or arrived), else None."""
+    placed = select(admissions.c.id).where(admissions.c.home_id == home_id, admissions.c.la_code == la_code,
+                                           admissions.c.decision == "accepted",
+                                           admissions.c.status.in_(("reserved", "arrived"))).exists()
+    row = (await session.execute(select(homes).where(homes.c.id == home_id, placed))).mappings().first()
+    return dict(row) if row else None
+
+
+async def delete_onboarding_home(session: AsyncSession, home_id: str) -> None:
+    """A home still onboarding, with its checklist and beds (nothing else refers to it)."""
+    await session.execute(checklist_items.delete().where(checklist_items.c.home_id == home_id))
+    await session.execute(beds.delete().where(beds.c.home_id == home_id))
+    await session.execute(homes.delete().where(homes.c.id == home_id, homes.c.status == "onboarding"))
+
+
 async def insert_home(session: AsyncSession, values: dict, now: datetime, *, checklist_done_by: str | None = None,
                       bed_ids: list[str] | None = None) -> None:
     """The home, its checklist (open, or done by `checklist_done_by`) and one vacant bed per registered place."""
@@ -393,7 +409,7 @@ async def _load(session: AsyncSession) -> tuple[list[_HomeRow], list[tuple[datet
                                               child_codes(r.needs or [], r.risks or [])))
     out = []
     for h in (await session.execute(select(homes).order_by(homes.c.id))).mappings():
-        home = Home(id=h["id"], live=h["status"] == "live", registration_status=h["registration_status"],
+        home = Home(id=h["id"], name=h["name"], live=h["status"] == "live", registration_status=h["registration_status"],
                     ofsted_rating=h["ofsted_rating"], age_min=h["age_min"], age_max=h["age_max"],
                     sexes=frozenset(h["sexes"]), categories=frozenset(h["categories"]),
                     specialisms=frozenset(h["specialisms"]), outward_code=h["postcode_district"],

@@ -7,18 +7,22 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from libs.common.pagination import Page
+from libs.common.vocabulary import HOME_SPECIALISMS, REGISTRATION_CATEGORIES
 from libs.common.weekly_fees import WeeklyFee, WeeklyFeeApplied
 
 from .domain.beds import ONBOARDING_CHECKLIST
 from .domain.postcodes import InvalidPostcode, normalise
 
 OfstedRating = Literal["outstanding", "good", "requires_improvement", "inadequate"]
-Category = Literal["emotional_behavioural_difficulties", "mental_disorders", "learning_disability",
-                   "physical_disability", "sensory_impairment", "drug_alcohol_misuse"]
+# the vocabularies (libs/common/vocabulary.py, published at GET /v1/homes/vocabulary and GET /v1/referrals/vocabulary):
+# any other value is a 422 listing the allowed ones
+Category = Literal[tuple(REGISTRATION_CATEGORIES)]  # type: ignore[valid-type]
+Specialism = Literal[tuple(HOME_SPECIALISMS)]  # type: ignore[valid-type]
 Sex = Literal["female", "male"]
-# every collection a client sends is bounded (issue 10): at most each value once, and few specialisms
-Specialism = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")]
+# every collection a client sends is bounded (issue 10): at most each value once
 MAX_SEXES, MAX_CATEGORIES, MAX_SPECIALISMS = 2, 6, 20
+ManagerEmail = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+ManagerPhone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{7,20}$")]
 
 
 def _postcode(value: str | None) -> str | None:
@@ -36,6 +40,7 @@ class HomeCreate(BaseModel):
         "postcode": "LE4 1AB", "registered_places": 3, "age_min": 10, "age_max": 17, "sexes": ["female", "male"],
         "categories": ["emotional_behavioural_difficulties", "mental_disorders"],
         "specialisms": ["complex_mental_health"], "registered_manager": "A. Manager",
+        "registered_manager_email": "manager@beaumont.example.org", "registered_manager_phone": "0116 000 0000",
         "ofsted_rating": "good", "inspection_date": "2026-05-14"}]})
 
     urn: str = Field(pattern=r"^SC\d{6}$", description="Ofsted unique reference number: SC and six digits")
@@ -49,8 +54,12 @@ class HomeCreate(BaseModel):
     categories: list[Category] = Field(min_length=1, max_length=MAX_CATEGORIES,
                                        description="Registered categories of need")
     specialisms: list[Specialism] = Field(default=[], max_length=MAX_SPECIALISMS,
-                                          examples=[["youth_justice_step_down", "complex_mental_health"]])
+                                          examples=[["youth_justice_step_down", "complex_mental_health"]],
+                                          description="Codes from GET /v1/homes/vocabulary")
     registered_manager: str | None = Field(default=None, max_length=200)
+    registered_manager_email: ManagerEmail | None = Field(default=None, description=(
+        "The registered manager's work email: councils with a child in the home see it"))
+    registered_manager_phone: ManagerPhone | None = None
     ofsted_rating: OfstedRating | None = None
     inspection_date: date | None = None
     registration_status: Literal["registered", "suspended"] = "registered"
@@ -79,6 +88,8 @@ class HomeUpdate(BaseModel):
     categories: list[Category] | None = Field(default=None, min_length=1, max_length=MAX_CATEGORIES)
     specialisms: list[Specialism] | None = Field(default=None, max_length=MAX_SPECIALISMS)
     registered_manager: str | None = Field(default=None, max_length=200)
+    registered_manager_email: ManagerEmail | None = None
+    registered_manager_phone: ManagerPhone | None = None
     ofsted_rating: OfstedRating | None = None
     inspection_date: date | None = None
     phase_1_limit: int | None = Field(default=None, ge=1, le=20)
@@ -118,6 +129,13 @@ class RegistrationChange(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class NotOffered(BaseModel):
+    reason: Literal["onboarding", "checklist_incomplete", "registration_suspended", "rated_inadequate",
+                    "no_free_pathway_bed"]
+    detail: str
+    next_step: str | None = Field(default=None, examples=["POST /v1/homes/{id}/go-live"])
+
+
 class HomeOut(BaseModel):
     id: uuid.UUID
     urn: str
@@ -132,16 +150,62 @@ class HomeOut(BaseModel):
     categories: list[str]
     specialisms: list[str]
     registered_manager: str | None
+    registered_manager_email: str | None = None
+    registered_manager_phone: str | None = None
     ofsted_rating: str | None
     inspection_date: date | None
     registration_status: str
     status: Literal["onboarding", "live"]
     matchable: bool = Field(description="Live, registered and not rated Inadequate: in matching now")
+    not_offered_because: list[NotOffered] = Field(description=(
+        "Why the home is not offered to the hub's matching now (empty when matchable); a matchable home may still "
+        "be excluded for one child, e.g. with no free Pathway Bed (see `offered`)"))
     phase_1_limit: int
     version: int
     went_live_at: datetime | None
     checklist: list[ChecklistItem]
     beds: list[BedOut]
+
+
+class ManagerContact(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
+class HomeProfile(BaseModel):
+    """The home a child lives in, as the child's council reads it: never anything about other children."""
+    id: uuid.UUID
+    name: str
+    address: str
+    postcode: str
+    urn: str = Field(description="Ofsted unique reference number")
+    ofsted_rating: str | None = Field(description="The latest Ofsted rating")
+    inspection_date: date | None = Field(description="The date of the inspection that gave it")
+    registered_manager: ManagerContact = Field(description="The registered manager's work contact")
+    ofsted_report_url: str = Field(description="Ofsted's public page for the home (reports and ratings)")
+
+
+class VocabularyTerm(BaseModel):
+    code: str
+    label: str
+
+
+class SpecialismTerm(VocabularyTerm):
+    serves: list[str] = Field(description="The needs and risks (referral vocabulary codes) it serves in matching")
+
+
+class CategoryTerm(VocabularyTerm):
+    called_for_by: list[str] = Field(description=(
+        "The needs and risks that call for this registered category; a home without it is excluded for a child "
+        "with one of them (needs_beyond_registration)"))
+
+
+class HomeVocabulary(BaseModel):
+    specialisms: list[SpecialismTerm]
+    registration_categories: list[CategoryTerm]
+    default_category: str = Field(description="The category a child with none of the listed needs calls for")
+    hard_limits: list[str] = Field(description="Why a home may be excluded from a ranking, in the order checked")
 
 
 class ResidentOut(BaseModel):
@@ -186,13 +250,24 @@ class ResidentRisk(BaseModel):
 class MatchOption(BaseModel):
     rank: int
     home_id: uuid.UUID
+    home_name: str
     rating: Literal["low", "medium", "high", "unacceptable"]
-    score: float = Field(description="Sum of the weighted terms; lower ranks first")
+    score: float = Field(description="Sum of the weighted terms; lower is better (see score_direction, score_range)")
     impact: int
     distance_km: float | None
     terms: list[ScoreTerm]
     resident_risks: list[ResidentRisk]
     mitigations: list[str] = Field(examples=[["prepare_current_group", "soft_landing_plan_48_72h"]])
+
+
+class Exclusion(BaseModel):
+    home_id: uuid.UUID
+    home_name: str
+    limit: str = Field(examples=["needs_beyond_registration"])
+    detail: str = Field(examples=["not registered for the child's needs: mental_health calls for mental_disorders"])
+    needs: list[str] | None = Field(default=None, description="needs_beyond_registration: the needs the home is not "
+                                                              "registered for")
+    categories: list[str] | None = Field(default=None, description="needs_beyond_registration: the categories missing")
 
 
 class ImpactRiskAssessmentOut(BaseModel):
@@ -208,7 +283,12 @@ class ImpactRiskAssessmentOut(BaseModel):
     rating_thresholds: dict[str, int]
     homes_considered: int
     homes_ranked: int
+    score_direction: Literal["lower_is_better"]
+    score_range: dict[str, float | None] = Field(description="The best possible score (min); no upper bound (max null)")
+    score_explained: str
     excluded: dict[str, int] = Field(description="How many homes each hard limit excluded")
+    exclusions: list[Exclusion] = Field(description="Each excluded home (at most 50, by id) and why, naming the need, "
+                                                    "age, sex or limit")
     options: list[MatchOption] = Field(description="Homes ranked best first; empty when none can take the child")
 
 

@@ -60,14 +60,39 @@ class Invalid(Exception):
 
 # --- homes: reads ---------------------------------------------------------------------------------------
 HOME_FIELDS = ("id", "urn", "name", "address", "postcode", "postcode_district", "registered_places", "age_min",
-               "age_max", "sexes", "categories", "specialisms", "registered_manager", "ofsted_rating",
+               "age_max", "sexes", "categories", "specialisms", "registered_manager", "registered_manager_email",
+               "registered_manager_phone", "ofsted_rating",
                "inspection_date", "registration_status", "status", "phase_1_limit", "version", "went_live_at")
+
+
+def _not_offered(h: dict, items: dict[str, dict], bed_rows: list[dict]) -> list[dict]:
+    """Why the hub's matching does not offer the home now, each with the next step (empty: it is offered)."""
+    out = []
+    if h["status"] != "live":
+        open_items = [i for i in ONBOARDING_CHECKLIST if not items.get(i, {}).get("done")]
+        out.append({"reason": "onboarding", "detail": "the home is onboarding: it enters matching at go-live",
+                    "next_step": None if open_items else f"POST /v1/homes/{h['id']}/go-live"})
+        if open_items:
+            out.append({"reason": "checklist_incomplete", "detail": "checklist items open: " + ", ".join(open_items),
+                        "next_step": f"PUT /v1/homes/{h['id']}/checklist/{open_items[0]}"})
+    if h["registration_status"] != "registered":
+        out.append({"reason": "registration_suspended", "detail": f"the registration is {h['registration_status']}",
+                    "next_step": f"POST /v1/homes/{h['id']}/reinstate"})
+    if h["ofsted_rating"] == "inadequate":
+        out.append({"reason": "rated_inadequate", "detail": "the latest Ofsted rating is inadequate",
+                    "next_step": f"PATCH /v1/homes/{h['id']} with the new rating after a re-inspection"})
+    if h["status"] == "live" and not any(b["is_pathway"] and b["state"] == "vacant" for b in bed_rows):
+        out.append({"reason": "no_free_pathway_bed",
+                    "detail": "no vacant Pathway Bed: the home is not offered for a new admission until one is free",
+                    "next_step": None})
+    return out
 
 
 def _view(h: dict, items: dict[str, dict], bed_rows: list[dict]) -> dict:
     live = h["status"] == "live"
     return {
         **{k: h[k] for k in HOME_FIELDS},
+        "not_offered_because": _not_offered(h, items, bed_rows),
         "matchable": live and is_matchable(Home(id=h["id"], registration_status=h["registration_status"],
                                                 ofsted_rating=h["ofsted_rating"])),
         "checklist": [{"item": i, "done": bool(items.get(i, {}).get("done")),
@@ -91,6 +116,34 @@ async def list_homes(session: AsyncSession, principal: Principal, status: str | 
     if status:
         stmt = stmt.where(repo.homes.c.status == status)
     return [_view(*parts) for parts in await repo.homes_with_parts(session, stmt)]
+
+
+async def home_profile(session: AsyncSession, principal: Principal, home_id: str) -> dict:
+    """The home a council's child lives in (or lived in, or will: an accepted admission reserved or arrived),
+    as the council reads it; Missing for any other home, so a council learns nothing about homes where it has
+    no child. Hub roles read any home they may read. Never residents, beds or other children."""
+    if principal.is_council:
+        h = await repo.home_of_council(session, principal.la_code, home_id)
+    else:
+        h = await repo.get_home(session, principal, home_id)
+    if h is None:
+        raise Missing("home")
+    return {**{k: h[k] for k in ("id", "name", "address", "postcode", "urn", "ofsted_rating", "inspection_date")},
+            "registered_manager": {"name": h["registered_manager"], "email": h["registered_manager_email"],
+                                   "phone": h["registered_manager_phone"]},
+            "ofsted_report_url": f"https://reports.ofsted.gov.uk/provider/2/{h['urn']}"}
+
+
+async def withdraw_onboarding_home(uow: UnitOfWork, principal: Principal, home_id: str,
+                                   precondition: Precondition) -> None:
+    """Remove a home created by mistake while it is still onboarding (it was never offered, so no child,
+    admission or assessment refers to it). A live home is refused: suspend it instead."""
+    h = await _locked_home(uow, principal, home_id, precondition)
+    if h["status"] != "onboarding":
+        raise Refused("Only a home still onboarding can be withdrawn; a live home is suspended instead.",
+                      status=h["status"], allowed=[f"POST /v1/homes/{home_id}/suspend"])
+    await repo.delete_onboarding_home(uow.session, home_id)
+    await repo.bump(uow.session)
 
 
 async def residents(session: AsyncSession, principal: Principal, home_id: str, today: date) -> list[dict]:
@@ -173,7 +226,7 @@ async def confirm_checklist_item(uow: UnitOfWork, principal: Principal, home_id:
                                  note: str | None, now: datetime) -> dict:
     """Records who confirmed the item and when. Confirming again changes nothing but the note."""
     if item not in ONBOARDING_CHECKLIST:
-        raise Missing("checklist item")
+        raise Invalid("path.item", "checklist_item", f"unknown checklist item; one of: {', '.join(ONBOARDING_CHECKLIST)}")
     if await repo.get_home(uow.session, principal, home_id) is None:
         raise Missing("home")
     row = await repo.checklist_item(uow.session, home_id, item)

@@ -41,6 +41,9 @@ homes = Table(
     Column("categories", JSON, nullable=False),
     Column("specialisms", JSON, nullable=False),
     Column("registered_manager", String(200), nullable=True),
+    # 0005: the registered manager's work contact (adult professional data; councils with a child there see it)
+    Column("registered_manager_email", String(254), nullable=True),
+    Column("registered_manager_phone", String(20), nullable=True),
     Column("ofsted_rating", String(30), nullable=True),
     Column("inspection_date", Date, nullable=True),
     Column("registration_status", String(20), nullable=False),

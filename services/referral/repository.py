@@ -13,6 +13,7 @@ from libs.common.events.catalogue import NeedOrRisk, ReferralReceived, ReferralS
 from libs.common.ids import placement_id_for
 from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.common.tenancy import readable
+from libs.common.vocabulary import council_name
 
 from .domain.referral import URGENCIES
 from .domain.status import OPEN, allowed_moves
@@ -139,6 +140,7 @@ def to_response(row: dict, *, now: datetime | None = None, with_waiting: bool = 
     out = dict(row)
     out["allowed_moves"] = allowed_moves(row["status"])
     out["placement_id"] = placement_of(row)
+    out["council_name"] = council_name(row["la_code"])
     out["links"] = links(row)
     if with_waiting:
         now = now or datetime.now(timezone.utc)

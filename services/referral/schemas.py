@@ -185,6 +185,7 @@ class ReferralLinks(BaseModel):
 class Referral(BaseModel):
     id: uuid.UUID
     la_code: str
+    council_name: str | None = Field(default=None, description="The council's name beside its ONS code (la_code)")
     child_ref: str
     date_of_birth: date
     sex: str
@@ -229,3 +230,8 @@ class Vocabulary(BaseModel):
     urgencies: list[str]
     max_needs: int = Field(description="The most needs one referral may list")
     max_risks: int = Field(description="The most risks one referral may list")
+    home_specialisms: list[VocabularyTerm] = Field(description=(
+        "What a home may specialise in (GET /v1/homes/vocabulary, hub roles, shows which needs each serves)"))
+    registration_categories: list[VocabularyTerm] = Field(description=(
+        "Ofsted's registered categories of need; a home is matched only for the needs its categories cover"))
+    councils: dict[str, str] = Field(description="Council names by ONS code, for the codes in use")

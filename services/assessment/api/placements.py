@@ -36,6 +36,8 @@ async def ending_codes(principal: PlacementReader) -> list[EndingCode]:
 async def list_placements(
         request: Request, principal: PlacementReader,
         home: Annotated[uuid.UUID | None, Query(description="Only this home's placements")] = None,
+        referral_id: Annotated[uuid.UUID | None, Query(description="Only the placement made from this referral "
+                                                                   "(at most one)")] = None,
         status: Annotated[list[Literal["pending", "phase_1", "phase_2", "ended"]] | None,
                           Query(max_length=4)] = None,
         as_of: Annotated[date | None, Query(description="Show the phase and day counter on this date "
@@ -45,7 +47,8 @@ async def list_placements(
     placement first (the order they were made in, which never changes, so paging misses none)."""
     async with runtime_of(request).db.session() as session:
         rows, next_cursor = await repo.placements_page(session, principal, home=str(home) if home else None,
-                                                       status=status, cursor=cursor, limit=limit)
+                                                       status=status, cursor=cursor, limit=limit,
+                                                       referral=str(referral_id) if referral_id else None)
         views = await service.placement_views(session, rows, as_of or today(), today())
     touched(request, *[r["referral_id"] for r in rows])
     return PlacementPage(items=[PlacementOut.model_validate(v) for v in views], next_cursor=next_cursor)

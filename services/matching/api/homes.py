@@ -1,28 +1,40 @@
-"""Spoke homes: onboarding, the checklist, going live, suspension, changes, beds and residents.
+"""Spoke homes: onboarding, the checklist, going live, suspension, changes, withdrawal, beds and residents.
 
-provider_admin (and the hub) onboard and change homes; a home_manager reads only their own homes;
-councils do not see homes or their residents. A home's ETag is its version: PATCH needs If-Match,
-go-live, suspend and reinstate take it when sent.
+provider_admin (and the hub) onboard and change homes; a home_manager reads only their own homes. Councils
+read one thing: the profile of a home where they have a child (GET /v1/homes/{id}/profile: name, address,
+the registered manager's work contact, Ofsted URN and rating), never beds, residents or other children; any
+other home is 404 to them. A home's ETag is its version: PATCH and DELETE need If-Match, go-live, suspend and
+reinstate take it when sent.
 """
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
+from typing import Literal
+
 from fastapi import APIRouter, Request, Response
 
 from libs.common.audit import touched
 from libs.common.auth import Authorize, Principal
+from libs.common.errors import PROBLEM_BASE, ProblemError
+from libs.common.vocabulary import HOME_SPECIALISMS, NEEDS_AND_RISKS, REGISTRATION_CATEGORIES
 from libs.common.http import IdempotencyKey, IfMatch, RequiredIfMatch, Written, etag, write
 
 from .. import service
-from ..schemas import (BedOut, BedPage, BedUpdate, ChecklistConfirm, HomeCreate, HomeOut, HomePage, HomeUpdate,
-                       RegistrationChange, ResidentOut, ResidentPage)
+from ..domain.beds import ONBOARDING_CHECKLIST
+from ..domain.limits import HARD_LIMITS
+from ..domain.rules import load_rules
+from ..schemas import (BedOut, BedPage, BedUpdate, CategoryTerm, ChecklistConfirm, HomeCreate, HomeOut, HomePage,
+                       HomeProfile, HomeUpdate, HomeVocabulary, RegistrationChange, ResidentOut, ResidentPage,
+                       SpecialismTerm)
 
 router = APIRouter(prefix="/v1/homes", tags=["homes"])
 
 HomesWrite = Annotated[Principal, Authorize("homes:write", roles=("provider_admin",), councils=False)]
 HomesRead = Annotated[Principal, Authorize("homes:read", roles=("provider_admin", "home_manager"), councils=False)]
+AnyReader = Annotated[Principal, Authorize()]  # the route checks what each kind of caller may read
+ChecklistItemName = Literal[ONBOARDING_CHECKLIST]  # type: ignore[valid-type]
 
 
 def _written(view: dict, status_code: int = 200, **headers: str) -> Written:
@@ -49,6 +61,40 @@ async def list_homes(request: Request, principal: HomesRead, status: str | None 
                         next_cursor=None)
 
 
+@router.get("/vocabulary", response_model=HomeVocabulary,
+            summary="The codes a home uses: specialisms and registered categories, and what each means in matching")
+async def home_vocabulary(principal: AnyReader) -> HomeVocabulary:
+    """Reference data (no child records): each specialism with the needs it serves, each registered category
+    with the needs that call for it (the matching rules in force), and the hard limits."""
+    rules = load_rules()
+    default = rules.need_categories["default"]
+    called = {c: sorted(code for code in NEEDS_AND_RISKS if rules.category_for(code) == c)
+              for c in REGISTRATION_CATEGORIES}
+    return HomeVocabulary(
+        specialisms=[SpecialismTerm(code=t.code, label=t.label, serves=sorted(rules.specialisms.get(t.code, ())))
+                     for t in HOME_SPECIALISMS.values()],
+        registration_categories=[CategoryTerm(code=t.code, label=t.label, called_for_by=called[t.code])
+                                 for t in REGISTRATION_CATEGORIES.values()],
+        default_category=default, hard_limits=list(HARD_LIMITS))
+
+
+@router.get("/{home_id}/profile", response_model=HomeProfile,
+            summary="The home a council's child lives in: name, address, manager's contact, Ofsted URN and rating")
+async def get_home_profile(home_id: uuid.UUID, request: Request, principal: AnyReader) -> HomeProfile:
+    """A council reads the profile of a home where it has a child (an accepted admission, reserved or
+    arrived, including a past placement); any other home is 404. The profile says nothing about the other
+    children there. Hub roles read the profile of any home they may read."""
+    if principal.is_council:
+        if not principal.allows("placements:read"):
+            raise ProblemError(403, "Forbidden", "This operation needs the scope(s) placements:read.",
+                               type_=PROBLEM_BASE + "forbidden")
+    elif not (principal.allows("homes:read") or principal.allows("placements:read")):
+        raise ProblemError(403, "Forbidden", "This operation needs the scope homes:read or placements:read.",
+                           type_=PROBLEM_BASE + "forbidden")
+    async with request.app.state.runtime.db.session() as session:
+        return HomeProfile.model_validate(await service.home_profile(session, principal, str(home_id)))
+
+
 @router.get("/{home_id}", response_model=HomeOut, summary="Read a spoke home")
 async def get_home(home_id: uuid.UUID, request: Request, response: Response, principal: HomesRead) -> HomeOut:
     async with request.app.state.runtime.db.session() as session:
@@ -67,8 +113,23 @@ async def update_home(home_id: uuid.UUID, body: HomeUpdate, request: Request, pr
     return await write(request, principal, op, key=idempotency_key, body=body)
 
 
+@router.delete("/{home_id}", status_code=204, summary="Withdraw a home created by mistake (only while onboarding)",
+               responses={409: {"description": "The home is live: suspend it instead"},
+                          412: {"description": "If-Match is stale"}, 428: {"description": "If-Match is missing"}})
+async def withdraw_home(home_id: uuid.UUID, request: Request, principal: HomesWrite, if_match: RequiredIfMatch,
+                        idempotency_key: IdempotencyKey = None):
+    """Removes a home still onboarding (never offered to matching, so nothing refers to it), with its
+    checklist and beds; its URN may be onboarded again. A live home answers 409: suspend it instead."""
+    async def op(uow) -> Written:
+        await service.withdraw_onboarding_home(uow, principal, str(home_id), if_match)
+        return Written(None, status_code=204)
+    answered = await write(request, principal, op, key=idempotency_key)
+    replayed = {k: v for k, v in answered.headers.items() if k.lower() == "idempotent-replayed"}
+    return Response(status_code=204, headers=replayed)  # no body, not even `null`
+
+
 @router.put("/{home_id}/checklist/{item}", response_model=HomeOut, summary="Confirm an onboarding checklist item")
-async def confirm_item(home_id: uuid.UUID, item: str, body: ChecklistConfirm, request: Request,
+async def confirm_item(home_id: uuid.UUID, item: ChecklistItemName, body: ChecklistConfirm, request: Request,
                        principal: HomesWrite, idempotency_key: IdempotencyKey = None):
     """Records who confirmed the item and when. Confirming again changes nothing but the note."""
     async def op(uow) -> Written:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Iterable
 
 from .distance import distance_km
-from .limits import HARD_LIMITS, failed_limit, required_categories
+from .limits import HARD_LIMITS, explain_limit, failed_limit, required_categories
 from .model import RATING_ORDER, Child, Home, Resident
 from .rules import ANY, PairRule, RuleSet
 
@@ -144,7 +144,7 @@ def _explain(o: Option) -> tuple[dict, ...]:
     new, home, rules, w = o.new, o.home, o.rules, o.rules.weights
     g = rules.group
     fired_count = sum(len(r.fired) for r in o.resident_risks)
-    ages = ",".join(str(a) for a in sorted(r.child.age for r in home.residents)) or "none"
+    ages = ", ".join(str(a) for a in sorted(r.child.age for r in home.residents))
     outside_gap = sum(1 for r in home.residents if abs(r.child.age - new.age) > g["age_gap_years"])
     if o.distance_km is None:
         distance_reason = (f"distance unknown ({new.outward_code or 'no home area'} to "
@@ -157,8 +157,9 @@ def _explain(o: Option) -> tuple[dict, ...]:
                          else "no specialism of the home serves the child's needs")
     reasons = (
         f"{fired_count} risk interaction(s) with {len(o.resident_risks)} current resident(s)",
-        f"{len(home.residents)} resident(s) aged {ages}; {home.in_phase_1} in Phase 1; "
-        f"{outside_gap} more than {g['age_gap_years']} years from the child's age {new.age}",
+        (f"{len(home.residents)} resident(s) aged {ages}; {home.in_phase_1} in Phase 1; "
+         f"{outside_gap} more than {g['age_gap_years']} years from the child's age {new.age}") if home.residents
+        else "no current residents",
         distance_reason, specialism_reason, f"latest Ofsted rating: {home.ofsted_rating or 'unrated'}")
     names = ("resident_risks", "group_make_up", "distance", "specialism", "ofsted")
     return tuple(_term(n, p, w[k], r) for n, p, k, r in zip(names, o.points, TERM_WEIGHTS, reasons))
@@ -171,6 +172,7 @@ class ImpactRiskAssessment:
     homes_considered: int
     excluded: dict[str, int]
     ranked: tuple[Option, ...]
+    excluded_homes: tuple[tuple[Home, str], ...] = ()   # (home, the limit it failed), by home id
 
     def to_dict(self, *, limit: int | None = None) -> dict:
         options = self.ranked if limit is None else self.ranked[:limit]
@@ -178,16 +180,41 @@ class ImpactRiskAssessment:
             "referral_id": self.child.ref,
             "rules_version": self.rules.version,
             **self.rules.public_weights(),
+            **score_scale(self.rules),
             "homes_considered": self.homes_considered,
             "homes_ranked": len(self.ranked),
             "excluded": dict(self.excluded),
+            "exclusions": [{"home_id": h.id, "home_name": h.name, **explain_limit(lim, self.child, h, self.rules)}
+                           for h, lim in self.excluded_homes[:MAX_EXCLUSIONS_SHOWN]],
             "options": [option_dict(i + 1, o) for i, o in enumerate(options)],
         }
 
 
+MAX_EXCLUSIONS_SHOWN = 50
+
+
+def score_scale(rules: RuleSet) -> dict:
+    """How to read a score: its direction and its range under these rules (the best possible score is an
+    empty home next door whose specialism serves the child and whose rating is the best; there is no worst:
+    each resident risk adds points)."""
+    w = rules.weights
+    best = round(w["specialism"] * min(0, rules.specialism_bonus) + w["ofsted"] * min(rules.ofsted.values()), 2)
+    return {
+        "score_direction": "lower_is_better",
+        "score_range": {"min": best, "max": None},
+        "score_explained": (
+            "An option's score is the sum of its terms' weighted points (terms[].weighted): resident risks and "
+            "the group's make-up add points, distance adds up to its cap, the Ofsted rating adds points below "
+            "good (outstanding subtracts) and a specialism serving the child's needs subtracts. Lower is better; "
+            f"{best} is the best possible, there is no upper bound. Options sort by rating (low, medium, high, "
+            "unacceptable), then score, then home id. `impact` (resident risks plus group make-up, from 0) is "
+            "read against rating_thresholds to give the rating."),
+    }
+
+
 def option_dict(rank: int, o: Option) -> dict:
     return {
-        "rank": rank, "home_id": o.home.id, "rating": o.rating, "score": o.score, "impact": o.impact,
+        "rank": rank, "home_id": o.home.id, "home_name": o.home.name, "rating": o.rating, "score": o.score, "impact": o.impact,
         "distance_km": o.distance_km, "terms": list(o.terms),
         "resident_risks": [{
             "placement_id": r.resident.placement_id, "referral_id": r.resident.child.ref,
@@ -203,17 +230,20 @@ def assess(child: Child, homes: Iterable[Home], rules: RuleSet) -> ImpactRiskAss
     excluded = dict.fromkeys(HARD_LIMITS, 0)
     required = required_categories(child, rules)
     options = []
+    excluded_homes = []
     considered = 0
     for home in homes:
         considered += 1
         limit = failed_limit(child, home, rules, required)
         if limit is not None:
             excluded[limit] += 1
+            excluded_homes.append((home, limit))
             continue
         options.append(score_home(child, home, rules))
     options.sort(key=lambda o: o.sort_key)
     return ImpactRiskAssessment(child=child, rules=rules, homes_considered=considered, excluded=excluded,
-                                ranked=tuple(options))
+                                ranked=tuple(options),
+                                excluded_homes=tuple(sorted(excluded_homes, key=lambda e: e[0].id)[:MAX_EXCLUSIONS_SHOWN]))
 
 
 def child_from(ref: str, date_of_birth: date, sex: str, needs: list[dict], risks: list[dict],

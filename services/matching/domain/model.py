@@ -60,6 +60,7 @@ class Resident:
 @dataclass(frozen=True)
 class Home:
     id: str
+    name: str = ""                             # shown beside the id in the hub's answers
     live: bool = True
     registration_status: str = "registered"    # registered | suspended | cancelled
     ofsted_rating: str | None = "good"         # outstanding | good | requires_improvement | inadequate | None

@@ -117,9 +117,10 @@ async def test_onboarding_creates_the_beds_and_checklist_and_go_live_needs_every
         with pytest.raises(Refused) as early:
             await service.go_live(uow, PROVIDER, home["id"], None, NOW)
         assert set(early.value.extra["missing_items"]) == set(ONBOARDING_CHECKLIST)
-        with pytest.raises(Missing):
+        with pytest.raises(Invalid) as unknown:  # names the valid items
             await service.confirm_checklist_item(uow, PROVIDER, home["id"], "no_such_item", done=True, note=None,
                                                  now=NOW)
+        assert all(i in unknown.value.message for i in ONBOARDING_CHECKLIST)
 
     async with runtime.uow() as uow:
         for item in ONBOARDING_CHECKLIST:

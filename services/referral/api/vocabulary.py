@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from libs.common.vocabulary import NEEDS_AND_RISKS, SEVERITIES
+from libs.common.vocabulary import COUNCILS, HOME_SPECIALISMS, NEEDS_AND_RISKS, REGISTRATION_CATEGORIES, SEVERITIES
 
 from ..domain.referral import LEGAL_STATUSES, MAX_NEEDS, MAX_RISKS, URGENCIES
 from ..schemas import Vocabulary, VocabularyTerm
@@ -15,9 +15,14 @@ router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 @router.get("/vocabulary", response_model=Vocabulary, summary="The codes a referral uses")
 async def vocabulary(principal: Reader) -> Vocabulary:
     """Needs and risks (one controlled vocabulary, shared with matching), severities, looked-after
-    children legal status codes and urgencies, and how many needs and risks a referral may list (each
-    code once)."""
+    children legal status codes and urgencies, how many needs and risks a referral may list (each
+    code once), and the homes' vocabularies (specialisms, registered categories) and council names."""
     return Vocabulary(needs_and_risks=[VocabularyTerm(code=t.code, label=t.label, group=t.group)
                                        for t in NEEDS_AND_RISKS.values()],
                       severities=list(SEVERITIES), legal_statuses=LEGAL_STATUSES, urgencies=list(URGENCIES),
-                      max_needs=MAX_NEEDS, max_risks=MAX_RISKS)
+                      max_needs=MAX_NEEDS, max_risks=MAX_RISKS,
+                      home_specialisms=[VocabularyTerm(code=t.code, label=t.label, group=t.group)
+                                        for t in HOME_SPECIALISMS.values()],
+                      registration_categories=[VocabularyTerm(code=t.code, label=t.label, group=t.group)
+                                               for t in REGISTRATION_CATEGORIES.values()],
+                      councils=dict(COUNCILS))
