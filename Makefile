@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults bench-outcomes asyncapi clean
+.PHONY: run test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults bench-outcomes asyncapi clean bench-dashboard chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/itp run
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
@@ -55,6 +55,15 @@ bench-billing: $(STAMP)
 
 bench-faults: $(STAMP)
 	$(BIN)/python bench/bench_faults.py
+
+# the dashboard's browser tests drive Debian's chromium (never a browser download); installed when missing
+chromium:
+	@test -x /usr/bin/chromium || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+bench-dashboard: $(STAMP)
+	$(BIN)/python bench/bench_dashboard.py
 
 bench-outcomes: $(STAMP)
 	$(BIN)/python bench/bench_outcomes.py

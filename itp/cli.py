@@ -18,6 +18,7 @@ BANNER = """
   Gateway:   http://{host}:{port}
   API docs:  http://{host}:{port}/docs        (merged OpenAPI: http://{host}:{port}/v1/openapi.json)
   Health:    http://{host}:{port}/health/ready
+  Dashboard: http://{host}:{port}/dashboard   (sign in as demo-hub, demo-home-manager or demo-finance)
 {logs}
 
   Demo API clients (OAuth2 client credentials):
@@ -123,7 +124,10 @@ def cmd_seed(args) -> int:
         print(json.dumps({"seeded": args.what, "placements": placements}))
         return 0
     created = asyncio.run(seed_demo())
-    print(json.dumps({"seeded": args.what, "clients_created": [c["client_id"] for c in created]}))
+    # the demo region (itp/demo_region.py) too, through the APIs; deterministic, and a second run adds nothing
+    region = asyncio.run(seed_blueprint(transport="inprocess"))
+    print(json.dumps({"seeded": args.what, "clients_created": [c["client_id"] for c in created],
+                      "blueprint_placements": region}))
     return 0
 
 

@@ -1,0 +1,67 @@
+"""The dashboard's door, in process: its CSP, its session cookie and CSRF checks, roles, and that it stays out of
+the API and its OpenAPI document. (The pages in a real browser: tests/browser/.)"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from itp.seed import seed_demo
+
+pytestmark = pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
+
+
+async def _csrf(sut) -> str:
+    r = await sut.client.get("/dashboard/sign-in")
+    assert r.status_code == 200
+    return re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
+
+
+async def _sign_in(sut, client_id: str):
+    return await sut.client.post("/dashboard/sign-in", data={
+        "csrf": await _csrf(sut), "client_id": client_id, "client_secret": f"{client_id}-secret"})
+
+
+async def test_the_session_is_an_httponly_strict_cookie_and_forms_need_the_csrf_token(sut):
+    await seed_demo(**sut.overrides)
+    r = await sut.client.get("/dashboard/board")
+    assert r.status_code == 303 and r.headers["location"].startswith("/dashboard/sign-in")
+    r = await sut.client.get("/dashboard/sign-in")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "http" not in csp and "unsafe" not in csp
+    assert (await sut.client.get("/v1/openapi.json")).headers["content-security-policy"].startswith("default-src 'none'")
+    # no CSRF token, no sign-in
+    forged = await sut.client.post("/dashboard/sign-in", data={"client_id": "demo-hub", "client_secret": "demo-hub-secret"})
+    assert forged.status_code == 403 and "itp_session" not in forged.headers.get("set-cookie", "")
+    wrong = await sut.client.post("/dashboard/sign-in", data={"csrf": await _csrf(sut), "client_id": "demo-hub",
+                                                              "client_secret": "nope"})
+    assert wrong.status_code == 401
+    council = await _sign_in(sut, "demo-leicestershire")
+    assert council.status_code == 403 and "itp_session" not in council.headers.get("set-cookie", "")
+    ok = await _sign_in(sut, "demo-hub")
+    assert ok.status_code == 303 and ok.headers["location"] == "/dashboard/board"
+    session = next(c for c in ok.headers.get_list("set-cookie") if c.startswith("itp_session="))
+    assert "HttpOnly" in session and "SameSite=strict" in session and "Path=/dashboard" in session
+    board = await sut.client.get("/dashboard/board")
+    assert board.status_code == 200 and "Beaumont House (demo)" in board.text
+    assert board.headers["cache-control"] == "no-store"
+    # a decision posted without the session's CSRF token is refused
+    forged = await sut.client.post("/dashboard/referrals/00000000-0000-0000-0000-000000000000/decision",
+                                   data={"decision": "decline", "reason_code": "staffing", "csrf": "guess"})
+    assert forged.status_code == 403
+
+
+async def test_roles_shape_what_a_user_sees(sut):
+    await seed_demo(**sut.overrides)
+    await _sign_in(sut, "demo-finance")
+    assert (await sut.client.get("/dashboard/board")).status_code == 403
+    assert (await sut.client.get("/dashboard/finance")).status_code == 200
+    sut.client.cookies.clear()
+    await _sign_in(sut, "demo-home-manager")
+    assert (await sut.client.get("/dashboard/referrals")).status_code == 403
+    assert (await sut.client.get("/dashboard/board")).status_code == 200
+
+
+async def test_the_dashboard_is_not_part_of_the_api(sut):
+    spec = (await sut.client.get("/v1/openapi.json")).json()
+    assert not [p for p in spec["paths"] if p.startswith("/dashboard")]
