@@ -141,7 +141,7 @@ async def withdraw_onboarding_home(uow: UnitOfWork, principal: Principal, home_i
     h = await _locked_home(uow, principal, home_id, precondition)
     if h["status"] != "onboarding":
         raise Refused("Only a home still onboarding can be withdrawn; a live home is suspended instead.",
-                      status=h["status"], allowed=[f"POST /v1/homes/{home_id}/suspend"])
+                      home_status=h["status"], allowed=[f"POST /v1/homes/{home_id}/suspend"])
     await repo.delete_onboarding_home(uow.session, home_id)
     await repo.bump(uow.session)
 
