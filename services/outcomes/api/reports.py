@@ -39,7 +39,8 @@ async def cohorts(request: Request, principal: Reader,
     return JSONResponse(jsonable_encoder(report))
 
 
-@router.get("/v1/reports/sufficiency", summary="The sufficiency report (JSON or CSV)")
+@router.get("/v1/reports/sufficiency", summary="The sufficiency report (JSON or CSV)",
+            responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
 async def sufficiency_report(request: Request, principal: Reader,
                              start: Annotated[date | None, Query(alias="from")] = None,
                              end: Annotated[date | None, Query(alias="to")] = None,
