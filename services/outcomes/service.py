@@ -18,7 +18,7 @@ from libs.common.events.outbox import UnitOfWork
 from . import repository as repo
 from .domain import measures as measures_domain
 from .domain import progress, sdq, sufficiency, timepoints
-from .domain.distance import distance_km, outside_area
+from libs.common.geography import distance_km, outside_area
 from .domain.errors import OutcomeError
 from .domain.journeys import money
 
