@@ -56,8 +56,10 @@ def test_itp_run_starts_the_whole_system_with_docs_and_demo_credentials(embedded
     placements = httpx.get(f"{base}/v1/placements", params={"home": BLUEPRINT_HOME_ID}, headers=manager)
     assert placements.status_code == 200, placements.text
     assert sorted(p["phase"] for p in placements.json()["items"]) == ["ended", "phase_1", "phase_2", "phase_2"]
-    council_b = token("demo-leicester")  # the blueprint children are Leicestershire's
-    assert httpx.get(f"{base}/v1/placements", headers=council_b).json() == {"items": [], "next_cursor": None}
+    council_b = token("demo-leicester")  # the blueprint children are Leicestershire's; B sees its own only
+    seen_by_b = httpx.get(f"{base}/v1/placements", headers=council_b).json()["items"]
+    assert seen_by_b and {p["la_code"] for p in seen_by_b} == {"E06000016"}  # the demo region's city children
+    assert not [p for p in seen_by_b if p["home_id"] == BLUEPRINT_HOME_ID]
 
     proc.terminate()
     out, _ = proc.communicate(timeout=10)
