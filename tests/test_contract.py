@@ -91,7 +91,7 @@ async def test_the_merged_document_states_the_whole_contract(sut):
     scheme = doc["components"]["securitySchemes"]["OAuth2"]
     assert scheme["flows"]["clientCredentials"]["tokenUrl"] == "/oauth/token"
     assert "referrals:write" in scheme["flows"]["clientCredentials"]["scopes"]
-    assert {"OAuth2": []} in create["security"]
+    assert any("OAuth2" in req for req in create["security"])
     # an example on every request body, a description on every tag
     for (path, method), op in ops.items():
         for media, content in op.get("requestBody", {}).get("content", {}).items():
@@ -118,3 +118,34 @@ async def test_the_example_request_bodies_are_accepted(sut):
     r = await sut.client.post("/v1/referrals", json=example, headers={**sut.council(),
                                                                       "Idempotency-Key": str(uuid.uuid4())})
     assert r.status_code == 201, r.text
+
+
+async def test_clients_are_granted_only_scopes_that_some_route_requires(sut):
+    """Scopes only for routes that exist: every scope a council's client or a demo client is granted guards at
+    least one operation of the merged document, and every scope an operation needs is in the OAuth2 scheme."""
+    from itp.seed import DEMO_CLIENTS
+    from services.gateway.domain.principals import COUNCIL_SCOPES
+
+    doc = (await sut.client.get("/v1/openapi.json")).json()
+    required = {scope for item in doc["paths"].values() for op in item.values()
+                for req in op.get("security", []) for scope in req.get("OAuth2", [])}
+    granted = set(COUNCIL_SCOPES) | {s for c in DEMO_CLIENTS for s in c.get("scopes", []) if s != "hub:all"}
+    assert granted <= required, f"granted but guarding no route: {sorted(granted - required)}"
+    listed = set(doc["components"]["securitySchemes"]["OAuth2"]["flows"]["clientCredentials"]["scopes"])
+    assert required <= listed
+    create = doc["paths"]["/v1/referrals"]["post"]
+    assert create["security"][0] == {"OAuth2": ["referrals:write"]}
+
+
+async def test_a_webhook_secret_is_shown_once_and_never_again(sut):
+    council = sut.council(scopes=("webhooks:manage",))
+    settings = sut.runtime("gateway").settings
+    url = "https://hooks.example.org/itp" if not settings.webhook_allow_http_localhost else "http://127.0.0.1:9/x"
+    body = {"url": url, "event_types": ["referral.*"]}
+    first = await sut.client.post("/v1/webhooks", json=body, headers=council)
+    assert first.status_code == 201 and first.json()["secret"].startswith("whsec_")
+    again = await sut.client.post("/v1/webhooks", json=body, headers=council)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert "secret" not in again.json() and "whsec_" not in again.text
+    listed = await sut.client.get("/v1/webhooks", headers=council)
+    assert "whsec_" not in listed.text

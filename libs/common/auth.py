@@ -339,4 +339,5 @@ def Authorize(*scopes: str, roles: Iterable[str] | None = None, councils: bool =
         request.state.principal = principal
         return principal
 
+    dependency.itp_scopes = scopes  # type: ignore[attr-defined]  # the OpenAPI document names them (web.py)
     return Depends(dependency)

@@ -174,6 +174,46 @@ def operation_id(route: APIRoute) -> str:
 
 # ---------------------------------------------------------------- the document
 
+def _scopes_of(dependant) -> tuple[str, ...] | None:
+    scopes = getattr(dependant.call, "itp_scopes", None)
+    if scopes is not None:
+        return tuple(scopes)
+    for sub in dependant.dependencies:
+        found = _scopes_of(sub)
+        if found is not None:
+            return found
+    return None
+
+
+def _api_routes(routes) -> list:
+    """The app's API routes as the document sees them (FastAPI >= 0.16x nests included routers)."""
+    try:
+        from fastapi.openapi.utils import _get_api_route_for_openapi
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: included routes are flat
+        return [r for r in routes if isinstance(r, APIRoute)]
+    found = (_get_api_route_for_openapi(context) for context in iter_route_contexts(list(routes)))
+    return [r for r in found if r is not None]  # APIRoute-like: dependant, path_format, methods
+
+
+def declare_scopes(document: dict, routes) -> dict:
+    """Each operation's OAuth2 requirement names the scopes its Authorize(...) dependency checks, so /docs and
+    a generated client show what a token needs."""
+    for route in _api_routes(routes):
+        if not route.include_in_schema:
+            continue
+        scopes = _scopes_of(route.dependant)
+        if scopes is None:
+            continue
+        item = document.get("paths", {}).get(route.path_format, {})
+        for method in route.methods:
+            op = item.get(method.lower())
+            if isinstance(op, dict) and op.get("security"):
+                others = [req for req in op["security"] if OAUTH2 not in req]
+                op["security"] = [{OAUTH2: list(scopes)}, *others]
+    return document
+
+
 def _resolve(schema: Any, components: dict, seen: tuple = ()) -> dict:
     while isinstance(schema, dict) and "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[1]

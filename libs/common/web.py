@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from .audit import ChildRecordsMiddleware
-from .contract import (contract_document, door_checks, operation_id)
+from .contract import contract_document, declare_scopes, door_checks, operation_id
 from .errors import PROBLEM_RESPONSES, ProblemMapper, install_problem_handlers
 from .observability import RequestContextMiddleware, configure_logging
 from .runtime import ServiceRuntime
@@ -53,7 +53,7 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = contract_document(mark_required_headers(original()))
+            app.openapi_schema = contract_document(declare_scopes(mark_required_headers(original()), app.routes))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

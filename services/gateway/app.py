@@ -15,7 +15,7 @@ from libs.common.auth import ForwardedTokens, KeyStore
 from libs.common.errors import NotFound, problem_response
 from libs.common.runtime import ServiceRuntime
 from libs.common.settings import Settings
-from libs.common.contract import contract_document
+from libs.common.contract import contract_document, declare_scopes
 from libs.common.web import create_service_app, mark_required_headers
 
 from . import audit, oauth, openapi
@@ -43,8 +43,8 @@ async def merged_openapi(request: Request) -> JSONResponse:
     cached = getattr(app.state, "merged_openapi", None)
     if cached is None:
         # the gateway's own routes declare required headers as the services do (x-itp-required -> required)
-        documents = {SERVICE: contract_document(mark_required_headers(
-            get_openapi(title=API_TITLE, version="1.0.0", routes=app.routes)))}
+        documents = {SERVICE: contract_document(declare_scopes(mark_required_headers(
+            get_openapi(title=API_TITLE, version="1.0.0", routes=app.routes)), app.routes))}
         upstreams: Upstreams = app.state.upstreams
         for name, client in upstreams.clients.items():
             resp = await client.get("/openapi.json")
