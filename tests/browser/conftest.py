@@ -24,7 +24,7 @@ def _unavailable(what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
     """`itp run` (what `make run` starts) on a free port: the demo region seeded, the gateway serving /dashboard."""
     base, proc = start_embedded(tmp_path_factory.mktemp("dashboard"))
@@ -36,8 +36,10 @@ def demo_server(tmp_path_factory):
         proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: sync Playwright runs its own event loop on this thread, which must be gone before the
+    suite's async tests run theirs."""
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         _unavailable(f"Chromium ({CHROMIUM}; `apt-get install chromium`)")
     try:
