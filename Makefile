@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults bench-outcomes asyncapi clean bench-dashboard chromium
+.PHONY: run run-distributed test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults bench-outcomes asyncapi clean bench-dashboard chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,3 +70,10 @@ bench-outcomes: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .itp-data
+
+# The distributed system on this machine without Docker (itp/distributed.py): a fresh Postgres database
+# (ITP_PG_ADMIN_URL, default postgres@127.0.0.1:5432), a Tansu broker, each service and relay its own process
+# under honcho, the gateway on :8000, demo and blueprint data. Ctrl-C stops everything.
+# e.g. make run-distributed RUN_DISTRIBUTED_ARGS="--port 8080 --database itp_mine"
+run-distributed: $(STAMP)
+	$(BIN)/itp run-distributed $(RUN_DISTRIBUTED_ARGS)

@@ -119,6 +119,8 @@ def cmd_migrate(args) -> int:
 def cmd_seed(args) -> int:
     from .seed import seed_blueprint, seed_demo
 
+    if getattr(args, "gateway", None):  # a running distributed system: through its gateway (itp/distributed.py)
+        return cmd_seed_over_http(args)
     if args.what == "blueprint":  # embedded mode: the in-process bus carries the events between services
         placements = asyncio.run(seed_blueprint(transport="inprocess"))
         print(json.dumps({"seeded": args.what, "placements": placements}))
@@ -129,6 +131,44 @@ def cmd_seed(args) -> int:
     print(json.dumps({"seeded": args.what, "clients_created": [c["client_id"] for c in created],
                       "blueprint_placements": region}))
     return 0
+
+
+def cmd_seed_over_http(args) -> int:
+    """`itp seed demo|blueprint --gateway URL`: seed a distributed system (each service its own process) through
+    its gateway; the demo clients and home go straight to their databases (ITP_<SERVICE>_DATABASE_URL)."""
+    from .distributed import seed_over_http
+
+    seeded = asyncio.run(seed_over_http(args.gateway))
+    print(json.dumps({"seeded": args.what, "gateway": args.gateway, **seeded}))
+    return 0
+
+
+def cmd_run_distributed(args) -> int:
+    """`make run-distributed`: the distributed system on this machine under honcho (itp/distributed.py)."""
+    from pathlib import Path
+
+    from .distributed import main as run_distributed
+
+    return run_distributed(port=args.port, database=args.database, data_dir=Path(args.data_dir),
+                           admin_url=args.pg_admin_url, seed=not args.no_seed, procfile_only=args.procfile_only,
+                           log_level=args.log_level)
+
+
+def add_run_distributed_parser(sub) -> None:
+    rd = sub.add_parser("run-distributed", help="the distributed system on this machine without Docker: Postgres "
+                                                "schemas and roles, a Tansu broker, each service and relay its own "
+                                                "process (honcho), the gateway, demo and blueprint data")
+    rd.add_argument("--port", type=int, default=int(os.environ.get("ITP_PORT", "8000")), help="the gateway's port")
+    rd.add_argument("--database", default=os.environ.get("ITP_DISTRIBUTED_DATABASE", "itp_distributed"),
+                    help="the Postgres database, dropped and created afresh at each start")
+    rd.add_argument("--data-dir", default=os.environ.get("ITP_DISTRIBUTED_DATA_DIR", ".itp-data/distributed"),
+                    help="the Procfile and the gateway's signing keys")
+    rd.add_argument("--pg-admin-url", default=None,
+                    help="a superuser URL (default ITP_PG_ADMIN_URL, else postgres@127.0.0.1:5432)")
+    rd.add_argument("--no-seed", action="store_true", help="start empty: no demo clients or blueprint data")
+    rd.add_argument("--procfile-only", action="store_true", help="write DATA_DIR/Procfile and exit")
+    rd.add_argument("--log-level", default=os.environ.get("ITP_LOG_LEVEL", "WARNING"))
+    rd.set_defaults(func=cmd_run_distributed)
 
 
 def cmd_replay(args) -> int:
@@ -361,7 +401,10 @@ def parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load data")
     seed.add_argument("what", choices=["demo", "blueprint"],
                       help="demo: clients, the blueprint home, referrals; blueprint: also children A-D's history")
+    seed.add_argument("--gateway", default=None, help="a running distributed system's gateway URL: seed it "
+                                                      "through its API (needs ITP_<SERVICE>_DATABASE_URL)")
     seed.set_defaults(func=cmd_seed)
+    add_run_distributed_parser(sub)
 
     events = sub.add_parser("events", help="event operations")
     events_sub = events.add_subparsers(dest="events_command", required=True)
