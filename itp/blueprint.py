@@ -186,7 +186,8 @@ class Blueprint:
             "destination": "foster_care", "target_date": str(a_leaves),
             "readiness_notes": "Introductions to the foster family completed"}, method="PUT")
         await self._post(f"/v1/placements/{a['id']}/ending", {"end_date": str(a_leaves), "ending_type": "step_down",
-                                                             "destination": "foster_care", "reason_code": "X1"})
+                                                             "destination": "foster_care", "reason_code": "X1",
+                                                             "reason_place_change": "CARPL"})
 
         async def freed():  # A's bed is the home's Pathway Bed again
             beds = (await self.client.get(f"/v1/homes/{BLUEPRINT_HOME_ID}/beds", headers=self.hub)).json()["items"]

@@ -118,11 +118,12 @@ async def test_a_child_goes_from_admission_through_both_phases_to_a_step_down_an
         "field": "body.reason_code", "rule": "reason_code_for_ending", "message": wrong_code.json()["errors"][0]["message"]}
     ended = await sut.client.post(f"/v1/placements/{placement['id']}/ending", headers={**key(), **sut.hub()},
                                   json={"end_date": days(0), "ending_type": "step_down",
-                                        "destination": "foster_care", "reason_code": "X1"})
+                                        "destination": "foster_care", "reason_code": "X1", "reason_place_change": "CARPL"})
     assert ended.status_code == 200, ended.text
     assert ended.json()["status"] == "ended" and ended.json()["ending"]["planned"]
     second = await sut.client.post(f"/v1/placements/{placement['id']}/ending", headers=sut.hub(),
-                                   json={"end_date": days(0), "ending_type": "breakdown", "reason_code": "X1"})
+                                   json={"end_date": days(0), "ending_type": "breakdown", "reason_code": "X1",
+                                         "reason_place_change": "CREQB"})
     assert second.status_code == 409 and second.json()["allowed_moves"] == []
 
     async def freed():  # vacant again, and the home's Pathway Bed

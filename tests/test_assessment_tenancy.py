@@ -39,7 +39,8 @@ async def test_another_council_gets_404_and_never_sees_the_placement_plan_or_rev
     assert placement["id"] in {p["id"] for p in await every_page(sut, "/v1/placements", sut.council(A))}
     # councils read; they never write
     write = await sut.client.post(f"/v1/placements/{placement['id']}/ending", headers={**key(), **sut.council(A)},
-                                  json={"end_date": days(0), "ending_type": "breakdown", "reason_code": "X1"})
+                                  json={"end_date": days(0), "ending_type": "breakdown", "reason_code": "X1",
+                                        "reason_place_change": "CREQB"})
     assert write.status_code == 403
 
 
@@ -96,7 +97,8 @@ async def test_bad_input_names_the_field_and_the_rule(sut):
                                      json={"destination": "foster_care", "target_date": days(90)})
     assert step_down.status_code == 409 and step_down.json()["current_status"] == "phase_1"
     unplanned = await sut.client.post(f"/v1/placements/{placement['id']}/ending", headers=sut.hub(),
-                                      json={"end_date": days(0), "ending_type": "breakdown", "reason_code": "X1"})
+                                      json={"end_date": days(0), "ending_type": "breakdown", "reason_code": "X1",
+                                        "reason_place_change": "CREQB"})
     assert unplanned.status_code == 200 and not unplanned.json()["ending"]["planned"]
     missing = await sut.client.get(f"/v1/placements/{uuid.uuid4()}", headers=sut.hub())
     assert missing.status_code == 404

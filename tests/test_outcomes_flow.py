@@ -143,7 +143,7 @@ async def test_two_children_through_the_pathway_with_measures_cohorts_and_suffic
     assert moved.status_code == 200, moved.text
     ended = await sut.client.post(f"/v1/placements/{pa['id']}/ending", headers={**key(), **sut.hub()},
                                   json={"end_date": str(TODAY), "ending_type": "step_down",
-                                        "destination": "foster_care", "reason_code": "X1"})
+                                        "destination": "foster_care", "reason_code": "X1", "reason_place_change": "CARPL"})
     assert ended.status_code == 200, ended.text
 
     async def ended_known():

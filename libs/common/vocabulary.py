@@ -84,6 +84,54 @@ _SPECIALISMS = [
 HOME_SPECIALISMS: dict[str, Term] = {t.code: t for t in _SPECIALISMS}
 
 
+# --- the SSDA903 (children looked after return) codes more than one service reads ---------------------------
+# Looked-after children legal status codes (DfE SSDA903 "legal status" list).
+LEGAL_STATUSES: dict[str, str] = {
+    "C1": "Interim care order",
+    "C2": "Full care order",
+    "D1": "Freeing order granted",
+    "E1": "Placement order granted",
+    "J1": "Remanded to local authority accommodation or to youth detention accommodation",
+    "J2": "Placed in local authority accommodation under the Police and Criminal Evidence Act 1984",
+    "J3": "Sentenced to a youth rehabilitation order with residence or intensive fostering requirement",
+    "L1": "Under police protection and in local authority accommodation",
+    "L2": "Emergency protection order",
+    "L3": "Under child assessment order and in local authority accommodation",
+    "V2": "Single period of accommodation under section 20 (Children Act 1989)",
+    "V3": "Accommodated under an agreed series of short-term breaks, when individual episodes are recorded",
+    "V4": "Accommodated under an agreed series of short-term breaks, when agreements are recorded",
+}
+
+# A child's sex: the stored values, and the return's codes (M, F, U) that a referral may send instead. The
+# 903 header file codes the same facts as 1 (male) and 2 (female).
+SEXES: tuple[str, ...] = ("female", "male", "unknown")
+SEX_CODES: dict[str, str] = {"F": "female", "M": "male", "U": "unknown"}
+SEX_TO_CODE: dict[str, str] = {v: k for k, v in SEX_CODES.items()}
+
+
+def normal_sex(value: str) -> str:
+    """female, male or unknown from either form (F, M, U, female, male, unknown; any case); ValueError else."""
+    v = value.strip()
+    if v.upper() in SEX_CODES:
+        return SEX_CODES[v.upper()]
+    if v.lower() in SEXES:
+        return v.lower()
+    raise ValueError(f"sex must be one of {', '.join(SEX_CODES)} (or {', '.join(SEXES)})")
+
+
+# Category of need (SSDA903 CIN): the main reason the child is in need.
+CATEGORIES_OF_NEED: dict[str, str] = {
+    "N1": "Abuse or neglect",
+    "N2": "Child's disability",
+    "N3": "Parental illness or disability",
+    "N4": "Family in acute stress",
+    "N5": "Family dysfunction",
+    "N6": "Socially unacceptable behaviour",
+    "N7": "Low income",
+    "N8": "Absent parenting",
+}
+
+
 # --- councils: the names beside the ONS codes the system uses -------------------------------------------
 # Local authorities (upper tier) by their ONS code, for the codes the demo and tests use; an unknown code has
 # no name (null), never an error.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from libs.common.events.catalogue import AdmissionAccepted, PlacementFeeApplied
+from libs.common.events.catalogue import AdmissionAccepted, PlacementFeeApplied, ReferralReceived, ReferralUpdated
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
 from libs.common.ids import placement_id_for  # one rule, shared with the referral service's links
@@ -28,4 +28,14 @@ async def on_fee_applied(uow: UnitOfWork, event: EventEnvelope, payload: Placeme
     await service.weekly_fee_applied(uow, payload, datetime.now(timezone.utc))
 
 
-HANDLERS = {"admission.accepted": on_admission_accepted, "placement.fee_applied": on_fee_applied}
+async def on_referral(uow: UnitOfWork, event: EventEnvelope, payload: ReferralReceived | ReferralUpdated) -> None:
+    """The child's coded facts for the SSDA903 episodes (reference, date of birth, sex, legal status, category
+    of need, home outward code): never a name, never free text."""
+    if not event.la_code:
+        raise ValueError("a referral event without the council's la_code in its envelope")
+    await service.child_facts(uow, str(payload.referral_id), event.la_code, payload.model_dump(),
+                              datetime.now(timezone.utc))
+
+
+HANDLERS = {"admission.accepted": on_admission_accepted, "placement.fee_applied": on_fee_applied,
+            "referral.received": on_referral, "referral.updated": on_referral}

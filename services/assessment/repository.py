@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
@@ -17,7 +18,7 @@ from libs.common import weekly_fees as weekly_fees_model
 from .domain.deadlines import deadline_key, deadline_state
 from .domain.placement import Extension, PhaseSpan, Placement, Status, allowed_moves
 from .domain.schedule import plan_is_late, statutory_reviews
-from .tables import deadline_notices, placements, plan_versions, plans, reviews, tasks, weekly_fees
+from .tables import children, deadline_notices, placements, plan_versions, plans, reviews, tasks, weekly_fees
 
 
 def readable_placements(principal: Principal) -> Select:
@@ -236,7 +237,8 @@ def placement_view(row: dict, plan: dict | None, open_review: dict | None, as_of
     out.update(allowed_moves=allowed_moves(row["status"]), phase_history=row["history"],
                extensions=row["extensions"], transitions=row["transitions"], as_of=as_of,
                phase=p.phase_on(as_of), day=p.day_on(as_of), phase_1_extended=bool(row["extensions"]),
-               statutory_reviews=statutory_reviews(row["arrival_date"]) if row["arrival_date"] else [])
+               statutory_reviews=statutory_reviews(row["arrival_date"]) if row["arrival_date"] else [],
+               reason_new_episode=row.get("reason_new_episode"), home_urn=row.get("home_urn"))
     out["plan"] = None if plan is None else {
         "id": plan["id"], "due_date": plan["due_date"], "issued_version": plan["issued_version"],
         "issued_on": plan["issued_on"], "late": plan_is_late(row["arrival_date"], plan["issued_on"], today)}
@@ -293,3 +295,37 @@ async def record_weekly_fee(session: AsyncSession, payload, now: datetime) -> bo
 async def weekly_fees_of(session: AsyncSession, referral_ids) -> dict[str, dict]:
     return await weekly_fees_model.weekly_fees_of(session, weekly_fees, referral_ids)
 
+
+
+# --- the child's coded facts (from the referral's events), for the SSDA903 episodes ------------------------
+CHILD_FACTS = ("child_ref", "date_of_birth", "sex", "legal_status", "category_of_need", "home_outward_code")
+
+
+async def upsert_child(session: AsyncSession, referral_id: str, la_code: str, facts: dict, now: datetime) -> None:
+    """The newest facts of a referral's child (a replayed or older event writes the same or newer facts)."""
+    values = {"referral_id": referral_id, "la_code": la_code, **{k: facts[k] for k in CHILD_FACTS}, "updated_at": now}
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(children).values(**values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[children.c.referral_id],
+                                                     set_={k: stmt.excluded[k] for k in (*CHILD_FACTS, "updated_at")}))
+
+
+async def children_of(session: AsyncSession, referral_ids) -> dict[str, dict]:
+    """The facts of the children of placements the caller already read (never a read by itself)."""
+    ids = list(set(referral_ids))
+    if not ids:
+        return {}
+    rows = (await session.execute(select(children).where(children.c.referral_id.in_(ids)))).mappings().all()
+    return {r["referral_id"]: dict(r) for r in rows}
+
+
+async def arrived_placements(session: AsyncSession, principal: Principal, *, placement: str | None = None,
+                             start: date | None = None, end: date | None = None) -> list[dict]:
+    """The caller's placements with an arrival on or before `end` and not ended before `start`, oldest first."""
+    stmt = placements_of(principal, placement=placement).where(placements.c.arrival_date.is_not(None))
+    if end is not None:
+        stmt = stmt.where(placements.c.arrival_date <= end)
+    if start is not None:
+        stmt = stmt.where(or_(placements.c.end_date.is_(None), placements.c.end_date >= start))
+    stmt = stmt.order_by(placements.c.arrival_date, placements.c.id)
+    return [dict(r) for r in (await session.execute(stmt)).mappings().all()]

@@ -11,7 +11,9 @@ from libs.common.weekly_fees import WeeklyFee, WeeklyFeeApplied
 
 from libs.common.pagination import Page
 
-from .domain.ending import Destination, EndingType
+from libs.common.vocabulary import LEGAL_STATUSES
+
+from .domain.ending import REASON_PLACE_CHANGE, Destination, EndingType
 from .domain.schedule import TASKS_BY_CODE
 
 Phase = Literal["pending", "phase_1", "phase_2", "ended"]
@@ -28,6 +30,9 @@ class Strict(BaseModel):
 
 class Arrival(Strict):
     arrival_date: date = Field(description="The day the child actually arrived (day 1)", examples=["2026-11-23"])
+    reason_new_episode: Literal["S", "P", "B"] | None = Field(default=None, description=(
+        "SSDA903 RNE of the placement's first episode: S the child started to be looked after, P a change of "
+        "placement only (the default), B a change of placement and legal status together"))
     key_worker: str | None = Field(default=None, max_length=120, description="Staff member (not the child)")
     therapeutic_lead: str | None = Field(default=None, max_length=120)
 
@@ -89,7 +94,49 @@ class Ending(Strict):
     destination: DestinationName | None = Field(default=None, description="Required for a step_down")
     reason_code: str = Field(pattern=r"^(E\d{1,2}[AB]?|X1)$", examples=["E4A", "X1"],
                              description="SSDA903 reason episode ceased code; GET /v1/placements/ending-codes")
+    reason_place_change: str | None = Field(default=None, description=(
+        "Required with X1 (and only then): the SSDA903 reason for the placement change, one of "
+        + ", ".join(REASON_PLACE_CHANGE)), examples=["CARPL"])
     notes: str | None = Field(default=None, max_length=2000)
+
+
+class LegalStatusChange(Strict):
+    legal_status: str = Field(pattern=r"^[A-Z][0-9]$", examples=["C2"], description=(
+        "The looked-after children legal status code from the effective date: " + ", ".join(LEGAL_STATUSES)))
+    effective_date: date = Field(description="The day the new legal status took effect (a new SSDA903 episode)")
+
+
+class LegalStatusSpan(BaseModel):
+    legal_status: str | None = Field(description="Null when the referral did not say")
+    effective_date: date
+    source: Literal["referral", "change"]
+    recorded_by: str | None = None
+
+
+class Episode(BaseModel):
+    """One SSDA903 episode row: the return's own column names (dates as YYYY-MM-DD here, DD/MM/YYYY in CSV)."""
+    CHILD: str | None
+    DECOM: date
+    RNE: str
+    LS: str | None
+    CIN: str | None
+    PLACE: str
+    PLACE_PROVIDER: str
+    URN: str | None
+    PL_POST: str | None
+    HOME_POST: str | None
+    PL_DISTANCE: float | None = Field(description="Miles from the child's home area to the home")
+    DEC: date | None
+    REC: str | None
+    REASON_PLACE_CHANGE: str | None
+    placement_id: uuid.UUID
+    la_code: str
+    dfe_la_number: str | None
+
+
+class EpisodeList(BaseModel):
+    items: list[Episode]
+    collection_year: str | None = Field(default=None, examples=["2026-27"])
 
 
 # --- responses ---------------------------------------------------------------------------------
@@ -123,6 +170,7 @@ class PlacementLinks(BaseModel):
     plan: str
     reviews: str
     tasks: str
+    ssda903_episodes: str | None = None
 
 
 class PlacementOut(BaseModel):
@@ -131,6 +179,7 @@ class PlacementOut(BaseModel):
     referral_id: uuid.UUID
     la_code: str
     council_name: str | None = Field(default=None, description="The council's name beside its ONS code")
+    dfe_la_number: str | None = Field(default=None, description="The council's DfE LA number beside its ONS code")
     home_id: uuid.UUID
     bed_id: uuid.UUID
     key_worker: str | None
@@ -157,6 +206,10 @@ class PlacementOut(BaseModel):
         "The weekly fee that applies today (not on the as_of date): billing's contract and fee schedule for "
         "the council. Null when none applies (see weekly_fee_applied) or not yet known"))
     weekly_fee_applied: WeeklyFeeApplied | None = None
+    reason_new_episode: str | None = Field(default=None, description="SSDA903 RNE of the first episode")
+    home_urn: str | None = Field(default=None, description="The home's Ofsted URN")
+    legal_status_history: list[LegalStatusSpan] = Field(default=[], description=(
+        "The child's legal status from each day of the placement (the referral's, then each change)"))
     links: PlacementLinks
 
 

@@ -10,8 +10,10 @@ from datetime import date, datetime, timedelta
 
 from libs.common.auth import Principal
 from libs.common.events.catalogue import (AdmissionAccepted, DeadlineDueSoon, DeadlineMissed, PathwayPlanIssued,
-                                          PhaseTransitioned, PlacementEnded, PlacementStarted, ReviewCompleted)
+                                          PhaseTransitioned, PlacementEnded, PlacementLegalStatusChanged,
+                                          PlacementStarted, ReviewCompleted)
 from libs.common.events.outbox import UnitOfWork
+from libs.common.councils import dfe_la_number
 from libs.common.vocabulary import council_name
 from libs.common.weekly_fees import weekly_fee_view
 from libs.common.errors import Missing, Stale
@@ -19,6 +21,7 @@ from libs.common.errors import Missing, Stale
 from . import repository as repo
 from .domain.ending import PLANNED, EndingType, check_ending
 from .domain.placement import IllegalMove, InvalidDate, Move, Status, allowed_moves
+from .domain import ssda903
 from .domain.plan import check_ready, empty_sections
 from .domain.schedule import FOUNDATION_TASKS, plan_due, review_due, review_kind, task_due
 
@@ -47,7 +50,8 @@ def _subject(row: dict) -> dict:
 
 
 async def arrive(uow: UnitOfWork, principal: Principal, placement_id: str, *, arrival_date: date,
-                 key_worker: str | None, therapeutic_lead: str | None, today: date, now: datetime) -> dict:
+                 key_worker: str | None, therapeutic_lead: str | None, today: date, now: datetime,
+                 reason_new_episode: str | None = None) -> dict:
     """The child arrived: Phase 1 starts (day 1), its foundation tasks, the plan draft and the 90-day
     review are scheduled; placement.started and phase.transitioned (to phase_1) are emitted."""
     row = await _placement(uow, principal, placement_id)
@@ -58,6 +62,7 @@ async def arrive(uow: UnitOfWork, principal: Principal, placement_id: str, *, ar
         values["key_worker"] = key_worker
     if therapeutic_lead:
         values["therapeutic_lead"] = therapeutic_lead
+    values["reason_new_episode"] = reason_new_episode or "P"
     new = await repo.save(uow.session, row, values, now)
     rows = []
     for task in FOUNDATION_TASKS:
@@ -253,11 +258,15 @@ async def plan_step_down(uow: UnitOfWork, principal: Principal, placement_id: st
 
 
 async def end(uow: UnitOfWork, principal: Principal, placement_id: str, *, end_date: date, ending_type: str,
-              destination: str | None, reason_code: str, notes: str | None, today: date, now: datetime) -> dict:
+              destination: str | None, reason_code: str, notes: str | None, today: date, now: datetime,
+              reason_place_change: str | None = None) -> dict:
     """End the placement (planned step-down or unplanned) and emit placement.ended: matching frees the
-    bed, which becomes the home's next Pathway Bed."""
+    bed, which becomes the home's next Pathway Bed. The codes follow the DfE's rules for a children's home,
+    checked against the child's age on the end date when the child's facts are known."""
     row = await _placement(uow, principal, placement_id)
-    check_ending(ending_type, destination, reason_code)
+    child = (await repo.children_of(uow.session, [row["referral_id"]])).get(row["referral_id"])
+    age = age_on(child["date_of_birth"], end_date) if child else None
+    check_ending(ending_type, destination, reason_code, reason_place_change, age=age)
     planned = EndingType(ending_type) in PLANNED
     if planned and row["status"] == Status.phase_1.value:
         raise IllegalMove(Status(row["status"]), Move.end, "a planned step-down comes in Phase 2; "
@@ -267,13 +276,65 @@ async def end(uow: UnitOfWork, principal: Principal, placement_id: str, *, end_d
     p = repo.to_domain(row).end(end_date)
     values = repo.from_domain(p)
     values["ending"] = {"type": ending_type, "planned": planned, "destination": destination,
-                        "reason_code": reason_code, "notes": notes, "recorded_by": principal.client_id,
+                        "reason_code": reason_code, "reason_place_change": reason_place_change, "notes": notes,
+                        "recorded_by": principal.client_id,
                         "recorded_at": now.isoformat()}
     new = await repo.save(uow.session, row, values, now)
     await uow.emit(PlacementEnded(placement_id=row["id"], home_id=row["home_id"], bed_id=row["bed_id"],
                                   end_date=end_date, planned=planned, ending_type=ending_type,
-                                  reason_code=reason_code, destination=destination), **_subject(row))
+                                  reason_code=reason_code, destination=destination,
+                                  reason_place_change=reason_place_change), **_subject(row))
     return new
+
+
+def age_on(date_of_birth: date, on: date) -> int:
+    return on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+
+
+# --- legal status and the SSDA903 episodes --------------------------------------------------------------
+async def change_legal_status(uow: UnitOfWork, principal: Principal, placement_id: str, *, legal_status: str,
+                              effective_date: date, today: date, now: datetime) -> dict:
+    """Record the child's new legal status from the day it takes effect (a new SSDA903 episode, RNE L) and
+    emit placement.legal_status_changed. The same change again changes nothing."""
+    row = await _placement(uow, principal, placement_id)
+    changes = list(row.get("legal_statuses") or [])
+    if any(c["legal_status"] == legal_status and c["effective_date"] == effective_date.isoformat() for c in changes):
+        return row
+    child = (await repo.children_of(uow.session, [row["referral_id"]])).get(row["referral_id"]) or {}
+    history = ssda903.legal_status_history(child.get("legal_status"), row["arrival_date"], changes)
+    ssda903.check_legal_status_change(history, legal_status, effective_date, arrival=row["arrival_date"],
+                                      end_date=row["end_date"], today=today)
+    previous = [h for h in history if h.effective_date <= effective_date][-1].legal_status if history else None
+    changes.append({"legal_status": legal_status, "effective_date": effective_date.isoformat(),
+                    "recorded_by": principal.client_id, "recorded_at": now.isoformat()})
+    new = await repo.save(uow.session, row, {"legal_statuses": changes}, now)
+    await uow.emit(PlacementLegalStatusChanged(placement_id=row["id"], referral_id=row["referral_id"],
+                                               legal_status=legal_status, previous_legal_status=previous,
+                                               effective_date=effective_date), **_subject(row))
+    return new
+
+
+async def child_facts(uow: UnitOfWork, referral_id: str, la_code: str, facts: dict, now: datetime) -> None:
+    await repo.upsert_child(uow.session, referral_id, la_code, facts, now)
+
+
+async def episodes(session, principal: Principal, *, placement: str | None = None, start: date | None = None,
+                   end: date | None = None) -> tuple[list[dict], list[str]]:
+    """The caller's SSDA903 episodes between two days (each placement's, oldest first) and the child records
+    (referral ids) they came from. A placement the caller may not read is Missing."""
+    rows = await repo.arrived_placements(session, principal, placement=placement, start=start, end=end)
+    if placement is not None and not rows:
+        if await repo.get_placement(session, principal, placement) is None:
+            raise Missing("placement")
+    kids = await repo.children_of(session, [r["referral_id"] for r in rows])
+    out = []
+    for r in rows:
+        child = kids.get(r["referral_id"], {})
+        for e in ssda903.episodes(child=child, placement=r):
+            if ssda903.overlaps(e, start, end):
+                out.append({**e, "placement_id": r["id"], "la_code": r["la_code"],
+                            "dfe_la_number": dfe_la_number(r["la_code"])})
+    return out, [r["referral_id"] for r in rows]
 
 
 # --- what the consumer and the periodic jobs run ------------------------------------------------------
@@ -286,6 +347,7 @@ async def open_pending_placement(uow: UnitOfWork, *, placement_id: str, admissio
         uow.session, id=placement_id, admission_id=admission_id, referral_id=str(admission.referral_id),
         la_code=la_code, home_id=str(admission.home_id), bed_id=str(admission.bed_id), status=Status.pending.value,
         planned_start_date=admission.planned_start_date, history=[], extensions=[], transitions=[], version=1,
+        home_urn=admission.home_urn, home_postcode=admission.home_postcode, legal_statuses=[],
         created_at=now, updated_at=now)
     return True
 
@@ -306,9 +368,24 @@ async def placement_views(session, rows: list[dict], as_of: date, today: date) -
     """Placements as the API shows them; their plans and open reviews read for all of them at once."""
     found_plans, open_reviews = await repo.plans_and_open_reviews(session, [r["id"] for r in rows])
     fees = await repo.weekly_fees_of(session, [r["referral_id"] for r in rows])
+    kids = await repo.children_of(session, [r["referral_id"] for r in rows])
     return [{**repo.placement_view(r, found_plans.get(r["id"]), open_reviews.get(r["id"]), as_of, today),
              **weekly_fee_view(fees.get(r["referral_id"]), r["admission_id"]), "links": _links(r),
-             "council_name": council_name(r["la_code"])} for r in rows]
+             "council_name": council_name(r["la_code"]), "dfe_la_number": dfe_la_number(r["la_code"]),
+             "legal_status_history": _legal_statuses(r, kids.get(r["referral_id"]))} for r in rows]
+
+
+def _legal_statuses(row: dict, child: dict | None) -> list[dict]:
+    """The child's legal status from each day of the placement: the referral's from arrival, then each change."""
+    initial = child.get("legal_status") if child else None
+    by_day = {c["effective_date"]: c for c in row.get("legal_statuses") or []}
+    out = []
+    for span in ssda903.legal_status_history(initial, row["arrival_date"], row.get("legal_statuses") or []):
+        recorded = by_day.get(span.effective_date.isoformat())
+        out.append({"legal_status": span.legal_status, "effective_date": span.effective_date,
+                    "source": "change" if recorded else "referral",
+                    "recorded_by": recorded["recorded_by"] if recorded else None})
+    return out
 
 
 def _links(row: dict) -> dict:
@@ -317,7 +394,7 @@ def _links(row: dict) -> dict:
     return {"self": f"/v1/placements/{pid}", "referral": f"/v1/referrals/{row['referral_id']}",
             "admission": f"/v1/admissions/{row['admission_id']}", "home": f"/v1/homes/{row['home_id']}/profile",
             "plan": f"/v1/placements/{pid}/plan", "reviews": f"/v1/placements/{pid}/reviews",
-            "tasks": f"/v1/placements/{pid}/tasks"}
+            "tasks": f"/v1/placements/{pid}/tasks", "ssda903_episodes": f"/v1/placements/{pid}/ssda903-episodes"}
 
 
 async def deadlines(session, principal: Principal, *, home: str | None, placement: str | None,

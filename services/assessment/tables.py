@@ -32,6 +32,29 @@ placements = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # 0005 (SSDA903 episodes): the home's URN and postcode from admission.accepted, the reason for the first
+    # episode (S, P or B, recorded at arrival) and the legal status changes [{legal_status, effective_date,
+    # recorded_by, recorded_at}]
+    Column("home_urn", String(8), nullable=True),
+    Column("home_postcode", String(10), nullable=True),
+    Column("reason_new_episode", String(1), nullable=True),
+    Column("legal_statuses", JSON, nullable=True),
+)
+
+# 0005: the child's coded facts the SSDA903 episodes need, from the referral's events (referral.received,
+# referral.updated): the council's reference (never a name), date of birth, sex, legal status at referral,
+# category of need and home outward code. Read only beside a placement the caller may read.
+children = Table(
+    "children", metadata,
+    Column("referral_id", String(36), primary_key=True),
+    Column("la_code", String(16), nullable=False, index=True),
+    Column("child_ref", String(64), nullable=False),
+    Column("date_of_birth", Date, nullable=False),
+    Column("sex", String(10), nullable=False),
+    Column("legal_status", String(4), nullable=True),
+    Column("category_of_need", String(2), nullable=True),
+    Column("home_outward_code", String(8), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 tasks = Table(

@@ -57,6 +57,12 @@ async def get_home(session: AsyncSession, principal: Principal, home_id: str, *,
     return dict(row) if row else None
 
 
+async def home_place(session: AsyncSession, home_id: str) -> dict | None:
+    """A home's URN and postcode (what an accepted admission tells the placement, for the SSDA903 episode)."""
+    row = (await session.execute(select(homes.c.urn, homes.c.postcode).where(homes.c.id == home_id))).mappings().first()
+    return dict(row) if row else None
+
+
 async def home_by_urn(session: AsyncSession, urn: str) -> dict | None:
     row = (await session.execute(select(homes).where(homes.c.urn == urn))).mappings().first()
     return dict(row) if row else None

@@ -19,6 +19,8 @@ OfstedRating = Literal["outstanding", "good", "requires_improvement", "inadequat
 Category = Literal[tuple(REGISTRATION_CATEGORIES)]  # type: ignore[valid-type]
 Specialism = Literal[tuple(HOME_SPECIALISMS)]  # type: ignore[valid-type]
 Sex = Literal["female", "male"]
+# Ofsted URNs come in two forms: SC and six digits, and (for newly registered providers) seven digits
+URN_PATTERN = r"^(SC\d{6}|\d{7})$"
 # every collection a client sends is bounded (issue 10): at most each value once
 MAX_SEXES, MAX_CATEGORIES, MAX_SPECIALISMS = 2, 6, 20
 ManagerEmail = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -43,7 +45,9 @@ class HomeCreate(BaseModel):
         "registered_manager_email": "manager@beaumont.example.org", "registered_manager_phone": "0116 000 0000",
         "ofsted_rating": "good", "inspection_date": "2026-05-14"}]})
 
-    urn: str = Field(pattern=r"^SC\d{6}$", description="Ofsted unique reference number: SC and six digits")
+    urn: str = Field(pattern=URN_PATTERN, description=(
+        "Ofsted unique reference number: SC and six digits (SC123456), or the 7-digit number Ofsted gives a newly "
+        "registered home (2512345)"), examples=["SC123456", "2512345"])
     name: str = Field(min_length=1, max_length=200)
     address: str = Field(min_length=1, max_length=500)
     postcode: str

@@ -440,9 +440,11 @@ async def decide(uow: UnitOfWork, snapshot: HomesSnapshot, principal: Principal,
             decision="accepted", status="reserved", home_id=d.home_id, bed_id=bed_id,
             planned_start_date=d.planned_start_date, reserved_until=until, fee_basis_hint=fee_basis, **values))
         await repo.bump(session)
+        place = await repo.home_place(session, d.home_id) or {}
         await uow.emit(AdmissionAccepted(admission_id=uuid.UUID(admission_id), referral_id=uuid.UUID(d.referral_id),
                                          home_id=uuid.UUID(d.home_id), bed_id=uuid.UUID(bed_id),
-                                         planned_start_date=d.planned_start_date, fee_basis_hint=fee_basis),
+                                         planned_start_date=d.planned_start_date, fee_basis_hint=fee_basis,
+                                         home_urn=place.get("urn"), home_postcode=place.get("postcode")),
                        subject_id=d.referral_id, la_code=referral["la_code"])
     else:
         await _move_referral(session, d.referral_id, "declined", now)

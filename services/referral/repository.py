@@ -13,7 +13,7 @@ from libs.common.events.catalogue import NeedOrRisk, ReferralReceived, ReferralS
 from libs.common.ids import placement_id_for
 from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.common.tenancy import readable
-from libs.common.vocabulary import council_name
+from libs.common.vocabulary import SEX_TO_CODE, council_name
 
 from .domain.referral import URGENCIES
 from .domain.status import OPEN, allowed_moves
@@ -141,6 +141,7 @@ def to_response(row: dict, *, now: datetime | None = None, with_waiting: bool = 
     out["allowed_moves"] = allowed_moves(row["status"])
     out["placement_id"] = placement_of(row)
     out["council_name"] = council_name(row["la_code"])
+    out["sex_code"] = SEX_TO_CODE.get(row["sex"])
     out["links"] = links(row)
     if with_waiting:
         now = now or datetime.now(timezone.utc)
@@ -166,6 +167,7 @@ def status_changed_event(old: dict, new: dict, *, reason_code: str | None, at: d
 def _event_fields(row: dict) -> dict:
     return dict(referral_id=row["id"], child_ref=row["child_ref"], date_of_birth=row["date_of_birth"], sex=row["sex"],
                 legal_status=row["legal_status"], home_outward_code=row["home_outward_code"],
+                category_of_need=row.get("category_of_need"),
                 needs=[NeedOrRisk(**n) for n in row["needs"]], risks=[NeedOrRisk(**r) for r in row["risks"]],
                 urgency=row["urgency"], wanted_start_date=row["wanted_start_date"], received_at=row["received_at"])
 

@@ -13,11 +13,25 @@ from pydantic_core import PydanticCustomError
 from libs.common.events.catalogue import NeedOrRisk
 from libs.common.pagination import Page
 
-from .domain.referral import (MAX_NEEDS, MAX_RISKS, InvalidLegalStatus, InvalidPostcode, UnknownNeedOrRisk,
-                              check_legal_status, check_needs_or_risks, outward_code)
+from .domain.referral import (MAX_NEEDS, MAX_RISKS, InvalidCode, InvalidLegalStatus, InvalidPostcode,
+                              UnknownNeedOrRisk, check_category_of_need, check_legal_status, check_needs_or_risks,
+                              check_sex, outward_code)
 
 Urgency = Literal["crisis", "urgent", "planned"]
-Sex = Literal["female", "male"]
+
+
+def _sex(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        return check_sex(value)
+    except InvalidCode as exc:
+        raise PydanticCustomError("sex_code", str(exc)) from None
+
+
+# the return's codes M, F, U or the words; stored and answered as the word (female, male, unknown)
+Sex = Annotated[Literal["female", "male", "unknown"], BeforeValidator(_sex),
+                Field(description="M, F or U (the SSDA903 codes), or female, male or unknown; answered as the word")]
 StatusName = Literal["received", "in_assessment", "accepted", "declined", "withdrawn", "expired"]
 WithdrawalReason = Literal["placed_elsewhere", "needs_changed", "returned_home", "duplicate", "no_longer_needed",
                            "other"]
@@ -114,6 +128,16 @@ class _ReferralFields(BaseModel):
     def _check_legal_status(cls, value):
         return _legal_status(value)
 
+    @field_validator("category_of_need", check_fields=False)
+    @classmethod
+    def _check_cin(cls, value):
+        if value is None:
+            return None
+        try:
+            return check_category_of_need(value)
+        except InvalidCode as exc:
+            raise PydanticCustomError("category_of_need_code", str(exc)) from None
+
     @field_validator("summary", check_fields=False)
     @classmethod
     def _check_summary(cls, value):
@@ -135,6 +159,8 @@ class ReferralCreate(_ReferralFields):
     sex: Sex
     legal_status: str | None = Field(default=None, description="Looked-after children legal status code: C1, C2, D1, "
                                                                "E1, J1, J2, J3, L1, L2, L3, V2, V3 or V4")
+    category_of_need: str | None = Field(default=None, description="SSDA903 CIN: the child's main category of need, "
+                                                                   "N1 to N8 (GET /v1/referrals/vocabulary)")
     home_postcode: str | None = Field(default=None, description="The child's home postcode; only its outward code "
                                                                 "(for example LE4) is kept")
     needs: list[NeedOrRisk] = Field(default=[], max_length=MAX_NEEDS,
@@ -158,6 +184,7 @@ class ReferralPatch(_ReferralFields):
     date_of_birth: date | None = None
     sex: Sex | None = None
     legal_status: str | None = None
+    category_of_need: str | None = None
     home_postcode: str | None = None
     needs: list[NeedOrRisk] | None = Field(default=None, max_length=MAX_NEEDS)
     risks: list[NeedOrRisk] | None = Field(default=None, max_length=MAX_RISKS)
@@ -188,8 +215,10 @@ class Referral(BaseModel):
     council_name: str | None = Field(default=None, description="The council's name beside its ONS code (la_code)")
     child_ref: str
     date_of_birth: date
-    sex: str
+    sex: str = Field(description="female, male or unknown")
+    sex_code: str | None = Field(default=None, description="The same as the SSDA903 code: F, M or U")
     legal_status: str | None
+    category_of_need: str | None = Field(default=None, description="SSDA903 CIN code (N1 to N8)")
     home_outward_code: str | None
     needs: list[NeedOrRisk]
     risks: list[NeedOrRisk]
@@ -227,6 +256,9 @@ class Vocabulary(BaseModel):
     needs_and_risks: list[VocabularyTerm]
     severities: list[str]
     legal_statuses: dict[str, str]
+    sexes: dict[str, str] = Field(default={}, description="The SSDA903 sex codes a referral may send, each with the "
+                                                          "word it is stored and answered as")
+    categories_of_need: dict[str, str] = Field(default={}, description="SSDA903 CIN codes")
     urgencies: list[str]
     max_needs: int = Field(description="The most needs one referral may list")
     max_risks: int = Field(description="The most risks one referral may list")
@@ -235,3 +267,5 @@ class Vocabulary(BaseModel):
     registration_categories: list[VocabularyTerm] = Field(description=(
         "Ofsted's registered categories of need; a home is matched only for the needs its categories cover"))
     councils: dict[str, str] = Field(description="Council names by ONS code, for the codes in use")
+    council_codes: list[dict] = Field(default=[], description=(
+        "Each council by both identifiers: {ons_code, dfe_la_number, name}"))

@@ -48,6 +48,7 @@ async def refer(uow: UnitOfWork, settings: ReferralSettings, *, la_code: str, bo
     check_age(body.date_of_birth, body.wanted_start_date or now.date(), settings.age_min, settings.age_max)
     row = dict(id=str(uuid.uuid4()), la_code=la_code, child_ref=body.child_ref,
                date_of_birth=body.date_of_birth, sex=body.sex, legal_status=body.legal_status,
+               category_of_need=body.category_of_need,
                home_outward_code=body.home_postcode, needs=[n.model_dump() for n in body.needs],
                risks=[r.model_dump() for r in body.risks], urgency=body.urgency,
                wanted_start_date=body.wanted_start_date, summary=body.summary,

@@ -30,6 +30,8 @@ referrals = Table(
     Column("decided_at", UtcDateTime(), nullable=True),
     Column("decision_reason", String(40), nullable=True),  # decline or withdrawal reason code
     Column("admission_id", String(36), nullable=True),
+    # 0004: SSDA903 category of need (CIN, N1-N8)
+    Column("category_of_need", String(2), nullable=True),
     Index("ix_referrals_received", "received_at", "id"),
     Index("ix_referrals_status", "status"),
 )

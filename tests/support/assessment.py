@@ -41,9 +41,10 @@ async def every_page(sut, url: str, headers: dict, limit: int = 200, **params) -
             return out
 
 
-async def admit(sut, home: dict, la_code: str = "E10000018") -> dict:
-    """Refer, rank and accept a child into the home's Pathway Bed; answers the pending placement."""
-    referral_id = await refer(sut, la_code=la_code)
+async def admit(sut, home: dict, la_code: str = "E10000018", **referral) -> dict:
+    """Refer, rank and accept a child into the home's Pathway Bed; answers the pending placement. Extra
+    keyword arguments change the referral's fields."""
+    referral_id = await refer(sut, la_code=la_code, **referral)
     ranking = await ranked(sut, referral_id)
     accepted = await sut.client.post("/v1/admissions", headers={**key(), **sut.hub()},
                                      json={"referral_id": referral_id, "decision": "accept", "home_id": home["id"],

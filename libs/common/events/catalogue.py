@@ -44,9 +44,10 @@ class ReferralReceived(Payload):
     referral_id: uuid.UUID
     child_ref: str = Field(description="The council's own reference for the child (never the name)")
     date_of_birth: date
-    sex: Literal["female", "male"]
+    sex: Literal["female", "male", "unknown"]
     legal_status: str | None = None
     home_outward_code: str | None = Field(default=None, description="Outward code only, e.g. LE4")
+    category_of_need: str | None = Field(default=None, description="SSDA903 CIN code (N1 to N8)")
     needs: list[NeedOrRisk] = []
     risks: list[NeedOrRisk] = []
     urgency: Literal["crisis", "urgent", "planned"]
@@ -114,6 +115,10 @@ class AdmissionAccepted(Payload):
     bed_id: uuid.UUID
     planned_start_date: date
     fee_basis_hint: str | None = Field(default=None, examples=["enhanced_assessment"])
+    home_urn: str | None = Field(default=None, examples=["SC123456"], description=(
+        "The home's Ofsted URN (SSDA903 URN), for the placement's episodes"))
+    home_postcode: str | None = Field(default=None, examples=["LE4 1AB"], description=(
+        "The home's postcode (SSDA903 PL_POST: a home's address, never the child's)"))
 
 
 class AdmissionDeclined(Payload):
@@ -159,6 +164,15 @@ class ReviewCompleted(Payload):
     plan_version: int | None = None
 
 
+class PlacementLegalStatusChanged(Payload):
+    """The child's legal status changed during the placement, from a day (a new SSDA903 episode, RNE L)."""
+    placement_id: uuid.UUID
+    referral_id: uuid.UUID
+    legal_status: str = Field(examples=["C2"])
+    previous_legal_status: str | None = None
+    effective_date: date
+
+
 class PlacementEnded(Payload):
     placement_id: uuid.UUID
     home_id: uuid.UUID
@@ -168,6 +182,8 @@ class PlacementEnded(Payload):
     ending_type: str = Field(examples=["step_down", "breakdown"])
     reason_code: str | None = Field(default=None, description="Looked-after children 'reason episode ceased' code")
     destination: str | None = None
+    reason_place_change: str | None = Field(default=None, description=(
+        "An X1 ending: the SSDA903 reason for the placement change (CARPL, CLOSE, ...)"))
 
 
 class DeadlineNotice(Payload):
@@ -284,6 +300,8 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
     EventSpec("phase.transitioned", 1, TOPIC_PLACEMENTS, PhaseTransitioned, "A placement moved phase at an effective date."),
     EventSpec("pathway_plan.issued", 1, TOPIC_PLACEMENTS, PathwayPlanIssued, "A version of the Initial Pathway Plan was issued."),
     EventSpec("review.completed", 1, TOPIC_PLACEMENTS, ReviewCompleted, "A plan review was completed."),
+    EventSpec("placement.legal_status_changed", 1, TOPIC_PLACEMENTS, PlacementLegalStatusChanged,
+              "The child's legal status changed during the placement, with the day it took effect."),
     EventSpec("placement.ended", 1, TOPIC_PLACEMENTS, PlacementEnded, "A placement ended, planned or not."),
     EventSpec("deadline.due_soon", 1, TOPIC_PLACEMENTS, DeadlineDueSoon,
               "A plan, Phase 1 task, review or outcome measurement deadline falls due within days (sent once per deadline)."),

@@ -11,6 +11,7 @@ from libs.common.pagination import InvalidCursor
 from .. import service
 from ..domain.ending import InvalidEnding
 from ..domain.placement import IllegalMove, InvalidDate, ReasonRequired
+from ..domain.ssda903 import InvalidEpisode
 from ..domain.plan import PlanNotReady
 from . import deadlines, placements, plans, reviews, tasks
 
@@ -29,6 +30,7 @@ PROBLEMS = {
     InvalidDate: lambda exc: field_problem(f"body.{exc.field}", "date_in_order", str(exc)),
     ReasonRequired: lambda exc: field_problem("body.reason", "reason_required", str(exc)),
     InvalidEnding: lambda exc: field_problem(f"body.{exc.field}", exc.rule, str(exc)),
+    InvalidEpisode: lambda exc: field_problem(f"body.{exc.field}", exc.rule, str(exc)),
     PlanNotReady: lambda exc: field_problem("body.sections", "sections_written", str(exc)),
     InvalidCursor: lambda exc: field_problem("query.cursor", "cursor", "not a cursor from this listing"),
 }

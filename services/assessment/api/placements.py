@@ -6,18 +6,24 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
+import csv
+import io
+
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from libs.common.audit import touched
 from libs.common.auth import Principal
-from libs.common.errors import NotFound
+from libs.common.errors import NotFound, field_problem
 from libs.common.http import IdempotencyKey, Written, write
 from libs.common.web import runtime_of
 
 from .. import repository as repo
 from .. import service
+from ..domain import ssda903
 from ..domain.ending import REASON_EPISODE_CEASED
-from ..schemas import Arrival, Ending, EndingCode, Extension, PhaseTwo, PlacementOut, PlacementPage, StepDownPlan
+from ..schemas import (Arrival, Ending, EndingCode, EpisodeList, Extension, LegalStatusChange, PhaseTwo, PlacementOut,
+                       PlacementPage, StepDownPlan)
 from .common import (CONFLICT, INVALID, MISSING, WRITE_RESPONSES, Cursor, Limit, PlacementReader, Writer, now,
                      today)
 
@@ -29,6 +35,63 @@ router = APIRouter(tags=["placements"])
 async def ending_codes(principal: PlacementReader) -> list[EndingCode]:
     """SSDA903 (the children looked after return) reason episode ceased codes."""
     return [EndingCode(code=c, label=label) for c, label in REASON_EPISODE_CEASED.items()]
+
+
+def collection_year(day: date) -> tuple[date, date]:
+    """The SSDA903 collection year holding a day: 1 April to 31 March."""
+    first = date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+    return first, date(first.year + 1, 3, 31)
+
+
+def _year_label(start: date | None, end: date | None) -> str | None:
+    if start is None or end is None:
+        return None
+    first, last = collection_year(start)
+    return f"{first.year}-{str(last.year)[2:]}" if (first, last) == (start, end) else None
+
+
+EPISODE_ANSWERS = {200: {"description": "The episodes as JSON, or as the return's CSV (Accept: text/csv or "
+                                        "format=csv)", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                   **INVALID}
+
+
+def _episodes_answer(request: Request, rows: list[dict], fmt: str | None, start: date | None, end: date | None):
+    wants_csv = fmt == "csv" or (fmt is None and "text/csv" in request.headers.get("accept", ""))
+    if not wants_csv:
+        return EpisodeList(items=rows, collection_year=_year_label(start, end))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ssda903.COLUMNS)
+    for r in rows:
+        writer.writerow([ssda903.csv_value(c, r[c]) for c in ssda903.COLUMNS])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="ssda903-episodes.csv"'})
+
+
+EpisodeFormat = Annotated[Literal["json", "csv"] | None, Query(
+    alias="format", description="json (default) or csv; Accept: text/csv also answers CSV")]
+
+
+@router.get("/v1/placements/ssda903-episodes", response_model=EpisodeList, responses=EPISODE_ANSWERS,
+            summary="SSDA903 episodes of the caller's placements between two days")
+async def ssda903_episodes(
+        request: Request, principal: PlacementReader,
+        from_: Annotated[date | None, Query(alias="from", description="First day (default: the start of the "
+                                                                      "current collection year, 1 April)")] = None,
+        to: Annotated[date | None, Query(description="Last day (default: the end of that collection year, "
+                                                     "31 March)")] = None,
+        fmt: EpisodeFormat = None):
+    """Each placement's episodes open at some time between the two days, with the return's column names: a
+    new episode whenever the legal status or the placement changes. A council sees its own children only; a
+    home manager the placements in their homes."""
+    start = from_ or collection_year(today())[0]
+    end = to or collection_year(start)[1]
+    if end < start:
+        raise field_problem("query.to", "date_in_order", "to is on or after from")
+    async with runtime_of(request).db.session() as session:
+        rows, referrals = await service.episodes(session, principal, start=start, end=end)
+    touched(request, *referrals)
+    return _episodes_answer(request, rows, fmt, start, end)
 
 
 @router.get("/v1/placements", response_model=PlacementPage, responses=INVALID,
@@ -67,6 +130,16 @@ async def get_placement(placement_id: uuid.UUID, request: Request, principal: Pl
     return PlacementOut.model_validate(view)
 
 
+@router.get("/v1/placements/{placement_id}/ssda903-episodes", response_model=EpisodeList,
+            responses={**EPISODE_ANSWERS, **MISSING}, summary="A placement's SSDA903 episodes")
+async def placement_episodes(placement_id: uuid.UUID, request: Request, principal: PlacementReader,
+                             fmt: EpisodeFormat = None):
+    async with runtime_of(request).db.session() as session:
+        rows, referrals = await service.episodes(session, principal, placement=str(placement_id))
+    touched(request, *referrals)
+    return _episodes_answer(request, rows, fmt, None, None)
+
+
 def _move(fn, placement_id: uuid.UUID, principal: Principal, **kwargs):
     """A placement move as a write: the operation, then the placement as the API shows it."""
     async def op(uow) -> Written:
@@ -83,7 +156,8 @@ async def arrival(placement_id: uuid.UUID, body: Arrival, request: Request, prin
     """Emits placement.started (matching occupies the bed) and phase.transitioned to phase_1."""
     return await write(request, principal, _move(
         service.arrive, placement_id, principal, arrival_date=body.arrival_date, key_worker=body.key_worker,
-        therapeutic_lead=body.therapeutic_lead, today=today(), now=now()), key=idempotency_key, body=body)
+        therapeutic_lead=body.therapeutic_lead, today=today(), now=now(), reason_new_episode=body.reason_new_episode),
+        key=idempotency_key, body=body)
 
 
 @router.post("/v1/placements/{placement_id}/phase-2", response_model=PlacementOut, responses=WRITE_RESPONSES,
@@ -122,5 +196,17 @@ async def ending(placement_id: uuid.UUID, body: Ending, request: Request, princi
     """Emits placement.ended: matching frees the bed and makes it the home's next Pathway Bed."""
     return await write(request, principal, _move(
         service.end, placement_id, principal, end_date=body.end_date, ending_type=body.ending_type,
-        destination=body.destination, reason_code=body.reason_code, notes=body.notes, today=today(), now=now()),
-        key=idempotency_key, body=body)
+        destination=body.destination, reason_code=body.reason_code, notes=body.notes, today=today(), now=now(),
+        reason_place_change=body.reason_place_change), key=idempotency_key, body=body)
+
+
+@router.post("/v1/placements/{placement_id}/legal-status", response_model=PlacementOut, responses=WRITE_RESPONSES,
+             summary="Record the child's new legal status from the day it took effect")
+async def legal_status(placement_id: uuid.UUID, body: LegalStatusChange, request: Request, principal: Writer,
+                       idempotency_key: IdempotencyKey = None):
+    """A change of legal status during the placement (for example an interim care order, C1, becoming a full
+    care order, C2) starts a new SSDA903 episode on its effective day. Emits placement.legal_status_changed;
+    the placement shows its legal_status_history. The same change again changes nothing."""
+    return await write(request, principal, _move(
+        service.change_legal_status, placement_id, principal, legal_status=body.legal_status,
+        effective_date=body.effective_date, today=today(), now=now()), key=idempotency_key, body=body)

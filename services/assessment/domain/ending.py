@@ -63,21 +63,48 @@ REASON_EPISODE_CEASED: dict[str, str] = {
     "X1": "Episode ceases, and new episode begins on same day, for any reason",
 }
 
+# SSDA903 reason for placement change codes (REASON_PLACE_CHANGE): an X1 ending that moves the child to another
+# placement carries one (DfE rule 225); nothing else does (rules 226, 233).
+REASON_PLACE_CHANGE: dict[str, str] = {
+    "CARPL": "Change to/implementation of care plan",
+    "CLOSE": "Resignation/closure of provision",
+    "ALLEG": "Allegation (s47)",
+    "STAND": "Standards of care concern",
+    "APPRR": "Approval removed",
+    "CREQB": "Carer(s) requests placement end due to child's behaviour",
+    "CREQO": "Carer(s) requests placement end other than due to child's behaviour",
+    "CHILD": "Child requests placement end",
+    "LAREQ": "Responsible/area authority requests placement end",
+    "PLACE": "Change in the status of placement only",
+    "CUSTOD": "Custody arrangement",
+    "OTHER": "Other",
+}
+
+# The codes a children's home placement (SSDA903 PLACE K2) may end with, per ending, following the DfE's
+# validation rules: no E11/E12 (adopted) after anything but an adoption placement (rule 390); a hospital
+# ending is not a death (E2) nor a transfer to adult residential care (E7); E17 ("remained with current
+# carers") is never a step-down, which is a move; E5/E6 need the child aged 14 or over on the day care ends
+# (rule 387), E17 18 or over (rule 460): see check_ending(age=...).
+ADOPTION_CODES = frozenset({"E11", "E12"})
 _STEP_DOWN_CODES: dict[Destination, frozenset[str]] = {
     Destination.return_home: frozenset({"E4A", "E13", "E41", "E45", "E46", "E47", "E48"}),
     Destination.foster_care: frozenset({"X1"}),
-    Destination.supported_living: frozenset({"X1", "E5", "E17"}),
-    Destination.independent_living: frozenset({"E5", "E6", "E17"}),
+    Destination.supported_living: frozenset({"X1", "E5"}),
+    Destination.independent_living: frozenset({"E5", "E6"}),
     Destination.residential_home: frozenset({"X1", "E3"}),
 }
 _UNPLANNED_CODES: dict[EndingType, frozenset[str]] = {
     EndingType.breakdown: frozenset({"X1", "E4B", "E13", "E8"}),
-    EndingType.hospital: frozenset({"X1", "E7", "E2", "E8"}),
+    EndingType.hospital: frozenset({"X1", "E8"}),
     EndingType.custody: frozenset({"E9", "E14", "X1"}),
     EndingType.secure: frozenset({"X1"}),
     EndingType.missing: frozenset({"X1", "E8"}),
-    EndingType.other: frozenset(REASON_EPISODE_CEASED),
+    EndingType.other: frozenset(REASON_EPISODE_CEASED) - ADOPTION_CODES,
 }
+# the least age (in whole years on the end date) each code needs (DfE rules 387, 460) and, for a placement
+# change, each reason for it (rule 234: no custody change under 10)
+MIN_AGE_FOR_CODE: dict[str, int] = {"E5": 14, "E6": 14, "E17": 18}
+MIN_AGE_FOR_PLACE_CHANGE: dict[str, int] = {"CUSTOD": 10}
 
 
 class InvalidEnding(ValueError):
@@ -96,8 +123,10 @@ def allowed_reason_codes(ending_type: EndingType | str, destination: Destination
     return sorted(_UNPLANNED_CODES[ending_type])
 
 
-def check_ending(ending_type: EndingType | str, destination: Destination | str | None, reason_code: str) -> None:
-    """A planned ending names its destination; an unplanned one names none; the reason code fits both."""
+def check_ending(ending_type: EndingType | str, destination: Destination | str | None, reason_code: str,
+                 reason_place_change: str | None = None, *, age: int | None = None) -> None:
+    """A planned ending names its destination; an unplanned one names none; the reason code fits both and
+    the child's age on the end date (when known); an X1 ending names the reason for the placement change."""
     ending_type = EndingType(ending_type)
     if ending_type in PLANNED and destination is None:
         raise InvalidEnding("destination", "required_for_step_down", "a step-down names its destination")
@@ -108,7 +137,30 @@ def check_ending(ending_type: EndingType | str, destination: Destination | str |
                             "ceased code")
     allowed = allowed_reason_codes(ending_type, destination)
     if reason_code not in allowed:
+        why = " (DfE rule 390: adopted only after an adoption placement)" if reason_code in ADOPTION_CODES else ""
         raise InvalidEnding("reason_code", "reason_code_for_ending",
                             f"{reason_code} does not fit a {ending_type.value} ending"
                             + (f" to {Destination(destination).value}" if destination else "")
-                            + f"; one of {', '.join(allowed)}")
+                            + f"{why}; one of {', '.join(allowed)}")
+    least = MIN_AGE_FOR_CODE.get(reason_code)
+    if least is not None and age is not None and age < least:
+        raise InvalidEnding("reason_code", "reason_code_for_age",
+                            f"{reason_code} needs the child aged {least} or over on the end date; the child is {age}")
+    if reason_code == "X1":
+        if reason_place_change is None:
+            raise InvalidEnding("reason_place_change", "required_for_x1",
+                                "an X1 ending (a new episode the same day) names the reason for the placement "
+                                f"change: one of {', '.join(REASON_PLACE_CHANGE)}")
+        if reason_place_change not in REASON_PLACE_CHANGE:
+            raise InvalidEnding("reason_place_change", "reason_place_change",
+                                f"{reason_place_change!r} is not a reason for placement change; one of "
+                                f"{', '.join(REASON_PLACE_CHANGE)}")
+        least = MIN_AGE_FOR_PLACE_CHANGE.get(reason_place_change)
+        if least is not None and age is not None and age < least:
+            raise InvalidEnding("reason_place_change", "reason_place_change_for_age",
+                                f"{reason_place_change} needs the child aged {least} or over (DfE rule 234); "
+                                f"the child is {age}")
+    elif reason_place_change is not None:
+        raise InvalidEnding("reason_place_change", "only_for_x1",
+                            "a reason for placement change goes with an X1 ending only (the child moves on "
+                            "and stays looked after)")

@@ -75,7 +75,7 @@ def test_an_arrival_in_the_future_is_refused():
 
 def test_a_step_down_names_a_destination_and_a_fitting_reason_code():
     check_ending("step_down", "return_home", "E4A")
-    check_ending("step_down", "foster_care", "X1")
+    check_ending("step_down", "foster_care", "X1", "CARPL")
     check_ending("custody", None, "E9")
     with pytest.raises(InvalidEnding) as exc:
         check_ending("step_down", None, "E4A")
@@ -85,7 +85,7 @@ def test_a_step_down_names_a_destination_and_a_fitting_reason_code():
     assert exc.value.field == "reason_code" and exc.value.rule == "reason_code_for_ending"
     with pytest.raises(InvalidEnding):
         check_ending("other", None, "E99")
-    assert set(allowed_reason_codes("other", None)) == set(REASON_EPISODE_CEASED)
+    assert set(allowed_reason_codes("other", None)) == set(REASON_EPISODE_CEASED) - {"E11", "E12"}
 
 
 # --- property tests -------------------------------------------------------------------------------

@@ -14,6 +14,13 @@ def required_categories(child: Child, rules: RuleSet) -> frozenset[str]:
     return cats or frozenset({rules.need_categories["default"]})
 
 
+def sex_fits(sex: str, sexes) -> bool:
+    """A child of unknown sex (SSDA903 U) fits only a home registered for both."""
+    if sex == "unknown":
+        return {"female", "male"} <= set(sexes)
+    return sex in sexes
+
+
 def is_matchable(home: Home) -> bool:
     """A suspended registration or an Inadequate rating takes a home out of matching at once."""
     return home.registration_status == "registered" and home.ofsted_rating != "inadequate"
@@ -43,7 +50,8 @@ def explain_limit(limit: str, child: Child, home: Home, rules: RuleSet) -> dict:
         return {"limit": limit, "detail": f"the child is {child.age}; the home is registered for ages "
                                           f"{home.age_min} to {home.age_max}"}
     if limit == "sex_not_registered":
-        return {"limit": limit, "detail": f"the home is registered for {' and '.join(sorted(home.sexes))} only"}
+        extra = "; a child whose sex is unknown needs a home registered for both" if child.sex == "unknown" else ""
+        return {"limit": limit, "detail": f"the home is registered for {' and '.join(sorted(home.sexes))} only{extra}"}
     if limit == "needs_beyond_registration":
         missing = missing_categories(child, home, rules)
         needs = sorted({c for codes in missing.values() for c in codes})
@@ -65,7 +73,7 @@ def failed_limit(child: Child, home: Home, rules: RuleSet, required: frozenset[s
         return "not_matchable"
     if not home.age_min <= child.age <= home.age_max:
         return "age_outside_registration"
-    if child.sex not in home.sexes:
+    if not sex_fits(child.sex, home.sexes):
         return "sex_not_registered"
     if not (required if required is not None else required_categories(child, rules)) <= home.categories:
         return "needs_beyond_registration"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from libs.common.vocabulary import COUNCILS, HOME_SPECIALISMS, NEEDS_AND_RISKS, REGISTRATION_CATEGORIES, SEVERITIES
+from libs.common.councils import councils as council_codes
+from libs.common.vocabulary import CATEGORIES_OF_NEED, COUNCILS, SEX_CODES, HOME_SPECIALISMS, NEEDS_AND_RISKS, REGISTRATION_CATEGORIES, SEVERITIES
 
 from ..domain.referral import LEGAL_STATUSES, MAX_NEEDS, MAX_RISKS, URGENCIES
 from ..schemas import Vocabulary, VocabularyTerm
@@ -25,4 +26,5 @@ async def vocabulary(principal: Reader) -> Vocabulary:
                                         for t in HOME_SPECIALISMS.values()],
                       registration_categories=[VocabularyTerm(code=t.code, label=t.label, group=t.group)
                                                for t in REGISTRATION_CATEGORIES.values()],
-                      councils=dict(COUNCILS))
+                      councils=dict(COUNCILS), council_codes=council_codes(), sexes=dict(SEX_CODES),
+                      categories_of_need=dict(CATEGORIES_OF_NEED))

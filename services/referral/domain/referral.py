@@ -5,7 +5,7 @@ import re
 from collections import Counter
 from datetime import date
 
-from libs.common.vocabulary import is_known
+from libs.common.vocabulary import CATEGORIES_OF_NEED, LEGAL_STATUSES, is_known, normal_sex
 
 # UK postcode: outward code (area + district) then inward code (sector + unit).
 _POSTCODE = re.compile(r"^(GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-HJKMNPR-Y]?) ?([0-9][ABD-HJLNP-UW-Z]{2})$")
@@ -29,23 +29,7 @@ def outward_code(postcode: str) -> str:
 
 
 # --- the rest of a referral's validation ------------------------------------------------------------
-# Looked-after children legal status codes (DfE SSDA903 "legal status" list).
-LEGAL_STATUSES: dict[str, str] = {
-    "C1": "Interim care order",
-    "C2": "Full care order",
-    "D1": "Freeing order granted",
-    "E1": "Placement order granted",
-    "J1": "Remanded to local authority accommodation or to youth detention accommodation",
-    "J2": "Placed in local authority accommodation under the Police and Criminal Evidence Act 1984",
-    "J3": "Sentenced to a youth rehabilitation order with residence or intensive fostering requirement",
-    "L1": "Under police protection and in local authority accommodation",
-    "L2": "Emergency protection order",
-    "L3": "Under child assessment order and in local authority accommodation",
-    "V2": "Single period of accommodation under section 20 (Children Act 1989)",
-    "V3": "Accommodated under an agreed series of short-term breaks, when individual episodes are recorded",
-    "V4": "Accommodated under an agreed series of short-term breaks, when agreements are recorded",
-}
-
+# Looked-after children legal status codes (DfE SSDA903 "legal status" list): one list, in libs.common.vocabulary.
 URGENCIES = ("crisis", "urgent", "planned")
 
 # The most needs (and, separately, risks) one referral may list. A code may appear once, and the controlled
@@ -70,6 +54,25 @@ class AgeOutsideRange(ValueError):
 
 class UnknownNeedOrRisk(ValueError):
     pass
+
+
+class InvalidCode(ValueError):
+    pass
+
+
+def check_sex(value: str) -> str:
+    """The return's codes (M, F, U) or the words (male, female, unknown), stored as the word."""
+    try:
+        return normal_sex(value)
+    except ValueError as exc:
+        raise InvalidCode(str(exc)) from None
+
+
+def check_category_of_need(code: str) -> str:
+    normal = code.strip().upper()
+    if normal not in CATEGORIES_OF_NEED:
+        raise InvalidCode(f"category of need (SSDA903 CIN) must be one of {', '.join(CATEGORIES_OF_NEED)}")
+    return normal
 
 
 def check_legal_status(code: str) -> str:
