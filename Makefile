@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run run-distributed test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults bench-outcomes asyncapi clean bench-dashboard chromium
+.PHONY: validator-903 run run-distributed test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults bench-outcomes asyncapi clean bench-dashboard chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,22 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/itp run
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium validator-903
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The DfE's SSDA903 validator (csc-validator-be-903, import name lac_validator) pins old pandas and numpy, so it
+# lives in a venv of its own, never in the product's dependencies; tests run it as a subprocess (issue 12).
+VENV_903 := .venv-903
+STAMP_903 := $(VENV_903)/.installed
+VALIDATOR_903 ?= csc-validator-be-903==0.1.17
+
+$(STAMP_903):
+	$(PYTHON) -m venv $(VENV_903)
+	$(VENV_903)/bin/pip install --quiet '$(VALIDATOR_903)'
+	touch $(STAMP_903)
+
+validator-903: $(STAMP_903)
 
 lint-imports: $(STAMP)
 	$(BIN)/lint-imports

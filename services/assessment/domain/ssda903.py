@@ -143,7 +143,6 @@ def csv_value(column: str, value) -> str:
 
 
 def header_row(child: dict) -> dict:
-    """The 903 header's facts that the provider holds (CHILD, SEX 1/2, DOB), for the validator's age rules."""
-    code = SEX_TO_CODE.get(child.get("sex") or "")
-    return {"CHILD": child.get("child_ref"), "SEX": {"M": "1", "F": "2"}.get(code or "", ""),
+    """The 903 header's facts that the provider holds (CHILD, SEX as M/F/U, DOB), for the age rules."""
+    return {"CHILD": child.get("child_ref"), "SEX": SEX_TO_CODE.get(child.get("sex") or ""),
             "DOB": child.get("date_of_birth")}
