@@ -26,7 +26,7 @@ def _sex(value: object) -> object:
     try:
         return check_sex(value)
     except InvalidCode as exc:
-        raise PydanticCustomError("sex_code", str(exc)) from None
+        raise PydanticCustomError("literal_error", str(exc)) from None  # the rule name clients already know
 
 
 # the return's codes M, F, U or the words; stored and answered as the word (female, male, unknown)
