@@ -38,15 +38,18 @@ async def ending_codes(principal: PlacementReader) -> list[EndingCode]:
 
 
 def collection_year(day: date) -> tuple[date, date]:
-    """The SSDA903 collection year holding a day: 1 April to 31 March."""
-    first = date(day.year if day.month >= 4 else day.year - 1, 4, 1)
-    return first, date(first.year + 1, 3, 31)
+    """The SSDA903 collection year holding a day: 1 April to 31 March (clamped to the calendar's ends)."""
+    year = day.year if day.month >= 4 else day.year - 1
+    first = date(year, 4, 1) if year >= 1 else date.min
+    return first, date(year + 1, 3, 31) if year + 1 <= date.max.year else date.max
 
 
 def _year_label(start: date | None, end: date | None) -> str | None:
     if start is None or end is None:
         return None
     first, last = collection_year(start)
+    if first == date.min or last == date.max:
+        return None
     return f"{first.year}-{str(last.year)[2:]}" if (first, last) == (start, end) else None
 
 
