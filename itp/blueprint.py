@@ -84,6 +84,7 @@ async def _until(fetch, timeout: float = 30.0):
 def _referral(name: str, today: date) -> dict:
     born = today.replace(year=today.year - 14) - timedelta(days=60 if today.month != 2 else 30)
     return {"child_ref": f"BLUEPRINT-{name}", "date_of_birth": str(born), "sex": "female" if name in "AC" else "male",
+            "legal_status": "C2", "category_of_need": "N1",  # the SSDA903 episodes need both
             "home_postcode": "LE4 6AB", "urgency": "planned", "wanted_start_date": str(today),
             "needs": [{"code": "mental_health", "severity": "medium"}], "risks": [],
             "social_worker": {"name": "Blueprint Social Worker", "email": "social.worker@example.gov.uk"}}
