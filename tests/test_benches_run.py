@@ -3,6 +3,7 @@
 change (a new rate limit, a renamed route) fails here rather than when someone needs its figures."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,4 +20,5 @@ def test_bench_runs_and_prints_its_figures(bench, pg_available, kafka_broker):
     done = subprocess.run([sys.executable, str(ROOT / "bench" / bench), "3"], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "p50" in done.stdout and "p99" in done.stdout, done.stdout[-2000:]
+    # latency benches print percentiles; throughput benches (billing's close) a ratio against their baseline
+    assert re.search(r"\bp50\b.*\bp99\b|\bratio\b", done.stdout, re.S), done.stdout[-2000:]
