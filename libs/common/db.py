@@ -9,10 +9,17 @@ from __future__ import annotations
 import asyncio
 import re
 
-from sqlalchemy import event, exc as sa_exc, text
+from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
+from .observability import sqlstate
 from .settings import Settings
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -45,12 +52,6 @@ def make_engine(url, **kwargs) -> AsyncEngine:
 _UNAVAILABLE_SQLSTATE_CLASSES = ("08", "28", "3D", "53", "57", "58")
 
 
-def _sqlstate(exc: BaseException) -> str | None:
-    for candidate in (exc, getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None)):
-        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
-        if isinstance(code, str):
-            return code
-    return None
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -66,7 +67,7 @@ def is_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(exc, sa_exc.PendingRollbackError) and "invalid" in str(exc).lower():
             return True  # a connection invalidated under the session: the same disconnect, seen later
-        code = _sqlstate(exc)
+        code = sqlstate(exc)
         if code and code[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
             return True
         try:

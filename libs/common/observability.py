@@ -68,7 +68,8 @@ def _qualname(cls: type) -> str:
     return cls.__qualname__ if module in ("builtins", "__main__") else f"{module}.{cls.__qualname__}"
 
 
-def _sqlstate(exc: BaseException) -> str | None:
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error (the exception, its driver error or that one's cause), if any."""
     for candidate in (exc, getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None)):
         code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
         if isinstance(code, str):
@@ -94,7 +95,7 @@ def format_exception_safely(exc: BaseException, *, max_chain: int = 5) -> str:
             parts.extend(traceback.StackSummary.from_list(
                 [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(item.__traceback__)]).format())
         line = f"{_qualname(type(item))} (message withheld: it may carry data)"
-        code = _sqlstate(item)
+        code = sqlstate(item)
         if code:
             line += f" sqlstate={code}"
         statement = getattr(item, "statement", None)

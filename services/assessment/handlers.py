@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from libs.common.events.catalogue import AdmissionAccepted, PlacementFeeApplied, ReferralReceived, ReferralUpdated
+from libs.common.events.catalogue import (
+    AdmissionAccepted,
+    PlacementFeeApplied,
+    ReferralReceived,
+    ReferralUpdated,
+)
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
-from libs.common.ids import placement_id_for  # one rule, shared with the referral service's links
+from libs.common.ids import (
+    placement_id_for,  # one rule, shared with the referral service's links
+)
 
 from . import service
 
@@ -16,11 +23,10 @@ __all__ = ["HANDLERS", "placement_id_for"]
 
 
 async def on_admission_accepted(uow: UnitOfWork, event: EventEnvelope, payload: AdmissionAccepted) -> None:
-    if not event.la_code:
-        raise ValueError("admission.accepted without the council's la_code in its envelope")
+    la_code = event.council()
     admission_id = str(payload.admission_id)
     await service.open_pending_placement(uow, placement_id=placement_id_for(admission_id), admission_id=admission_id,
-                                         la_code=event.la_code, admission=payload, now=datetime.now(timezone.utc))
+                                         la_code=la_code, admission=payload, now=datetime.now(timezone.utc))
 
 
 async def on_fee_applied(uow: UnitOfWork, event: EventEnvelope, payload: PlacementFeeApplied) -> None:
@@ -31,9 +37,7 @@ async def on_fee_applied(uow: UnitOfWork, event: EventEnvelope, payload: Placeme
 async def on_referral(uow: UnitOfWork, event: EventEnvelope, payload: ReferralReceived | ReferralUpdated) -> None:
     """The child's coded facts for the SSDA903 episodes (reference, date of birth, sex, legal status, category
     of need, home outward code): never a name, never free text."""
-    if not event.la_code:
-        raise ValueError("a referral event without the council's la_code in its envelope")
-    await service.child_facts(uow, str(payload.referral_id), event.la_code, payload.model_dump(),
+    await service.child_facts(uow, str(payload.referral_id), event.council(), payload.model_dump(),
                               datetime.now(timezone.utc))
 
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from libs.common.events.catalogue import (AdmissionAccepted, PhaseTransitioned, PlacementEnded, PlacementStarted,
-                                          ReferralReceived)
+from libs.common.events.catalogue import (
+    AdmissionAccepted,
+    PhaseTransitioned,
+    PlacementEnded,
+    PlacementStarted,
+    ReferralReceived,
+)
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
 
@@ -16,14 +21,9 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _la(event: EventEnvelope) -> str:
-    if not event.la_code:
-        raise ValueError(f"{event.type} without the council's la_code in its envelope")
-    return event.la_code
-
 
 async def on_referral(uow: UnitOfWork, event: EventEnvelope, payload: ReferralReceived) -> None:
-    await service.record_referral(uow, referral_id=str(payload.referral_id), la_code=_la(event),
+    await service.record_referral(uow, referral_id=str(payload.referral_id), la_code=event.council(),
                                   child_ref=payload.child_ref)
 
 
@@ -35,7 +35,7 @@ async def on_admission_accepted(uow: UnitOfWork, event: EventEnvelope, payload: 
 
 async def on_placement_started(uow: UnitOfWork, event: EventEnvelope, payload: PlacementStarted) -> None:
     await service.placement_started(uow, placement_id=str(payload.placement_id), referral_id=str(payload.referral_id),
-                                    la_code=_la(event), home_id=str(payload.home_id), start_date=payload.start_date,
+                                    la_code=event.council(), home_id=str(payload.home_id), start_date=payload.start_date,
                                     now=_now())
 
 

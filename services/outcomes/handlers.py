@@ -3,23 +3,25 @@ state (an upsert, an end set) rather than adding, so a redelivered event changes
 topics may arrive in any order, so each fills in what an earlier one could not know."""
 from __future__ import annotations
 
-from libs.common.events.catalogue import (AdmissionAccepted, AdmissionDeclined, HomeOnboarded, ImpactRiskAssessed,
-                                          PlacementEnded, PlacementFeeApplied, PlacementStarted, ReferralReceived,
-                                          ReferralWithdrawn)
+from libs.common.events.catalogue import (
+    AdmissionAccepted,
+    AdmissionDeclined,
+    HomeOnboarded,
+    ImpactRiskAssessed,
+    PlacementEnded,
+    PlacementFeeApplied,
+    PlacementStarted,
+    ReferralReceived,
+    ReferralWithdrawn,
+)
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
 
 from . import service
 
 
-def _la(event: EventEnvelope) -> str:
-    if not event.la_code:
-        raise ValueError(f"{event.type} without the council's la_code in its envelope")
-    return event.la_code
-
-
 async def on_referral(uow: UnitOfWork, event: EventEnvelope, payload: ReferralReceived) -> None:
-    await service.record_referral(uow, referral_id=str(payload.referral_id), la_code=_la(event),
+    await service.record_referral(uow, referral_id=str(payload.referral_id), la_code=event.council(),
                                   child_ref=payload.child_ref, home_outward_code=payload.home_outward_code,
                                   urgency=payload.urgency, received_at=payload.received_at,
                                   needs=[n.code for n in payload.needs])
@@ -36,26 +38,26 @@ async def on_home(uow: UnitOfWork, event: EventEnvelope, payload: HomeOnboarded)
 
 
 async def on_assessed(uow: UnitOfWork, event: EventEnvelope, payload: ImpactRiskAssessed) -> None:
-    await service.record_assessment(uow, referral_id=str(payload.referral_id), la_code=_la(event),
+    await service.record_assessment(uow, referral_id=str(payload.referral_id), la_code=event.council(),
                                     considered=payload.homes_considered, ranked=payload.homes_ranked,
                                     assessed_on=event.time.date())
 
 
 async def on_accepted(uow: UnitOfWork, event: EventEnvelope, payload: AdmissionAccepted) -> None:
     await service.record_decision(uow, admission_id=str(payload.admission_id), referral_id=str(payload.referral_id),
-                                  la_code=_la(event), decision="accepted", reason_code=None,
+                                  la_code=event.council(), decision="accepted", reason_code=None,
                                   home_id=str(payload.home_id), decided_at=event.time)
 
 
 async def on_declined(uow: UnitOfWork, event: EventEnvelope, payload: AdmissionDeclined) -> None:
     await service.record_decision(uow, admission_id=str(payload.admission_id), referral_id=str(payload.referral_id),
-                                  la_code=_la(event), decision="declined", reason_code=payload.reason_code,
+                                  la_code=event.council(), decision="declined", reason_code=payload.reason_code,
                                   home_id=None, decided_at=event.time)
 
 
 async def on_started(uow: UnitOfWork, event: EventEnvelope, payload: PlacementStarted) -> None:
     await service.placement_started(uow, placement_id=str(payload.placement_id), referral_id=str(payload.referral_id),
-                                    la_code=_la(event), home_id=str(payload.home_id), start_date=payload.start_date)
+                                    la_code=event.council(), home_id=str(payload.home_id), start_date=payload.start_date)
 
 
 async def on_ended(uow: UnitOfWork, event: EventEnvelope, payload: PlacementEnded) -> None:
@@ -65,7 +67,7 @@ async def on_ended(uow: UnitOfWork, event: EventEnvelope, payload: PlacementEnde
 
 
 async def on_fee(uow: UnitOfWork, event: EventEnvelope, payload: PlacementFeeApplied) -> None:
-    await service.fee_applied(uow, referral_id=str(payload.referral_id), la_code=_la(event), sequence=payload.sequence,
+    await service.fee_applied(uow, referral_id=str(payload.referral_id), la_code=event.council(), sequence=payload.sequence,
                               placement_id=str(payload.placement_id) if payload.placement_id else None,
                               contract_id=str(payload.contract_id) if payload.contract_id else None,
                               weekly_pence=payload.weekly_fee_pence, basis=payload.basis,

@@ -5,10 +5,7 @@ request id; with the database refusing the service altogether, readiness says so
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import json
-import logging
 import uuid
 from collections import Counter
 
@@ -18,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from libs.common.db import make_engine
-from libs.common.observability import JsonFormatter
+from tests.support.logs import captured_logs
 
 from ..support import PG_ADMIN_URL, wait_for
 from ..support.referrals import REFERRAL
@@ -41,18 +38,6 @@ def marked_referral() -> dict:
                               "email": MARKERS["social_worker.email"]}}
 
 
-@contextlib.contextmanager
-def captured_logs():
-    """Every log line as the product writes it (the JSON formatter every service process installs)."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
 
 
 def database_of(sut) -> str:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
-import logging
 import time
 import uuid
 from collections import Counter
@@ -21,10 +19,10 @@ from sqlalchemy.engine import make_url
 from libs.common.db import Database, make_engine
 from libs.common.events.catalogue import ReferralWithdrawn, spec_for
 from libs.common.events.outbox import UnitOfWork, pending_count
-from libs.common.observability import JsonFormatter
 from libs.common.runtime import ServiceRuntime
 from libs.common.settings import Settings
 from services.referral.tables import metadata as referral_metadata
+from tests.support.logs import captured_logs
 
 from ..support import PG_ADMIN_URL, wait_for
 
@@ -32,17 +30,6 @@ pytestmark = pytest.mark.parametrize("system_overrides", ["kafka-postgres"], ind
 TOPIC = spec_for(ReferralWithdrawn).topic
 
 
-@contextlib.contextmanager
-def captured_logs():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
 
 
 def lines(stream) -> list[dict]:

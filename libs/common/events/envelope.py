@@ -25,6 +25,12 @@ class EventEnvelope(BaseModel):
     causation_id: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
 
+    def council(self) -> str:
+        """The council the event belongs to; an event about a child without one is refused (and parked)."""
+        if not self.la_code:
+            raise ValueError(f"{self.type} without the council's la_code in its envelope")
+        return self.la_code
+
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
 

@@ -2,19 +2,9 @@
 (its date has passed and it is not done) or met."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from libs.common.deadlines import DUE_SOON_DAYS, deadline_state
 
-DUE_SOON_DAYS = 3
-
-
-def deadline_state(due: date, done: bool, today: date, due_soon_days: int = DUE_SOON_DAYS) -> str:
-    if done:
-        return "met"
-    if today > due:
-        return "overdue"
-    if today >= due - timedelta(days=due_soon_days):
-        return "due_soon"
-    return "upcoming"
+__all__ = ["DUE_SOON_DAYS", "deadline_state", "deadline_key"]
 
 
 def deadline_key(placement_id: str, kind: str, item: str) -> str:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
+from libs.common.deadlines import deadline_state
+
 BASELINE_DUE_DAY = 7
 DAY_28 = 28
 DAY_90 = 90
@@ -60,13 +62,7 @@ def timepoint_names_valid(name: str) -> bool:
 
 
 def state(due: date, met: bool, today: date) -> str:
-    if met:
-        return "met"
-    if today > due:
-        return "overdue"
-    if today >= due - timedelta(days=DUE_SOON_DAYS):
-        return "due_soon"
-    return "upcoming"
+    return deadline_state(due, met, today, DUE_SOON_DAYS)
 
 
 def deadline_key(placement_id: str, timepoint: str) -> str:
