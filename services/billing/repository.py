@@ -308,8 +308,9 @@ async def take_numbers(session: AsyncSession, wanted: dict[str, int]) -> dict[st
     return {seq: last - wanted[seq] + 1 for seq, last in rows}
 
 
-async def insert_invoice(session: AsyncSession, **values) -> None:
-    await session.execute(invoices.insert().values(**values))
+async def insert_invoices(session: AsyncSession, rows: list[dict]) -> None:
+    for chunk in _chunks(rows):
+        await session.execute(invoices.insert(), chunk)
 
 
 async def insert_lines(session: AsyncSession, rows: list[dict]) -> None:

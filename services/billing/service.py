@@ -421,8 +421,7 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
                                     total_pence=row["total_pence"], number=invoice_number(row["sequence"], row["number"]),
                                     kind=row["kind"], period_start=period.start, period_end=period.end,
                                     total=format_pence(row["total_pence"])))
-    for row in invoice_rows:
-        await repo.insert_invoice(s, **row)
+    await repo.insert_invoices(s, invoice_rows)
     await repo.insert_lines(s, line_rows)
     await repo.mark_billed(s, [pid for pid in settled_ids if pid not in billed_before], period.end)
     settled = set(settled_ids)
@@ -430,11 +429,9 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
                                   or c["contract_id"] in in_scheme])
     await repo.set_scheme(s, scheme, last_closed_end=period.end, first_start=lock["first_start"] or period.start)
     await _record_unpriced(s, period_id, unpriced)
-    for event, row in zip(events, invoice_rows):
-        await uow.emit(event, subject_id=row["id"], la_code=row["la_code"])
-    await uow.emit(FeePeriodClosed(fee_period_id=period_id, period_start=period.start, period_end=period.end,
-                                   closed_at=now, scheme=scheme, invoices=len(invoice_rows)),
-                   subject_id=period_id, la_code=None)
+    await uow.emit_many([(event, row["id"], row["la_code"]) for event, row in zip(events, invoice_rows)] + [
+        (FeePeriodClosed(fee_period_id=period_id, period_start=period.start, period_end=period.end, closed_at=now,
+                         scheme=scheme, invoices=len(invoice_rows)), period_id, None)])
     return period_id
 
 

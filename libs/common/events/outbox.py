@@ -52,17 +52,30 @@ class UnitOfWork:
             await self.session.close()
 
     async def emit(self, payload: Payload, *, subject_id: str, la_code: str | None) -> EventEnvelope:
-        spec = spec_for(payload)
-        envelope = EventEnvelope(type=spec.type, version=spec.version, producer=self.producer,
-                                 subject_id=str(subject_id), la_code=la_code, correlation_id=self.correlation_id,
-                                 causation_id=self.causation_id, payload=payload.model_dump(mode="json"))
-        await self.session.execute(self.outbox.insert().values(
-            event_id=str(envelope.id), event_type=envelope.type, topic=spec.topic, key=envelope.subject_id,
-            envelope=envelope.model_dump_json(), created_at=datetime.now(timezone.utc)))
+        return (await self.emit_many([(payload, subject_id, la_code)]))[0]
+
+    async def emit_many(self, events: list[tuple[Payload, str, str | None]]) -> list[EventEnvelope]:
+        """Several events (payload, subject id, council) in one statement, in the order given."""
+        if not events:
+            return []
+        now = datetime.now(timezone.utc)
+        envelopes, rows = [], []
+        for payload, subject_id, la_code in events:
+            spec = spec_for(payload)
+            envelope = EventEnvelope(type=spec.type, version=spec.version, producer=self.producer,
+                                     subject_id=str(subject_id), la_code=la_code, correlation_id=self.correlation_id,
+                                     causation_id=self.causation_id, payload=payload.model_dump(mode="json"))
+            envelopes.append(envelope)
+            rows.append(dict(event_id=str(envelope.id), event_type=envelope.type, topic=spec.topic,
+                             key=envelope.subject_id, envelope=envelope.model_dump_json(), created_at=now))
+        if len(rows) == 1:
+            await self.session.execute(self.outbox.insert().values(**rows[0]))
+        else:
+            await self.session.execute(self.outbox.insert(), rows)
         if self.db.is_postgres and not self.emitted:
             await self.session.execute(text("SELECT pg_notify(:c, '')"), {"c": notify_channel(self.producer)})
-        self.emitted.append(envelope)
-        return envelope
+        self.emitted.extend(envelopes)
+        return envelopes
 
     async def commit(self) -> None:
         await self.session.commit()
