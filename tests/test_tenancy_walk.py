@@ -126,6 +126,8 @@ def body_for(method: str, path: str, objects: dict) -> dict | None:
         ("post", "/v1/plans/{plan_id}/issue"): None,
         ("post", "/v1/reviews/{review_id}/complete"): {"completed_on": str(date.today()), "attendees": ["B"],
                                                        "findings": "changed by council B"},
+        ("post", "/v1/journeys/placements/{placement_id}/compare"): {
+            "alternative": [{"setting": "Foster care", "length": 10, "unit": "week", "rate": "900.00"}]},
         ("post", "/v1/outcomes/placements/{placement_id}/measures"): {
             "timepoint": "baseline", "recorded_on": str(date.today()), "health": {"gp_registered": True}},
     }

@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from libs.common.auth import Principal
-from libs.common.events.catalogue import FeePeriodClosed, InvoiceIssued, PlacementFeeApplied
+from libs.common.events.catalogue import FeePeriodClosed, InvoiceIssued, InvoiceLine, PlacementFeeApplied
 from libs.common.events.outbox import UnitOfWork
 from libs.common.errors import Missing, Stale
 
@@ -414,13 +414,22 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
     for row in invoice_rows:
         wanted[row["sequence"]] += 1
     following = await repo.take_numbers(s, wanted)
+    referral_of = {r["id"]: r["referral_id"] for r in rows}
+    told = defaultdict(list)  # the event tells each line: codes, ids, dates and numbers (no child_ref, no text)
+    for line in line_rows:
+        pid = line["placement_id"]
+        told[line["invoice_id"]].append(InvoiceLine(
+            line_id=line["id"], line_no=line["line_no"], kind=line["kind"], stream=line["stream"],
+            rate_key=line["rate_key"], referral_id=referral_of.get(pid) if pid else None, placement_id=pid,
+            from_date=line["from_date"], to_date=line["to_date"], days=line["days"],
+            weekly_pence=line["weekly_pence"], amount_pence=line["amount_pence"], adjusts_line_id=line["refers_to"]))
     for row in invoice_rows:  # numbered in the order the invoices were made (council, contract start, id)
         row["number"] = following[row["sequence"]]
         following[row["sequence"]] += 1
         events.append(InvoiceIssued(invoice_id=row["id"], fee_period_id=period_id, contract_id=row["contract_id"],
                                     total_pence=row["total_pence"], number=invoice_number(row["sequence"], row["number"]),
                                     kind=row["kind"], period_start=period.start, period_end=period.end,
-                                    total=format_pence(row["total_pence"])))
+                                    total=format_pence(row["total_pence"]), lines=told[row["id"]]))
     await repo.insert_invoices(s, invoice_rows)
     await repo.insert_lines(s, line_rows)
     await repo.mark_billed(s, [pid for pid in settled_ids if pid not in billed_before], period.end)

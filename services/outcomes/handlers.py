@@ -8,6 +8,7 @@ from libs.common.events.catalogue import (
     AdmissionDeclined,
     HomeOnboarded,
     ImpactRiskAssessed,
+    InvoiceIssued,
     PlacementEnded,
     PlacementFeeApplied,
     PlacementStarted,
@@ -74,9 +75,21 @@ async def on_fee(uow: UnitOfWork, event: EventEnvelope, payload: PlacementFeeApp
                               effective_date=payload.effective_date)
 
 
+async def on_invoice(uow: UnitOfWork, event: EventEnvelope, payload: InvoiceIssued) -> None:
+    if not payload.lines:
+        return  # an older producer's invoice tells no lines: the fee-based estimate stands for those days
+    await service.invoice_issued(uow, invoice_id=str(payload.invoice_id), la_code=event.council(),
+                                 period_end=payload.period_end, lines=[
+        dict(line_id=str(l.line_id), line_no=l.line_no, kind=l.kind, stream=l.stream, rate_key=l.rate_key,
+             referral_id=str(l.referral_id) if l.referral_id else None,
+             placement_id=str(l.placement_id) if l.placement_id else None, from_date=l.from_date,
+             to_date=l.to_date, days=l.days, weekly_pence=l.weekly_pence, amount_pence=l.amount_pence,
+             adjusts_line_id=str(l.adjusts_line_id) if l.adjusts_line_id else None) for l in payload.lines])
+
+
 HANDLERS = {"referral.received": on_referral, "referral.updated": on_referral, "referral.withdrawn": on_withdrawn,
             "home.onboarded": on_home,
             "impact_risk.assessed": on_assessed, "match.assessed": on_assessed,  # the deprecated alias
             "admission.accepted": on_accepted, "admission.declined": on_declined,
             "placement.started": on_started, "placement.ended": on_ended,
-            "placement.fee_applied": on_fee}
+            "placement.fee_applied": on_fee, "invoice.issued": on_invoice}

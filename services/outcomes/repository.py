@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.auth import Principal
 from libs.common.tenancy import readable
 
-from .tables import (assessments, decisions, fee_notices, homes, measure_notices, measurements, placements,
-                     referral_needs, referrals)
+from .tables import (assessments, decisions, fee_notices, homes, invoice_lines, measure_notices, measurements,
+                     placements, referral_needs, referrals)
 
 
 def hours(t: datetime) -> float:
@@ -112,6 +112,24 @@ async def fee_history(session: AsyncSession, referral_id: str) -> list[dict]:
 async def set_fee_basis(session: AsyncSession, referral_id: str, basis: str, contract_id: str | None) -> None:
     await session.execute(update(placements).where(placements.c.referral_id == referral_id)
                           .values(fee_basis=basis, contract_id=contract_id))
+
+
+async def save_invoice_lines(session: AsyncSession, rows: list[dict]) -> None:
+    """Lines are never changed once issued: a redelivered invoice inserts only the lines not yet kept."""
+    if not rows:
+        return
+    known = set((await session.execute(select(invoice_lines.c.line_id).where(
+        invoice_lines.c.line_id.in_([r["line_id"] for r in rows])))).scalars().all())
+    fresh = [r for r in rows if r["line_id"] not in known]
+    if fresh:
+        await session.execute(invoice_lines.insert(), fresh)
+
+
+async def invoice_lines_of(session: AsyncSession, placement_id: str) -> list[dict]:
+    return [dict(r) for r in (await session.execute(
+        select(invoice_lines).where(invoice_lines.c.placement_id == placement_id)
+        .order_by(invoice_lines.c.from_date, invoice_lines.c.stream, invoice_lines.c.invoice_id,
+                  invoice_lines.c.line_no))).mappings().all()]
 
 
 # --- tenancy ------------------------------------------------------------------------------------------

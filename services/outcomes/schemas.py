@@ -75,3 +75,16 @@ class CompareIn(BaseModel):
                                                      "length": 28, "unit": "week", "rate": "4900.00",
                                                      "rate_per": "week", "stated_total": "137200.00"}]])
     alternative: list[dict[str, Any]]
+
+
+class PlacementCompareIn(BaseModel):
+    weeks_per_month: Any = Field(default=4, description="How many weeks a month counts as (4 by default)")
+    before: list[dict[str, Any]] = Field(default=[], description="The council's placements before the service, "
+                                         "in /v1/journeys/compare's segment shape",
+                                         examples=[[{"setting": "Residential Placement (out of county)",
+                                                     "length": 20, "unit": "week", "rate": "6500.00",
+                                                     "rate_per": "week"}]])
+    after: list[dict[str, Any]] = Field(default=[], description="The placements after (e.g. the step-down)",
+                                        examples=[[{"setting": "Foster care", "length": 26, "unit": "week",
+                                                    "rate": "900.00", "rate_per": "week"}]])
+    alternative: list[dict[str, Any]] = Field(description="The journey to compare with")

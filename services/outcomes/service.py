@@ -20,6 +20,7 @@ from .domain import measures as measures_domain
 from .domain import progress, sdq, sufficiency, timepoints
 from libs.common.geography import distance_km, outside_area
 from .domain.errors import OutcomeError
+from .domain import journeys as journeys_domain
 from .domain.journeys import money
 
 
@@ -250,14 +251,20 @@ async def cohort_report(session: AsyncSession, principal: Principal, *, start: d
 
 
 # --- journeys ---------------------------------------------------------------------------------------------
-async def actual_journey(session: AsyncSession, principal: Principal, placement_id: str, today: date) -> dict:
-    """The child's journey inside the service as segments for /v1/journeys/compare: one per weekly fee that
-    applied (placement.fee_applied), from its effective date to the next one or the end (or today)."""
-    row = await repo.readable_placement(session, principal, placement_id)
-    if row is None:
-        raise Missing("placement")
-    notices = [n for n in await repo.fee_history(session, row["referral_id"]) if n["effective_date"] is not None]
-    stop = row["end_date"] or today
+async def invoice_issued(uow: UnitOfWork, *, invoice_id: str, la_code: str, period_end: date | None,
+                         lines: list[dict]) -> None:
+    """Keep a child's invoice lines (block lines name no child and are not kept); never changed once kept."""
+    await repo.save_invoice_lines(uow.session, [
+        {**l, "invoice_id": invoice_id, "la_code": la_code, "period_end": period_end}
+        for l in lines if l["placement_id"] is not None])
+
+
+ESTIMATE = "estimate: not yet invoiced"
+
+
+def _fee_segments(row, notices: list[dict], start: date, stop: date) -> list[dict]:
+    """The weekly fees billing applied (placement.fee_applied) over [start, stop): one segment per fee, from its
+    effective date to the next one. An estimate: only the invoice lines say what a day cost."""
     spans: list[tuple[date, dict]] = []
     for n in notices:
         eff = max(n["effective_date"], row["start_date"])
@@ -265,16 +272,61 @@ async def actual_journey(session: AsyncSession, principal: Principal, placement_
         spans.append((eff, n))
     segments = []
     for i, (eff, n) in enumerate(spans):
-        until = spans[i + 1][0] if i + 1 < len(spans) else stop
+        until = min(spans[i + 1][0] if i + 1 < len(spans) else stop, stop)
+        eff = max(eff, start)
         days = (until - eff).days
         if days <= 0:
             continue
         weekly = n["weekly_pence"]
-        segments.append({"setting": f"ITP Pathway Bed ({n['basis']})", "length": days, "unit": "day",
+        segments.append({"setting": f"ITP Pathway Bed ({n['basis']}, {ESTIMATE})", "length": days, "unit": "day",
                          "rate": None if weekly is None else money(Decimal(weekly) / 100), "rate_per": "week",
-                         "stated_total": None, "from": eff, "to": until - timedelta(days=1)})
-    return {"placement_id": placement_id, "referral_id": row["referral_id"], "segments": segments,
-            "unpriced_days": sum(s["length"] for s in segments if s["rate"] is None)}
+                         "stated_total": None, "source": "estimate", "from": eff, "to": until - timedelta(days=1)})
+    return segments
+
+
+async def actual_journey(session: AsyncSession, principal: Principal, placement_id: str, today: date) -> dict:
+    """The child's journey inside the service as segments for /v1/journeys/compare: what billing invoiced
+    (invoice.issued's lines, adjustments included, so it always equals what was invoiced), then, for the days
+    not yet invoiced, an estimate from the weekly fees billing applied (placement.fee_applied)."""
+    row = await repo.readable_placement(session, principal, placement_id)
+    if row is None:
+        raise Missing("placement")
+    invoiced = journeys_domain.invoiced_segments(await repo.invoice_lines_of(session, placement_id))
+    notices = [n for n in await repo.fee_history(session, row["referral_id"]) if n["effective_date"] is not None]
+    stop = row["end_date"] or today
+    est_from = invoiced["through"] + timedelta(days=1) if invoiced["through"] else row["start_date"]
+    estimate = _fee_segments(row, notices, est_from, stop)
+    est_days = sum(s["length"] for s in estimate)
+    return {"placement_id": placement_id, "referral_id": row["referral_id"],
+            "segments": invoiced["segments"] + estimate,
+            "invoiced": {"total": invoiced["total"], "lines": invoiced["lines"],
+                         "adjustments": invoiced["adjustments"], "through": invoiced["through"],
+                         "unattached_credits": invoiced["unattached"]},
+            "estimate": {"label": ESTIMATE, "from": est_from if est_days else None,
+                         "to": estimate[-1]["to"] if estimate else None, "days": est_days},
+            "unpriced_days": sum(s["length"] for s in estimate if s["rate"] is None)}
+
+
+async def compare_placement(session: AsyncSession, principal: Principal, placement_id: str, body: dict,
+                            today: date) -> dict:
+    """The council's whole journey (its placements before, the child's journey inside the service, its
+    placements after) against the pathway's alternative, costed by the one journey core. Unpriced estimate
+    days cannot be costed: they are left out and counted in `unpriced_days`."""
+    for name in ("before", "after"):
+        raw = body.get(name) or []
+        if len(raw) > 200:
+            raise OutcomeError(f"body.{name}", "too_many_segments", "at most 200 segments")
+        for i, seg in enumerate(raw):
+            journeys_domain.parse_segment(seg, f"body.{name}.{i}")
+    view = await actual_journey(session, principal, placement_id, today)
+    inside = [s for s in view["segments"] if s["rate"] is not None]
+    before, after = body.get("before") or [], body.get("after") or []
+    result = journeys_domain.compare({"weeks_per_month": body.get("weeks_per_month", 4),
+                                      "actual": before + inside + after, "alternative": body.get("alternative")})
+    return {"placement_id": placement_id, "referral_id": view["referral_id"],
+            "inside_service": {"first_line": len(before) + 1, "last_line": len(before) + len(inside),
+                               "invoiced": view["invoiced"], "estimate": view["estimate"]},
+            "unpriced_days": view["unpriced_days"], **result}
 
 
 # --- sufficiency ------------------------------------------------------------------------------------------

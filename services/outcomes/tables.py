@@ -108,6 +108,29 @@ fee_notices = Table(
     Column("effective_date", Date, nullable=True),
 )
 
+# invoice.issued's lines for a child (a placement): what billing invoiced, adjustments included, for the actual
+# journey. Block contract lines (no placement) are not kept: they are no child's cost.
+invoice_lines = Table(
+    "invoice_lines", metadata,
+    Column("line_id", String(36), primary_key=True),
+    Column("invoice_id", String(36), nullable=False),
+    Column("la_code", String(16), nullable=False),
+    Column("referral_id", String(36), nullable=True),
+    Column("placement_id", String(36), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),           # charge | late | adjustment
+    Column("stream", String(60), nullable=False),         # fee | add_on:<id>
+    Column("rate_key", String(40), nullable=True),
+    Column("from_date", Date, nullable=False),
+    Column("to_date", Date, nullable=False),              # inclusive
+    Column("days", Integer, nullable=False),
+    Column("weekly_pence", Integer, nullable=True),
+    Column("amount_pence", Integer, nullable=False),
+    Column("adjusts_line_id", String(36), nullable=True),
+    Column("period_end", Date, nullable=True),            # the invoice's period: orders a line's adjustments
+)
+Index("ix_outcomes_invoice_lines_placement", invoice_lines.c.placement_id)
+
 # The measures recorded at a placement's measurement point: one row per point, each group once.
 measurements = Table(
     "measurements", metadata,

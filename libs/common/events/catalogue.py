@@ -215,6 +215,30 @@ class FeePeriodClosed(Payload):
     invoices: int = Field(default=0, description="Invoices and credit notes issued by the close")
 
 
+class InvoiceLine(Payload):
+    """One line of an issued invoice: codes, ids, dates and numbers only (no name, no council child reference,
+    no free text). An adjustment recalculates an earlier line (`adjusts_line_id`) over that line's days; the
+    line's amount plus every adjustment referring to it is what those days cost."""
+    line_id: uuid.UUID
+    line_no: int
+    kind: Literal["charge", "late", "adjustment"] = Field(
+        description="charge: this period's days; late: earlier days not invoiced before; adjustment: a "
+                    "recalculation of an earlier line")
+    stream: str = Field(examples=["fee"], description="fee, add_on:<add-on id> or block")
+    rate_key: str | None = Field(default=None, examples=["phase_1"],
+                                 description="phase_1, phase_2, blended, add_on:<kind> or block; null on an "
+                                             "adjustment mixing rates")
+    referral_id: uuid.UUID | None = Field(default=None, description="The child's referral (null on a block line)")
+    placement_id: uuid.UUID | None = Field(default=None, description="Null on a block contract's line")
+    from_date: date
+    to_date: date = Field(description="Inclusive")
+    days: int
+    weekly_pence: int | None = Field(default=None, examples=[520000],
+                                     description="The weekly rate (the daily rate is weekly / 7, not whole pence)")
+    amount_pence: int = Field(description="Negative on an adjustment that credits")
+    adjusts_line_id: uuid.UUID | None = Field(default=None, description="The line an adjustment recalculates")
+
+
 class InvoiceIssued(Payload):
     invoice_id: uuid.UUID
     fee_period_id: uuid.UUID
@@ -227,6 +251,8 @@ class InvoiceIssued(Payload):
     period_end: date | None = None
     total: str | None = Field(default=None, examples=["23660.00"], description="The total as a decimal string")
     currency: Literal["GBP"] = "GBP"
+    lines: list[InvoiceLine] | None = Field(default=None, description="The invoice's lines (their amounts add up "
+                                                                      "to total_pence); null from older producers")
 
 
 class PlacementFeeApplied(Payload):

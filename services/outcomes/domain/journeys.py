@@ -7,6 +7,7 @@ A line's stated total is never used in place of rate x length: a mismatch is fla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Mapping, Sequence
 
@@ -123,3 +124,56 @@ def compare(body: Mapping) -> dict:
             "difference": {"computed": money(computed), "stated": money(stated),
                            "computed_reading": "avoided" if computed > 0 else "added" if computed < 0 else "none",
                            "stated_reading": "avoided" if stated > 0 else "added" if stated < 0 else "none"}}
+
+
+# --- a child's journey inside the service, from what billing invoiced -----------------------------------------
+def _setting(stream: str, rate_key: str | None) -> str:
+    what = "ITP add-on" if stream.startswith("add_on:") else "ITP Pathway Bed"
+    return f"{what} ({rate_key or 'mixed rates'}, invoiced)"
+
+
+def invoiced_segments(lines: Sequence[Mapping]) -> dict:
+    """Invoice lines (charge, late, adjustment) as /v1/journeys/compare segments: one per line that charged
+    days, costed at what was invoiced for them, which is the line's amount plus every adjustment referring to
+    it (billing's own rule), so the segments add up to the lines to the penny. Each is a one-off (rate = the
+    amount) so the compare core costs it at exactly that; its days, dates and weekly rate ride along.
+    An adjustment whose line was never told (an invoice issued before lines were) stands on its own when it
+    adds; one that credits cannot be a segment and is listed in `unattached` (its amount is in the total)."""
+    originals = {str(l["line_id"]): l for l in lines if l["kind"] != "adjustment"}
+    adjustments: dict[str, list[Mapping]] = {k: [] for k in originals}
+    unattached: list[Mapping] = []
+    for l in lines:
+        if l["kind"] != "adjustment":
+            continue
+        ref = str(l["adjusts_line_id"]) if l.get("adjusts_line_id") else None
+        if ref in adjustments:
+            adjustments[ref].append(l)
+        else:
+            unattached.append(l)
+    segments, credits = [], []
+    stand_alone = [(l, []) for l in unattached if l["amount_pence"] >= 0]
+    for line, adjs in [(l, adjustments[str(l["line_id"])]) for l in originals.values()] + stand_alone:
+        adjs = sorted(adjs, key=lambda a: (a.get("period_end") or date.min, str(a["line_id"])))
+        latest = adjs[-1] if adjs else line
+        pence = line["amount_pence"] + sum(a["amount_pence"] for a in adjs)
+        amount = money(Decimal(pence) / 100)
+        segments.append({
+            "setting": _setting(line["stream"], latest["rate_key"]), "length": 1, "unit": "one_off",
+            "rate": amount, "rate_per": "one_off", "stated_total": amount, "source": "invoiced",
+            "from": line["from_date"], "to": line["to_date"], "days": line["days"], "stream": line["stream"],
+            "rate_key": latest["rate_key"],
+            "weekly_rate": None if latest["weekly_pence"] is None else money(Decimal(latest["weekly_pence"]) / 100),
+            "line_id": str(line["line_id"]), "invoiced": money(Decimal(line["amount_pence"]) / 100),
+            "adjustments": [{"line_id": str(a["line_id"]), "amount": money(Decimal(a["amount_pence"]) / 100)}
+                            for a in adjs]})
+    for l in unattached:
+        if l["amount_pence"] < 0:
+            credits.append({"line_id": str(l["line_id"]), "amount": money(Decimal(l["amount_pence"]) / 100),
+                            "from": l["from_date"], "to": l["to_date"]})
+    segments.sort(key=lambda s: (s["from"], s["stream"] != "fee", s["stream"]))
+    total = sum(l["amount_pence"] for l in lines)
+    charged = [l for l in originals.values() if l["stream"] == "fee"]
+    return {"segments": segments, "unattached": credits, "total_pence": total,
+            "total": money(Decimal(total) / 100), "lines": len(lines),
+            "adjustments": sum(1 for l in lines if l["kind"] == "adjustment"),
+            "through": max((l["to_date"] for l in charged), default=None)}
