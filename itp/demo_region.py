@@ -12,6 +12,9 @@ What the hub sees after seeding:
 - children placed back-dated so today there is Phase 1 with a foundation task overdue and tasks due soon,
   Phase 2 with a 90-day review coming, a step-down planned and one unplanned ending;
 - crisis and urgent referrals from both councils waiting in the queue, which get ranked options;
+- SDQs (with education, health and stability) recorded at the measurement points already due, so the
+  placement pages chart progress against the bands and the outcomes page has cohort figures; a few points
+  are left missing (an overdue baseline, a six-monthly point, groups not yet recorded);
 - Leicester City's spot contract, each live home's monthly cost base, and the fee periods closed up to two
   months ago (the last full month is left for finance to close).
 """
@@ -111,6 +114,18 @@ WAITING: list[dict] = [
     dict(ref="LC-2026-0298", la=LEICESTER, sex="male", age=16, postcode="LE2 0PD", urgency="urgent", start=3,
          legal="C1", needs=["substance_misuse"], risks=["violence_to_others", "youth_justice"]),
 ]
+# SDQ total difficulties at baseline (day 5), day 28, day 90 and six_monthly_1, as far as each child has got;
+# a point past the tuple's end is left unrecorded (LC-2026-0031's baseline and LC-2025-0064's six-monthly
+# point show as overdue). The young person's own form from 16, the carer's (parent form) before.
+SDQ_TOTALS: dict[str, tuple[int, ...]] = {
+    "LCC-2025-0107": (24, 21, 17, 13), "LC-2025-0220": (19, 17, 15), "LCC-2025-0190": (22, 20),
+    "LC-2026-0031": (), "LCC-2025-0133": (26, 25, 21), "LC-2025-0177": (20, 23), "LCC-2025-0088": (18, 16, 16),
+    "LCC-2026-0019": (21,), "LC-2025-0064": (23, 22, 18), "LCC-2025-0151": (17, 16), "LC-2025-0242": (25, 22),
+    "LCC-2025-0099": (21, 19, 20),
+}
+ONLY_SDQ_AT_LAST = ("LC-2025-0220", "LCC-2025-0190")  # education, health and stability still to record there
+# the difficulty items scored as answered (not reverse-scored), spread across the four scales
+_DIFFICULTY_ITEMS = (3, 5, 2, 6, 8, 12, 10, 19, 13, 18, 15, 23, 16, 22, 24)
 HOME_MONTHLY_COST = {2: 2600000, 3: 3900000, 4: 5000000}  # pence a month by registered places
 WORKER = {"name": "Demo Social Worker", "email": "social.worker@example.gov.uk", "phone": "0116 000 0000"}
 
@@ -128,6 +143,19 @@ def _born(today: date, age: int, rng: random.Random) -> str:
     except ValueError:
         birthday = today.replace(year=today.year - age, day=28)
     return str(birthday - timedelta(days=days))
+
+
+def sdq_items(total: int) -> dict[str, int]:
+    """25 answers whose total difficulties score is `total` (0-30): prosocial items certainly true, the
+    reverse-scored items certainly true (scoring 0), and 2s then a 1 over the other difficulty items."""
+    answers = {str(i): 0 for i in range(1, 26)}
+    for i in (1, 4, 9, 17, 20, 7, 11, 14, 21, 25):
+        answers[str(i)] = 2
+    left = total
+    for i in _DIFFICULTY_ITEMS:
+        answers[str(i)] = min(2, left)
+        left -= answers[str(i)]
+    return answers
 
 
 class Region:
@@ -232,12 +260,12 @@ class Region:
                 "sections": {"therapeutic_plan": f"Weekly therapy continues; review {due['number']} goals set.",
                              "education_plan": "Full-time timetable at the local school."}})
 
-    async def child(self, spec: dict) -> None:
+    async def child(self, spec: dict) -> tuple[dict, date]:
         placement = await self.admit(spec)
         arrival = self.today - timedelta(days=spec["days"])
         await self.arrive(placement, arrival, tuple(spec.get("skip", ())))
         if spec["story"] == "phase_1":
-            return
+            return placement, arrival
         await self.to_phase_2(placement, arrival)
         pid = placement["id"]
         if spec["story"] == "step_down":
@@ -248,6 +276,36 @@ class Region:
             await self._call("POST", f"/v1/placements/{pid}/ending", {
                 "end_date": str(self.today - timedelta(days=spec["ended_days"])), "ending_type": "breakdown",
                 "reason_code": "E8"})
+        return placement, arrival
+
+    # --- outcomes ----------------------------------------------------------------------------------------
+    async def measures(self, spec: dict, placement: dict, arrival: date) -> None:
+        """The SDQ totals of SDQ_TOTALS at the points already passed, with the other groups beside them."""
+        totals = SDQ_TOTALS.get(spec["ref"], ())
+        if not totals:
+            return
+        pid = placement["id"]
+
+        async def known():
+            r = await self.client.get(f"/v1/outcomes/placements/{pid}", headers=self.hub)
+            return r.status_code == 200
+        await _until(known)
+        day_90 = arrival + timedelta(days=89)
+        points = [("baseline", arrival + timedelta(days=4)), ("day_28", arrival + timedelta(days=27)),
+                  ("day_90", day_90), ("six_monthly_1", add_months(day_90, 6))]
+        informant = "self" if spec["age"] >= 16 else "parent"
+        for n, ((timepoint, taken), total) in enumerate(zip(points, totals)):
+            if taken > self.today:
+                break
+            body: dict = {"timepoint": timepoint, "recorded_on": str(taken),
+                          "sdq": {"informant": informant, "items": sdq_items(total)}}
+            if not (spec["ref"] in ONLY_SDQ_AT_LAST and n == len(totals) - 1):
+                body.update(education={"attendance_percent": 70 + 5 * n, "provision_type": "mainstream",
+                                       "exclusions": 0},
+                            health={"gp_registered": True, "dentist_registered": n > 0},
+                            stability={"missing_episodes": max(3 - n, 0), "placement_moves": 0})
+            await self._call("POST", f"/v1/outcomes/placements/{pid}/measures", body,
+                             key=f"region-measures-{spec['ref']}-{timepoint}")
 
     # --- money -------------------------------------------------------------------------------------------
     async def charges(self) -> None:
@@ -290,8 +348,11 @@ class Region:
                 self.homes[spec["key"]] = await self.make_home(spec)
         await self.charges()
         # the oldest arrival first in each home, so one child at a time is in Phase 1
+        placed = []
         for spec in sorted(CHILDREN, key=lambda c: -c["days"]):
-            await self.child(spec)
+            placed.append((spec, *await self.child(spec)))
+        for spec, placement, arrival in placed:
+            await self.measures(spec, placement, arrival)
         suspended = next(h for h in HOMES if h["state"] == "suspended")
         await self._call("POST", f"/v1/homes/{self.homes[suspended['key']]['id']}/suspend",
                          {"reason": "Registration suspended pending an Ofsted monitoring visit"})

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from itp.seed import seed_demo
+from itp.seed import seed_blueprint, seed_demo
 
 pytestmark = pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
 
@@ -65,3 +65,31 @@ async def test_roles_shape_what_a_user_sees(sut):
 async def test_the_dashboard_is_not_part_of_the_api(sut):
     spec = (await sut.client.get("/v1/openapi.json")).json()
     assert not [p for p in spec["paths"] if p.startswith("/dashboard")]
+
+
+async def test_the_outcomes_page_and_a_placements_sdq_chart(sut):
+    await seed_blueprint(**sut.overrides)  # the demo region, with its children's SDQs
+    await _sign_in(sut, "demo-hub")
+    board = (await sut.client.get("/dashboard/board")).text
+    assert 'href="/dashboard/outcomes"' in board
+    pid = re.search(r'href="/dashboard/placements/([0-9a-f-]+)">LCC-2025-0107<', board).group(1)
+    r = await sut.client.get(f"/dashboard/placements/{pid}")
+    assert r.status_code == 200 and "SDQ total difficulties over time against its bands" in r.text
+    assert r.text.count('class="sdq-dot"') == 4 and "Very high (20+)" in r.text  # four points over the carer's bands
+    assert "Measurement points" in r.text and "http" not in r.text.split("<body>")[1].replace("/dashboard", "")
+    out = await sut.client.get("/dashboard/outcomes", params={"by": "council"})
+    assert out.status_code == 200 and "Cohort progress by council" in out.text and "E10000018" in out.text
+    assert "Sufficiency report" in out.text and "<svg" in out.text and "Declines by reason" in out.text
+    assert re.search(r"Mean change in SDQ total difficulties by council", out.text)
+    csv = await sut.client.get("/dashboard/outcomes/sufficiency.csv")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.startswith("figure,value") and "attachment" in csv.headers["content-disposition"]
+    # the demo home manager holds no outcomes:read; finance none either
+    sut.client.cookies.clear()
+    await _sign_in(sut, "demo-home-manager")
+    assert 'href="/dashboard/outcomes"' not in (await sut.client.get("/dashboard/board")).text
+    assert (await sut.client.get("/dashboard/outcomes")).status_code == 403
+    assert (await sut.client.get("/dashboard/outcomes/sufficiency.csv")).status_code == 404
+    sut.client.cookies.clear()
+    await _sign_in(sut, "demo-finance")
+    assert (await sut.client.get("/dashboard/outcomes")).status_code == 403

@@ -124,3 +124,35 @@ def test_the_board_at_tablet_width(browser, demo_server, request):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
         context.close()
+
+
+def test_the_hub_reads_outcomes_and_a_childs_sdq_chart(page, demo_server):
+    sign_in(page, demo_server, "demo-hub")
+    page.get_by_role("link", name="Outcomes").click()
+    page.get_by_role("heading", name="Cohort progress").wait_for()
+    assert page.get_by_role("img", name=re.compile("^Mean change in SDQ total difficulties by home")).is_visible()
+    assert page.get_by_role("heading", name="Sufficiency report").is_visible()
+    assert page.get_by_role("img", name=re.compile("^Referrals by need")).is_visible()
+    accessible(page)
+    page.get_by_label("Group by").select_option("council")
+    page.get_by_role("button", name="Show").click()
+    page.get_by_role("table", name=re.compile("Cohort progress by council")).wait_for()
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download the sufficiency report (CSV)").click()
+    with open(info.value.path(), encoding="utf-8") as f:
+        assert f.readline().strip() == "figure,value"
+    page.set_viewport_size({"width": 820, "height": 1180})  # tablet width: tables scroll inside their region
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    accessible(page)
+    from tests.browser.conftest import SCREENSHOTS
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "test_the_outcomes_page_at_tablet_width.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("link", name="Homes and beds").click()
+    page.get_by_role("link", name="LCC-2025-0107").click()
+    chart = page.get_by_role("img", name=re.compile("^SDQ total difficulties over time against its bands"))
+    chart.wait_for()
+    assert "Baseline" in chart.get_attribute("aria-label") and "Very high" in page.content()
+    assert page.get_by_role("table", name=re.compile("^Measurement points")).is_visible()
+    chart.scroll_into_view_if_needed()
+    accessible(page)

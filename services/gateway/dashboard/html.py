@@ -12,6 +12,7 @@ NAV = [  # (path, label, roles allowed)
     ("/dashboard/referrals", "Referral queue", ("hub",)),
     ("/dashboard/deadlines", "Deadlines", ("hub", "home_manager")),
     ("/dashboard/finance", "Finance", ("hub", "finance")),
+    ("/dashboard/outcomes", "Outcomes", ("hub", "home_manager")),  # and only with outcomes:read
 ]
 ROLE_NAMES = {"hub": "Hub team", "home_manager": "Home manager", "finance": "Finance", "provider_admin": "Provider admin"}
 
@@ -51,7 +52,8 @@ def page(title: str, body: str, *, user: dict | None, current: str = "", csrf: s
     if user:
         here = ' aria-current="page"'
         links = "".join(f'<li><a href="{p}"{here if current == p else ""}>{e(text)}</a></li>'
-                        for p, text, roles in NAV if user["role"] in roles)
+                        for p, text, roles in NAV if user["role"] in roles
+                        and (p != "/dashboard/outcomes" or user.get("outcomes")))
         nav = (f'<nav aria-label="Main"><ul>{links}</ul></nav>'
                f'<form method="post" action="/dashboard/sign-out" class="signout">'
                f'<input type="hidden" name="csrf" value="{e(csrf)}">'
@@ -171,6 +173,103 @@ def section_diff(old: dict[str, str], new: dict[str, str]) -> str:
                 words.append(f'<ins>{e(" ".join(b.split()[j1:j2]))}</ins>')
         out.append(f"<dt>{e(label(name))}</dt><dd>{' '.join(words)}</dd>")
     return f'<dl class="diff">{"".join(out)}</dl>' if out else '<p class="empty">No section changed.</p>'
+
+
+# --- outcomes charts ----------------------------------------------------------------------------------
+# The SDQ four-band categorisation of total difficulties (Youthinmind 2014, sdqinfo.org, the 4-17 tables, as
+# the outcomes service's domain/sdq.py cites): the lowest score of slightly raised, high and very high.
+SDQ_BAND_FLOORS: dict[str, tuple[int, int, int]] = {"parent": (14, 17, 20), "teacher": (12, 16, 19),
+                                                    "self": (15, 18, 20)}
+SDQ_BANDS = ("close_to_average", "slightly_raised", "high", "very_high")
+SDQ_MAX = 40
+INFORMANT_NAMES = {"parent": "carer (parent form)", "teacher": "teacher", "self": "young person (self-report)"}
+
+
+def sdq_chart(measures: list[dict], title: str) -> str:
+    """Total difficulties at each point (a line with dots) over the bands of the informant of the latest
+    score (shaded, named at the right). x: the date recorded; y: 0-40 (higher is more difficulty)."""
+    pts = sorted(((date.fromisoformat(str(m["recorded_on"])), m) for m in measures
+                  if (m.get("sdq") or {}).get("total_difficulties") is not None), key=lambda t: t[0])
+    if not pts:
+        return '<p class="empty">No SDQ recorded yet.</p>'
+    informant = pts[-1][1]["sdq"].get("informant") or "parent"
+    floors = SDQ_BAND_FLOORS.get(informant, SDQ_BAND_FLOORS["parent"])
+    width, height, left, right, top, bottom = 720, 340, 44, 136, 16, 72
+    plot_w, plot_h = width - left - right, height - top - bottom
+    first, last = pts[0][0], pts[-1][0]
+    span = max((last - first).days, 1)
+
+    def x(d: date) -> float:
+        return left + (plot_w / 2 if len(pts) == 1 else (d - first).days / span * plot_w)
+
+    def y(v: float) -> float:
+        return top + plot_h - v / SDQ_MAX * plot_h
+
+    parts = []
+    edges = (0, *floors, SDQ_MAX + 1)
+    for i, band in enumerate(SDQ_BANDS):
+        lo, hi = edges[i], min(edges[i + 1], SDQ_MAX)
+        parts.append(f'<rect x="{left}" y="{y(hi):.1f}" width="{plot_w}" height="{y(lo) - y(hi):.1f}" '
+                     f'class="band-{i}"><title>{e(label(band))}: {lo} to {edges[i + 1] - 1}</title></rect>'
+                     f'<text x="{left + plot_w + 14}" y="{(y(lo) + y(hi)) / 2 + 4:.1f}" class="tick">'
+                     f'{e(label(band))} ({lo}+)</text>')
+    for v in range(0, SDQ_MAX + 1, 10):
+        parts.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{left + plot_w}" y2="{y(v):.1f}" class="grid"/>'
+                     f'<text x="{left - 6}" y="{y(v) + 4:.1f}" class="tick" text-anchor="end">{v}</text>')
+    parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" class="axis"/>')
+    coords = [(x(d), y(m["sdq"]["total_difficulties"])) for d, m in pts]
+    if len(coords) > 1:
+        parts.append(f'<polyline points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in coords)}" class="sdq-line"/>')
+    row, last_x = 0, None
+    for (cx, cy), (d, m) in zip(coords, pts):
+        total = m["sdq"]["total_difficulties"]
+        row = (row + 1) % 2 if last_x is not None and cx - last_x < 80 else 0  # close points: labels staggered
+        last_x, below = cx, top + plot_h + 16 + row * 30
+        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" class="sdq-dot"><title>{e(label(m["timepoint"]))} '
+                     f'({e(d)}): {total}, {e(label(m["sdq"].get("band")))}</title></circle>'
+                     f'<text x="{cx:.1f}" y="{cy - 9:.1f}" class="tick value" text-anchor="middle">{total}</text>'
+                     f'<text x="{cx:.1f}" y="{below}" class="tick" text-anchor="middle">'
+                     f'{e(label(m["timepoint"]))}</text>'
+                     f'<text x="{cx:.1f}" y="{below + 13}" class="tick" text-anchor="middle">{e(d)}</text>')
+    desc = "; ".join(f'{label(m["timepoint"])} {d}: {m["sdq"]["total_difficulties"]} '
+                     f'({label(m["sdq"].get("band"))})' for d, m in pts)
+    return (f'<figure class="chart"><svg viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="{e(title)}. {e(desc)}"><title>{e(title)}</title>{"".join(parts)}</svg>'
+            f'<figcaption>{e(title)}; bands for the {e(INFORMANT_NAMES.get(informant, informant))}. '
+            f'Lower is better.</figcaption></figure>')
+
+
+def bar_chart(rows: list[tuple[str, float | None, str]], title: str, *, note: str = "") -> str:
+    """Horizontal bars, one per (label, value, value as text); values may be negative (bars from a zero line).
+    A row without a value shows its text and no bar."""
+    if not rows:
+        return '<p class="empty">Nothing to chart.</p>'
+    width, left, right, bar, gap, top = 720, 200, 70, 22, 8, 8
+    values = [v for _, v, _ in rows if v is not None]
+    lo, hi = min(values + [0]), max(values + [0])
+    if lo == hi:
+        hi = lo + 1
+    plot_w = width - left - right
+    height = top * 2 + len(rows) * (bar + gap)
+
+    def x(v: float) -> float:
+        return left + (v - lo) / (hi - lo) * plot_w
+
+    parts = [f'<line x1="{x(0):.1f}" y1="{top - 4}" x2="{x(0):.1f}" y2="{height - top + 4}" class="axis"/>']
+    for i, (name, v, text) in enumerate(rows):
+        yy = top + i * (bar + gap)
+        short = name if len(name) <= 28 else name[:27] + "…"
+        parts.append(f'<text x="{left - 8}" y="{yy + bar * 0.7:.1f}" class="tick" text-anchor="end">{e(short)}</text>')
+        if v is not None:
+            a, b = sorted((x(0), x(v)))
+            parts.append(f'<rect x="{a:.1f}" y="{yy}" width="{max(b - a, 1):.1f}" height="{bar}" '
+                         f'class="{"bar-neg" if v < 0 else "bar-pos"}"><title>{e(name)}: {e(text)}</title></rect>')
+        parts.append(f'<text x="{max(x(v if v is not None else 0), x(0)) + 6:.1f}" y="{yy + bar * 0.7:.1f}" '
+                     f'class="tick value">{e(text)}</text>')
+    desc = "; ".join(f"{n}: {t}" for n, _, t in rows)
+    return (f'<figure class="chart"><svg viewBox="0 0 {width} {height}" role="img" aria-label="{e(title)}. {e(desc)}">'
+            f'<title>{e(title)}</title>{"".join(parts)}</svg><figcaption>{e(title)}{". " + e(note) if note else ""}'
+            f'</figcaption></figure>')
 
 
 def now_utc() -> datetime:

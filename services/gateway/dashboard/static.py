@@ -76,6 +76,11 @@ button.danger { background: var(--red); }
 .span-label { fill: #fff; font-size: 12px; font-weight: 700; }
 .diff del { background: #fdecea; color: #7d1418; } .diff ins { background: #e6f4ea; color: #0b4d22; text-decoration: underline; }
 .diff dt { font-weight: 700; margin-top: .5rem; }
+.band-0 { fill: #e6f4ea; } .band-1 { fill: #fff4cc; } .band-2 { fill: #ffe0c2; } .band-3 { fill: #fbd5d5; }
+.sdq-line { fill: none; stroke: #0b0c0c; stroke-width: 2.5; } .sdq-dot { fill: #1d4ed8; stroke: #fff; stroke-width: 1.5; }
+.tick.value { font-weight: 700; fill: #0b0c0c; }
+.bar-pos { fill: #1d4ed8; } .bar-neg { fill: #0b6b2b; }
+form.filters { display: flex; flex-wrap: wrap; gap: .75rem 1rem; align-items: flex-end; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
 dl.facts dt { font-weight: 700; }
 dl.facts dd { margin: 0; }

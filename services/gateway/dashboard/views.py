@@ -17,7 +17,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from libs.common.auth import InvalidToken
 
 from .api import Api, ApiError, items
-from .html import (badge, e, label, page, pounds, section_diff, table, timeline_chart, viability_chart, waited)
+from .html import (
+    INFORMANT_NAMES,
+    badge,
+    bar_chart,
+    e,
+    label,
+    page,
+    pounds,
+    sdq_chart,
+    section_diff,
+    table,
+    timeline_chart,
+    viability_chart,
+    waited,
+)
 from .static import CSS, JS
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -59,7 +73,8 @@ async def _user(request: Request) -> dict:
         raise SignInNeeded from None
     if principal.is_council or principal.role not in ("hub", "home_manager", "finance", "provider_admin"):
         raise SignInNeeded
-    return {"token": token, "role": principal.role, "client_id": principal.client_id, "homes": principal.homes}
+    return {"token": token, "role": principal.role, "client_id": principal.client_id, "homes": principal.homes,
+            "outcomes": principal.allows("outcomes:read")}
 
 
 def _allow(user: dict, *roles: str) -> None:
@@ -553,8 +568,191 @@ async def placement(placement_id: str, request: Request):
             parts.append(f'<h2>Ending</h2><p>{badge(kind, "green" if kind == "planned" else "red")} '
                          f'{e(label(end.get("ending_type")))} on {e(end.get("end_date"))} '
                          f'(reason {e(end.get("reason_code"))}).</p>')
+        parts.append(await _placement_outcomes(api, user, placement_id))
         return "".join(parts)
     return await _render(request, "Placement", build, roles=("hub", "home_manager"), current="/dashboard/board")
+
+
+# --- outcomes -------------------------------------------------------------------------------------------
+POINT_KIND = {"overdue": "red", "due_soon": "amber", "met": "green", "upcoming": "neutral"}
+BAND_KIND = {"close_to_average": "green", "slightly_raised": "amber", "high": "red", "very_high": "red"}
+
+
+async def _placement_outcomes(api: Api, user: dict, placement_id: str) -> str:
+    """The child's SDQ total difficulties over time against its bands, and the measurement points."""
+    head = "<h2>Outcomes</h2>"
+    if not user.get("outcomes"):
+        return head + '<p class="empty">Outcome measures need the outcomes:read permission.</p>'
+    o = await api.get(f"/v1/outcomes/placements/{placement_id}", allow=(404,))
+    if o is None:
+        return head + '<p class="empty">The outcomes service has no record of this placement yet (it starts at arrival).</p>'
+    measures = sorted(o.get("measures", []), key=lambda m: (str(m["recorded_on"]), m["timepoint"]))
+    sdqs = [m for m in measures if m.get("sdq")]
+    sdq_rows = [[e(label(m["timepoint"])), e(m["recorded_on"]), e(INFORMANT_NAMES.get(m["sdq"].get("informant"),
+                m["sdq"].get("informant"))), e(m["sdq"].get("total_difficulties")),
+                 badge(label(m["sdq"].get("band")), BAND_KIND.get(m["sdq"].get("band"), "neutral"))] for m in sdqs]
+    progress = (o.get("progress") or {}).get("sdq_total") or {}
+    change = ""
+    if progress.get("baseline") is not None and progress.get("latest") is not None:
+        diff = progress["latest"] - progress["baseline"]
+        change = (f'<p>Total difficulties {e(progress["baseline"])} at the baseline, {e(progress["latest"])} at '
+                  f'{e(label(progress.get("latest_timepoint")))}: {"down" if diff < 0 else "up" if diff > 0 else "no change"}'
+                  f'{f" by {abs(diff)}" if diff else ""} ({"better" if diff < 0 else "worse" if diff > 0 else "same"}).</p>')
+    point_rows = []
+    due = []
+    for pt in o.get("points", []):
+        state = pt["state"]
+        point_rows.append([e(label(pt["timepoint"])), e(pt["due_date"]),
+                           badge(label(state), POINT_KIND.get(state, "neutral")),
+                           e(", ".join(label(g) for g in pt["recorded"]) or "-"),
+                           e(", ".join(label(g) for g in pt["missing"]) or "-")])
+        if state in ("overdue", "due_soon") and pt["missing"]:
+            due.append(f'{label(pt["timepoint"])} ({label(state).lower()}, due {pt["due_date"]}): '
+                       f'{", ".join(label(g) for g in pt["missing"])} missing')
+    summary = (f'<p class="notice" role="status">Due or missing: {e("; ".join(due))}.</p>' if due else
+               '<p class="meta">No measure is due or overdue now.</p>')
+    return (head + "<h3>SDQ total difficulties</h3>"
+            + sdq_chart(sdqs, "SDQ total difficulties over time against its bands") + change
+            + table("SDQ scores", ["Point", "Recorded", "Informant", "Total difficulties", "Band"], sdq_rows,
+                    empty="No SDQ recorded yet.")
+            + "<h3>Measurement points</h3>" + summary
+            + table("Measurement points: due dates and what is recorded or missing",
+                    ["Point", "Due", "State", "Recorded", "Missing"], point_rows, empty="No measurement point yet."))
+
+
+def _range(request: Request) -> tuple[date, date]:
+    today = date.today()
+    try:
+        start = date.fromisoformat(request.query_params.get("from") or "")
+    except ValueError:
+        start = today - timedelta(days=365)
+    try:
+        end = date.fromisoformat(request.query_params.get("to") or "")
+    except ValueError:
+        end = today
+    return (start, end) if start <= end else (end, start)
+
+
+def _pct(share) -> str:
+    return "-" if share is None else f"{float(share) * 100:.0f}%"
+
+
+def _held(h: dict) -> str:
+    return f'{h["held"]} held, {h["broke"]} broke, {h["pending"]} pending'
+
+
+@router.get("/outcomes")
+async def outcomes(request: Request):
+    async def build(api: Api, user):
+        if not user.get("outcomes"):
+            raise Forbidden
+        start, end = _range(request)
+        by = request.query_params.get("by")
+        by = by if by in ("home", "hub", "council") else "home"
+        want_sufficiency = user["role"] == "hub"  # region-wide commissioning figures: the hub's
+        cohort, homes, suff = await api.gather(
+            api.get("/v1/outcomes/cohorts", {"from": str(start), "to": str(end), "by": by}),
+            api.get("/v1/homes", allow=(403,)),
+            api.get("/v1/reports/sufficiency", {"from": str(start), "to": str(end)}) if want_sufficiency
+            else _none())
+        names = {str(h["id"]): h["name"] for h in items(homes or [])}
+        picker = ('<form method="get" action="/dashboard/outcomes" class="filters">'
+                  f'<div><label for="from">From</label><input type="date" id="from" name="from" value="{start}"></div>'
+                  f'<div><label for="to">To</label><input type="date" id="to" name="to" value="{end}"></div>'
+                  '<div><label for="by">Group by</label><select id="by" name="by">'
+                  + "".join(f'<option value="{v}"{" selected" if v == by else ""}>{t}</option>'
+                            for v, t in (("home", "Home"), ("hub", "The hub"), ("council", "Council")))
+                  + '</select></div><button type="submit" class="secondary">Show</button></form>')
+
+        def name(g: str) -> str:
+            return {"home": names.get(g, f"Home {g[:8]}"), "hub": "The hub (all homes)", "council": g}[by]
+        groups = [(name(g["group"]), g) for g in cohort["groups"]] + [("All", cohort["all"])]
+        rows = []
+        for n, g in groups:
+            sd, st = g["sdq"], g["stability"]
+            steps = g["step_downs"]
+            rows.append([e(n), e(g["children"]), e(g["placements"]), e(sd["with_baseline_and_follow_up"]),
+                         e(sd["mean_change_total_difficulties"] or "-"), e(_pct(sd["share_improved"])),
+                         e(st["placements_ended"]), e(st["still_running_at_end"]), e(st["mean_nights_in_range"] or "-"),
+                         e(_pct(g["breakdown_rate"])), e(g["unplanned_endings"]), e(steps["count"]),
+                         e(_held(steps["3_months"])), e(_held(steps["6_months"])), e(_held(steps["12_months"]))])
+        chart_rows = [(n, float(g["sdq"]["mean_change_total_difficulties"]) if g["sdq"]["mean_change_total_difficulties"]
+                       is not None else None, g["sdq"]["mean_change_total_difficulties"] or "no follow-up yet")
+                      for n, g in groups]
+        parts = [picker, f'<p class="meta">Placements overlapping {e(start)} to {e(end)}. SDQ change: the latest '
+                         'total difficulties by the end of the range minus the baseline (negative is better).</p>',
+                 "<h2>Cohort progress</h2>",
+                 bar_chart(chart_rows, f"Mean change in SDQ total difficulties by {by}",
+                           note="Bars to the left of zero are improvements"),
+                 table(f"Cohort progress by {by}", ["Group", "Children", "Placements", "SDQ baseline and follow-up",
+                                                    "Mean SDQ change", "Share improved", "Placements ended",
+                                                    "Still running", "Mean nights in range", "Breakdown rate",
+                                                    "Unplanned endings", "Step-downs", "Held at 3 months",
+                                                    "Held at 6 months", "Held at 12 months"], rows, cls="figures")]
+        if suff:
+            parts.append(_sufficiency(suff, start, end))
+        return "".join(parts)
+    return await _render(request, "Outcomes", build, roles=("hub", "home_manager"), current="/dashboard/outcomes")
+
+
+async def _none():
+    return None
+
+
+def _sufficiency(s: dict, start: date, end: date) -> str:
+    ref, dec = s["referrals"], s["decisions"]
+    need_rows = sorted(ref["by_need"].items(), key=lambda kv: (-kv[1], kv[0]))
+    councils = sorted(set(ref["by_council"]) | set(s["placements_made"]["by_council"]))
+    timing = [[e(t), e(s[k]["n"]), e(s[k]["median"] or "-"), e(s[k]["p90"] or "-")]
+              for t, k in (("Referral to decision", "days_to_decision"), ("Referral to admission", "days_to_admission"))]
+    dist, occ = s["distance_from_home"], s["occupancy"]
+    csv_link = (f'<p><a class="button" href="/dashboard/outcomes/sufficiency.csv?from={start}&amp;to={end}" '
+                f'download>Download the sufficiency report (CSV)</a></p>')
+    return ("<h2>Sufficiency report</h2>" + csv_link
+            + f'<p>{e(ref["total"])} referrals, {e(s["placements_made"]["total"])} placements made, '
+              f'{e(dec["accepted"])} accepted and {e(dec["declined"])} declined.</p>'
+            + bar_chart([(label(k), v, str(v)) for k, v in need_rows], "Referrals by need")
+            + '<div class="cols"><div>'
+            + table("Referrals and placements by council", ["Council", "Referrals", "Placements made"],
+                    [[e(c), e(ref["by_council"].get(c, 0)), e(s["placements_made"]["by_council"].get(c, 0))]
+                     for c in councils])
+            + table("Referrals by need", ["Need", "Referrals"], [[e(label(k)), e(v)] for k, v in need_rows])
+            + '</div><div>'
+            + table("Declines by reason", ["Reason", "Declines"],
+                    [[e(DECLINE_REASONS.get(k, label(k))), e(v)] for k, v in dec["declines_by_reason"].items()])
+            + table("Days from referral", ["Step", "Referrals", "Median days", "90th percentile days"], timing)
+            + table("Distance and occupancy", ["Figure", "Value"], [
+                [e("Median distance from the child's home area"), e(f'{dist["median_km"]} km' if dist["median_km"] else "-")],
+                [e("90th percentile distance"), e(f'{dist["p90_km"]} km' if dist["p90_km"] else "-")],
+                [e("Placed outside their own area"), e(f'{dist["placed_outside_own_area"]} of {dist["area_known"]} '
+                                                       f'({_pct(dist["share_outside_own_area"])})')],
+                [e("Bed nights"), e(occ["bed_nights"])], [e("Mean children placed"), e(occ["mean_children_placed"])],
+                [e("Registered places"), e(occ["registered_places"] if occ["registered_places"] is not None else "-")],
+                [e("Occupancy"), e(_pct(occ["rate"]))]])
+            + table("Contract use: placements by fee basis", ["Fee basis", "Placements"],
+                    [[e(label(k)), e(v)] for k, v in s["contract_use"]["placements_by_fee_basis"].items()],
+                    empty="No fee applied yet.")
+            + "</div></div>")
+
+
+@router.get("/outcomes/sufficiency.csv")
+async def sufficiency_csv(request: Request):
+    try:
+        user = await _user(request)
+    except SignInNeeded:
+        return RedirectResponse("/dashboard/sign-in", status_code=303)
+    if user["role"] != "hub":
+        return Response(status_code=404)
+    start, end = _range(request)
+    api = Api(request.app, user["token"])
+    try:
+        r = await api.raw("GET", "/v1/reports/sufficiency", params={"from": str(start), "to": str(end), "format": "csv"})
+    finally:
+        await api.close()
+    if r.status_code != 200:
+        return Response(status_code=r.status_code)
+    return Response(r.content, media_type=r.headers.get("content-type"), headers={
+        "Content-Disposition": r.headers.get("content-disposition", "attachment"), "Cache-Control": "no-store"})
 
 
 # --- finance ----------------------------------------------------------------------------------------
