@@ -32,7 +32,8 @@ DEMO_CLIENTS = [
     # the blueprint home's registered manager: its children only (placements, plans, deadlines)
     dict(client_id="demo-home-manager", client_secret="demo-home-manager-secret",
          name="Registered manager, blueprint home (demo)", role="home_manager",
-         scopes=["placements:read", "placements:write", "plans:read", "homes:read"], homes=[BLUEPRINT_HOME_ID]),
+         scopes=["placements:read", "placements:write", "plans:read", "homes:read", "outcomes:read"],
+         homes=[BLUEPRINT_HOME_ID]),
     # the hub's finance officer: contracts, fee periods, invoices, viability (the dashboard's finance pages)
     dict(client_id="demo-finance", client_secret="demo-finance-secret", name="Hub finance officer (demo)",
          role="finance", scopes=["billing:write", "invoices:read"]),
