@@ -7,14 +7,15 @@ from sqlalchemy import MetaData
 
 from .auth import KeyStore, TokenVerifier
 from .db import Database
+from .events.catalogue import TOPICS, dead_letter_topic
 from .events.consumer import EventConsumer, Handler
 from .events.kafka import KafkaTransport
-from .events.catalogue import TOPICS, dead_letter_topic
 from .events.outbox import OutboxRelay, UnitOfWork
 from .events.tables import messaging_tables
 from .events.transport import InProcessBus, Transport
 from .scheduler import PeriodicJobs
 from .settings import SERVICES, Settings
+from .tasks import within
 
 log = logging.getLogger("itp.runtime")
 
@@ -69,13 +70,14 @@ class ServiceRuntime:
         if self.settings.scheduler_enabled:
             self.jobs.start()
 
-    async def stop(self) -> None:
-        await self.jobs.stop()
-        await self.relay.stop()
-        await self.consumer.stop()
+    async def stop(self, step_seconds: float = 10.0) -> None:
+        """Each part stops within `step_seconds` or is left behind with a warning: a stop never hangs."""
+        await within(self.jobs.stop(), step_seconds, f"{self.service} periodic jobs")
+        await within(self.relay.stop(), step_seconds, f"{self.service} outbox relay")
+        await within(self.consumer.stop(), step_seconds, f"{self.service} consumer")
         if isinstance(self.transport, KafkaTransport):
-            await self.transport.stop()
-        await self.db.dispose()
+            await within(self.transport.stop(), step_seconds, f"{self.service} producer")
+        await within(self.db.dispose(), step_seconds, f"{self.service} database pool")
 
     async def ready(self) -> dict[str, str]:
         checks = {}

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable
+
+log = logging.getLogger("itp.tasks")
 
 
 async def cancel_and_wait(task: asyncio.Task | None) -> None:
@@ -14,3 +18,20 @@ async def cancel_and_wait(task: asyncio.Task | None) -> None:
         await task
     except (asyncio.CancelledError, Exception):  # noqa: BLE001
         pass
+
+
+async def within(aw: Awaitable, seconds: float, what: str) -> bool:
+    """Wait for a shut-down step at most `seconds`; a step that does not finish in time (a driver waiting on a
+    peer that is gone) is cancelled and left behind with a warning, so stopping a process never hangs.
+    Answers whether the step finished."""
+    task = asyncio.ensure_future(aw)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if done:
+        try:
+            task.result()
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping never fails because of it
+            pass
+        return True
+    task.cancel()
+    log.warning("shut-down step did not finish in time; left behind", extra={"step": what, "seconds": seconds})
+    return False

@@ -6,26 +6,32 @@ import contextlib
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware import Middleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.middleware import Middleware
 
 from libs.common.auth import ForwardedTokens, KeyStore
+from libs.common.contract import contract_document, declare_scopes
 from libs.common.errors import NotFound, problem_response
 from libs.common.runtime import ServiceRuntime
 from libs.common.settings import Settings
-from libs.common.contract import contract_document, declare_scopes
+from libs.common.tasks import within
 from libs.common.web import create_service_app, mark_required_headers
 
 from . import audit, oauth, openapi
 from .dashboard import router as dashboard_router
-from .protection import BodySizeLimitMiddleware, RateLimitMiddleware, SecurityHeadersMiddleware
+from .domain.principals import SCOPE_DESCRIPTIONS
+from .protection import (
+    BodySizeLimitMiddleware,
+    RateLimitMiddleware,
+    SecurityHeadersMiddleware,
+)
 from .proxy import Upstreams
 from .routing import UPSTREAMS, allowed_methods, method_index, service_for
-from .domain.principals import SCOPE_DESCRIPTIONS
 from .tables import metadata
-from .webhooks import api as webhooks_api, fanout
+from .webhooks import api as webhooks_api
+from .webhooks import fanout
 from .webhooks.worker import DeliveryWorker
 
 SERVICE = "gateway"
@@ -148,8 +154,8 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
             if manage_runtime:
                 if settings.webhook_worker_enabled:
                     worker.start()
-                    stack.push_async_callback(worker.stop)
-            stack.push_async_callback(upstreams.close)
+                    stack.push_async_callback(lambda: within(worker.stop(), 10.0, "webhook worker"))
+            stack.push_async_callback(lambda: within(upstreams.close(), 10.0, "upstream clients"))
             yield
 
     app.router.lifespan_context = lifespan

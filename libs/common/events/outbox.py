@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import Database, is_unavailable
 from ..observability import correlation_id_var
-from ..tasks import cancel_and_wait
+from ..tasks import cancel_and_wait, within
 from .catalogue import Payload, spec_for
 from .envelope import EventEnvelope
 from .transport import Transport
@@ -244,7 +244,7 @@ class OutboxRelay:
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
         self._task = None
-        await self._close_listener()
+        await within(self._close_listener(), 5.0, f"{self.service} relay LISTEN connection")
 
     @property
     def running(self) -> bool:
