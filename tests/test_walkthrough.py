@@ -24,6 +24,7 @@ import pytest
 
 from itp.testing import free_port, wait_for
 
+from .support import unavailable
 from .support.matching import onboard_live_home
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +49,7 @@ asyncio.run(main())
 def generated_client(tmp_path_factory):
     """The `itp_client` package openapi-python-client makes from /v1/openapi.json (once per session)."""
     if not GENERATOR.exists():
-        pytest.skip("openapi-python-client is not installed (pip install -e '.[test]')")
+        unavailable("openapi-python-client", "not installed (pip install -e '.[test]')")
     where = tmp_path_factory.mktemp("generated-client")
     document = where / "openapi.json"
     env = {**os.environ, "ITP_LOG_LEVEL": "WARNING"}
@@ -219,8 +220,10 @@ def itp_run(tmp_path):
         proc.kill()
 
 
-@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("curl") is None, reason="needs bash and curl")
 def test_the_readme_walkthrough_runs_as_written_against_make_run(itp_run, tmp_path):
+    for tool in ("bash", "curl"):
+        if shutil.which(tool) is None:
+            unavailable(tool, "the README's walkthrough is a bash script of curl commands")
     base, console, data_dir = itp_run
     script = readme_walkthrough()
     assert "http://127.0.0.1:8000" in script  # as written for `make run`; only the port differs here

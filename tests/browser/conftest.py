@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import unavailable
 from tests.support.processes import start_embedded
 
 CHROMIUM = os.environ.get("ITP_CHROMIUM", "/usr/bin/chromium")
@@ -18,10 +19,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
 
 
-def _unavailable(what: str) -> None:
-    if os.environ.get("ITP_REQUIRE_INTEGRATION") == "1":
-        pytest.fail(f"{what} is required for the browser tests (ITP_REQUIRE_INTEGRATION=1)")
-    pytest.skip(f"{what} not available")
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +38,11 @@ def browser():
     """Module-scoped: sync Playwright runs its own event loop on this thread, which must be gone before the
     suite's async tests run theirs."""
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        _unavailable(f"Chromium ({CHROMIUM}; `apt-get install chromium`)")
+        unavailable("Chromium", f"{CHROMIUM} is missing (make test installs Debian's chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("Playwright (pip install -e '.[test]')")
+        unavailable("Playwright", "not installed (pip install -e '.[test]')")
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
                                args=ARGS)
