@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .domain.principals import COUNCIL_SCOPES, InvalidClient, check_client
@@ -25,3 +26,8 @@ async def create_client(session: AsyncSession, *, name: str, la_code: str | None
         secret_hash=hash_secret(client_secret), active=True, created_at=datetime.now(timezone.utc)))
     return {"client_id": client_id, "client_secret": client_secret, "name": name, "la_code": la_code, "role": role,
             "scopes": scopes, "homes": list(homes or [])}
+
+
+async def client_by_id(session: AsyncSession, client_id: str):
+    """The registered client (its row) or None."""
+    return (await session.execute(select(api_clients).where(api_clients.c.client_id == client_id))).first()

@@ -12,14 +12,13 @@ from urllib.parse import parse_qs, unquote_plus
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from libs.common.auth import KeyStore, mint_token
 
 from .domain.grants import OAuthError, check_grant_type, client_credentials_from, granted_scopes
 from .domain.ratelimit import FailureBudget, retry_after_header
 from .domain.secrets import VerifiedSecrets, hash_secret, verify_secret
-from .tables import api_clients
+from .clients import client_by_id
 
 log = logging.getLogger("itp.gateway.oauth")
 router = APIRouter(tags=["auth"])
@@ -167,7 +166,7 @@ async def token(request: Request) -> JSONResponse:
         client_id, secret = client_credentials_from(form, basic)
         runtime = request.app.state.runtime
         async with runtime.db.session() as session:
-            row = (await session.execute(select(api_clients).where(api_clients.c.client_id == client_id))).first()
+            row = await client_by_id(session, client_id)
         stored = row.secret_hash if row is not None and row.active else None
         ip = request.client.host if request.client else "unknown"
         try:
