@@ -21,8 +21,9 @@ TOPIC_PLACEMENTS = "itp.placements"    # key: placement id (placement, phase, pl
 TOPIC_BILLING = "itp.billing"          # key: fee period id / invoice id; referral id (placement.fee_applied)
 TOPIC_OUTCOMES = "itp.outcomes"        # key: placement id
 TOPIC_WEBHOOKS = "itp.webhooks"        # key: webhook endpoint id
+TOPIC_INTERVENTIONS = "itp.interventions"  # key: intervention id (outreach interventions, issue 16)
 TOPICS = (TOPIC_REFERRALS, TOPIC_HOMES, TOPIC_ADMISSIONS, TOPIC_PLACEMENTS, TOPIC_BILLING, TOPIC_OUTCOMES,
-          TOPIC_WEBHOOKS)
+          TOPIC_WEBHOOKS, TOPIC_INTERVENTIONS)
 
 
 def dead_letter_topic(service: str) -> str:
@@ -53,6 +54,18 @@ class ReferralReceived(Payload):
     urgency: Literal["crisis", "urgent", "planned"]
     wanted_start_date: date | None = None
     received_at: datetime
+    kind: Literal["bed", "outreach"] = Field(default="bed", description=(
+        "bed: a Pathway Bed in one of the provider's homes; outreach: the assessment and outreach team works with "
+        "the child where the child lives now (issue 16)"))
+    current_setting: Literal["own_home", "foster_care", "ifa", "other_residential", "hospital",
+                             "step_down_destination"] | None = Field(default=None, description=(
+        "Outreach: where the child lives now (home_outward_code is that place's outward code)"))
+    at_risk: list[str] = Field(default=[], examples=[["placement_breakdown", "school_place"]], description=(
+        "Outreach: what is at risk, as codes (GET /v1/referrals/vocabulary)"))
+    outreach_basis: Literal["fixed_fee", "weekly"] | None = Field(default=None, description=(
+        "Outreach: a fixed-fee six-week intervention or weekly outreach"))
+    handoff_from_placement_id: uuid.UUID | None = Field(default=None, description=(
+        "Outreach that follows a child out of a Pathway Bed: the placement that stepped down"))
 
 
 class ReferralUpdated(ReferralReceived):
@@ -124,8 +137,21 @@ class AdmissionAccepted(Payload):
 class AdmissionDeclined(Payload):
     admission_id: uuid.UUID
     referral_id: uuid.UUID
-    reason_code: Literal["risk_to_current_group", "needs_beyond_registration", "no_vacancy", "staffing", "other"]
+    reason_code: Literal["risk_to_current_group", "needs_beyond_registration", "no_vacancy", "staffing", "other",
+                         "no_team_capacity", "outside_reach"]
     reason_text: str | None = None
+
+
+class OutreachAccepted(Payload):
+    """The hub accepted an outreach referral for one of its outreach teams (the bed referral's admission.accepted
+    for outreach). The decision id is the admission_id, so admission.declined serves both kinds."""
+    admission_id: uuid.UUID
+    referral_id: uuid.UUID
+    team_id: uuid.UUID
+    region: str | None = Field(default=None, examples=["east_midlands"])
+    basis: Literal["fixed_fee", "weekly"]
+    planned_weeks: int = Field(examples=[6, 26])
+    planned_start_date: date
 
 
 # --- placements --------------------------------------------------------------------------------
@@ -173,6 +199,14 @@ class PlacementLegalStatusChanged(Payload):
     effective_date: date
 
 
+class OutreachHandoff(Payload):
+    basis: Literal["fixed_fee", "weekly"] = "weekly"
+    planned_weeks: int = Field(examples=[26])
+    setting: Literal["own_home", "foster_care", "ifa", "other_residential", "hospital",
+                     "step_down_destination"] = "step_down_destination"
+    outward_code: str | None = Field(default=None, examples=["NG7"], description="Where the child moves to")
+
+
 class PlacementEnded(Payload):
     placement_id: uuid.UUID
     home_id: uuid.UUID
@@ -184,6 +218,9 @@ class PlacementEnded(Payload):
     destination: str | None = None
     reason_place_change: str | None = Field(default=None, description=(
         "An X1 ending: the SSDA903 reason for the placement change (CARPL, CLOSE, ...)"))
+    outreach_handoff: OutreachHandoff | None = Field(default=None, description=(
+        "A step-down that hands the child to the outreach team in the next placement (the referral service "
+        "opens an outreach referral for it)"))
 
 
 class DeadlineNotice(Payload):
@@ -203,6 +240,57 @@ class DeadlineDueSoon(DeadlineNotice):
 
 class DeadlineMissed(DeadlineNotice):
     pass
+
+
+# --- outreach interventions (issue 16), key: intervention id ------------------------------------
+class InterventionStarted(Payload):
+    intervention_id: uuid.UUID
+    referral_id: uuid.UUID
+    admission_id: uuid.UUID
+    team_id: uuid.UUID
+    basis: Literal["fixed_fee", "weekly"]
+    planned_weeks: int
+    start_date: date
+    current_setting: str | None = None
+
+
+class InterventionStatusChanged(Payload):
+    intervention_id: uuid.UUID
+    referral_id: uuid.UUID
+    from_status: Literal["accepted", "active", "stepping_down"] | None
+    to_status: Literal["accepted", "active", "stepping_down", "closed"]
+    effective_date: date
+    at: datetime
+
+
+class InterventionSessionLogged(Payload):
+    """A session with the child or the people around the child: codes and numbers, never names or notes."""
+    intervention_id: uuid.UUID
+    session_id: uuid.UUID
+    session_date: date
+    minutes: int
+    with_whom: list[Literal["child", "carers", "school", "family", "social_worker", "other_professional"]]
+
+
+class InterventionFollowUpRecorded(Payload):
+    intervention_id: uuid.UUID
+    referral_id: uuid.UUID
+    checkpoint: Literal["6_weeks", "3_months", "6_months"]
+    due_date: date
+    held: bool = Field(description="The child's placement was still holding at the checkpoint")
+    recorded_on: date
+    breakdown_date: date | None = None
+
+
+class InterventionClosed(Payload):
+    intervention_id: uuid.UUID
+    referral_id: uuid.UUID
+    team_id: uuid.UUID
+    start_date: date
+    end_date: date
+    outcome: Literal["stabilised", "breakdown", "withdrawn", "moved_on"]
+    stabilised_on: date | None = Field(default=None, description="The day the placement was judged stable")
+    sessions: int = 0
 
 
 # --- billing and outcomes ------------------------------------------------------------------------
@@ -237,6 +325,7 @@ class InvoiceLine(Payload):
                                      description="The weekly rate (the daily rate is weekly / 7, not whole pence)")
     amount_pence: int = Field(description="Negative on an adjustment that credits")
     adjusts_line_id: uuid.UUID | None = Field(default=None, description="The line an adjustment recalculates")
+    intervention_id: uuid.UUID | None = Field(default=None, description="An outreach line: the intervention")
 
 
 class InvoiceIssued(Payload):
@@ -322,6 +411,8 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
               "Deprecated: the former type of impact_risk.assessed, no longer emitted; still decoded (same payload)."),
     EventSpec("admission.accepted", 1, TOPIC_ADMISSIONS, AdmissionAccepted, "The hub accepted a referral into a Pathway Bed."),
     EventSpec("admission.declined", 1, TOPIC_ADMISSIONS, AdmissionDeclined, "The hub declined a referral, with a coded reason."),
+    EventSpec("outreach.accepted", 1, TOPIC_ADMISSIONS, OutreachAccepted,
+              "The hub accepted an outreach referral for one of its outreach teams."),
     EventSpec("placement.started", 1, TOPIC_PLACEMENTS, PlacementStarted, "The child arrived; Phase 1 begins."),
     EventSpec("phase.transitioned", 1, TOPIC_PLACEMENTS, PhaseTransitioned, "A placement moved phase at an effective date."),
     EventSpec("pathway_plan.issued", 1, TOPIC_PLACEMENTS, PathwayPlanIssued, "A version of the Initial Pathway Plan was issued."),
@@ -333,6 +424,16 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
               "A plan, Phase 1 task, review or outcome measurement deadline falls due within days (sent once per deadline)."),
     EventSpec("deadline.missed", 1, TOPIC_PLACEMENTS, DeadlineMissed,
               "A plan, Phase 1 task, review or outcome measurement deadline passed without being met (sent once per deadline)."),
+    EventSpec("intervention.started", 1, TOPIC_INTERVENTIONS, InterventionStarted,
+              "An outreach intervention began for an accepted outreach referral."),
+    EventSpec("intervention.status_changed", 1, TOPIC_INTERVENTIONS, InterventionStatusChanged,
+              "An outreach intervention moved status (accepted, active, stepping down, closed)."),
+    EventSpec("intervention.session_logged", 1, TOPIC_INTERVENTIONS, InterventionSessionLogged,
+              "An outreach session was logged (date, length, with whom as codes)."),
+    EventSpec("intervention.follow_up_recorded", 1, TOPIC_INTERVENTIONS, InterventionFollowUpRecorded,
+              "Whether the child's placement held at 6 weeks, 3 months or 6 months after an intervention."),
+    EventSpec("intervention.closed", 1, TOPIC_INTERVENTIONS, InterventionClosed,
+              "An outreach intervention closed, with its outcome."),
     EventSpec("fee_period.closed", 1, TOPIC_BILLING, FeePeriodClosed, "Finance closed a fee period."),
     EventSpec("invoice.issued", 1, TOPIC_BILLING, InvoiceIssued, "An invoice was issued to a council."),
     EventSpec("placement.fee_applied", 1, TOPIC_BILLING, PlacementFeeApplied,
