@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from libs.common.events.catalogue import (
     AdmissionAccepted,
+    OutreachAccepted,
     PlacementFeeApplied,
     ReferralReceived,
     ReferralUpdated,
@@ -41,5 +42,10 @@ async def on_referral(uow: UnitOfWork, event: EventEnvelope, payload: ReferralRe
                               datetime.now(timezone.utc))
 
 
-HANDLERS = {"admission.accepted": on_admission_accepted, "placement.fee_applied": on_fee_applied,
+async def on_outreach_accepted(uow: UnitOfWork, event: EventEnvelope, payload: OutreachAccepted) -> None:
+    """The hub accepted an outreach referral: its intervention (one per decision, whatever the redelivery)."""
+    await service.open_intervention(uow, la_code=event.council(), accepted=payload, now=datetime.now(timezone.utc))
+
+
+HANDLERS = {"admission.accepted": on_admission_accepted, "outreach.accepted": on_outreach_accepted, "placement.fee_applied": on_fee_applied,
             "referral.received": on_referral, "referral.updated": on_referral}

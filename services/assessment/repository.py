@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,9 +16,11 @@ from libs.common.tenancy import readable
 from libs.common import weekly_fees as weekly_fees_model
 
 from .domain.deadlines import deadline_key, deadline_state
+from .domain.intervention import follow_ups_due
 from .domain.placement import Extension, PhaseSpan, Placement, Status, allowed_moves
 from .domain.schedule import plan_is_late, statutory_reviews
-from .tables import children, deadline_notices, placements, plan_versions, plans, reviews, tasks, weekly_fees
+from .tables import (children, deadline_notices, intervention_follow_ups, intervention_sessions, interventions,
+                     placements, plan_versions, plans, reviews, tasks, weekly_fees)
 
 
 def readable_placements(principal: Principal) -> Select:
@@ -298,12 +300,16 @@ async def weekly_fees_of(session: AsyncSession, referral_ids) -> dict[str, dict]
 
 
 # --- the child's coded facts (from the referral's events), for the SSDA903 episodes ------------------------
-CHILD_FACTS = ("child_ref", "date_of_birth", "sex", "legal_status", "category_of_need", "home_outward_code")
+CHILD_FACTS = ("child_ref", "date_of_birth", "sex", "legal_status", "category_of_need", "home_outward_code",
+               "current_setting", "handoff_from_placement_id")
 
 
 async def upsert_child(session: AsyncSession, referral_id: str, la_code: str, facts: dict, now: datetime) -> None:
     """The newest facts of a referral's child (a replayed or older event writes the same or newer facts)."""
-    values = {"referral_id": referral_id, "la_code": la_code, **{k: facts[k] for k in CHILD_FACTS}, "updated_at": now}
+    values = {"referral_id": referral_id, "la_code": la_code, **{k: facts.get(k) for k in CHILD_FACTS},
+              "updated_at": now}
+    if values["handoff_from_placement_id"] is not None:
+        values["handoff_from_placement_id"] = str(values["handoff_from_placement_id"])
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     stmt = insert(children).values(**values)
     await session.execute(stmt.on_conflict_do_update(index_elements=[children.c.referral_id],
@@ -329,3 +335,125 @@ async def arrived_placements(session: AsyncSession, principal: Principal, *, pla
         stmt = stmt.where(or_(placements.c.end_date.is_(None), placements.c.end_date >= start))
     stmt = stmt.order_by(placements.c.arrival_date, placements.c.id)
     return [dict(r) for r in (await session.execute(stmt)).mappings().all()]
+
+
+# --- outreach interventions (issue 16) ---------------------------------------------------------------------
+def readable_interventions(principal: Principal) -> Select:
+    """A council its own children's interventions; the hub's roles all of them, except a home manager, whose
+    reach is their homes' placements (an intervention is in no home)."""
+    stmt = readable(select(interventions), principal, interventions.c.la_code)
+    if principal.role == "home_manager" and not principal.is_council:
+        stmt = stmt.where(false())
+    return stmt
+
+
+INTERVENTIONS_CURSOR = "iv"
+
+
+def interventions_of(principal: Principal, *, status: list[str] | None = None, team: str | None = None,
+                     referral: str | None = None) -> Select:
+    stmt = readable_interventions(principal)
+    if status:
+        stmt = stmt.where(interventions.c.status.in_(status))
+    if team:
+        stmt = stmt.where(interventions.c.team_id == team)
+    if referral:
+        stmt = stmt.where(interventions.c.referral_id == referral)
+    return stmt
+
+
+async def interventions_page(session: AsyncSession, principal: Principal, *, status: list[str] | None,
+                             team: str | None, referral: str | None, cursor: str | None,
+                             limit: int) -> tuple[list[dict], str | None]:
+    """A page of the caller's interventions, oldest first (keyset on created_at, id)."""
+    stmt = interventions_of(principal, status=status, team=team, referral=referral)
+    if cursor:
+        at, ident = decode_cursor(cursor, INTERVENTIONS_CURSOR, datetime, str)
+        if len(ident) > 36:
+            raise InvalidCursor("not a cursor")
+        stmt = stmt.where(or_(interventions.c.created_at > at,
+                              and_(interventions.c.created_at == at, interventions.c.id > ident)))
+    stmt = stmt.order_by(interventions.c.created_at, interventions.c.id).limit(limit + 1)
+    rows = [dict(r) for r in (await session.execute(stmt)).mappings().all()]
+    more, rows = len(rows) > limit, rows[:limit]
+    return rows, encode_cursor(INTERVENTIONS_CURSOR, rows[-1]["created_at"], rows[-1]["id"]) if more else None
+
+
+async def get_intervention(session: AsyncSession, principal: Principal, intervention_id: str, *,
+                           for_update: bool = False) -> dict | None:
+    stmt = readable_interventions(principal).where(interventions.c.id == intervention_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def intervention_exists(session: AsyncSession, intervention_id: str) -> bool:
+    return (await session.execute(select(interventions.c.id).where(interventions.c.id == intervention_id))
+            ).first() is not None
+
+
+async def insert_intervention(session: AsyncSession, **values) -> None:
+    await session.execute(interventions.insert().values(**values))
+
+
+async def save_intervention(session: AsyncSession, row: dict, values: dict, now: datetime) -> dict:
+    """A change guarded by the version read (the caller holds the row lock); the new row."""
+    new = {**row, **values, "version": row["version"] + 1, "updated_at": now}
+    done = await session.execute(interventions.update().where(interventions.c.id == row["id"],
+                                                              interventions.c.version == row["version"])
+                                 .values(**values, version=new["version"], updated_at=now))
+    if done.rowcount != 1:
+        raise RuntimeError("the intervention changed meanwhile")
+    return new
+
+
+async def insert_session(session: AsyncSession, **values) -> None:
+    await session.execute(intervention_sessions.insert().values(**values))
+
+
+async def sessions_of(session: AsyncSession, intervention_ids: list[str]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {i: [] for i in intervention_ids}
+    if not intervention_ids:
+        return out
+    for r in (await session.execute(select(intervention_sessions).where(
+            intervention_sessions.c.intervention_id.in_(intervention_ids))
+            .order_by(intervention_sessions.c.session_date, intervention_sessions.c.recorded_at))).mappings():
+        out[r["intervention_id"]].append(dict(r))
+    return out
+
+
+async def follow_ups_of(session: AsyncSession, intervention_ids: list[str]) -> dict[str, dict[str, dict]]:
+    out: dict[str, dict[str, dict]] = {i: {} for i in intervention_ids}
+    if not intervention_ids:
+        return out
+    for r in (await session.execute(select(intervention_follow_ups).where(
+            intervention_follow_ups.c.intervention_id.in_(intervention_ids)))).mappings():
+        out[r["intervention_id"]][r["checkpoint"]] = dict(r)
+    return out
+
+
+async def insert_follow_up(session: AsyncSession, **values) -> None:
+    await session.execute(intervention_follow_ups.insert().values(**values))
+
+
+async def open_follow_ups(session: AsyncSession, today: date) -> list[dict]:
+    """Every follow-up check of a closed intervention not yet recorded, whoever's (the periodic sweep's view),
+    with its deadline state on `today`, soonest first."""
+    closed = [dict(r) for r in (await session.execute(select(
+        interventions.c.id, interventions.c.referral_id, interventions.c.la_code, interventions.c.end_date)
+        .where(interventions.c.status == "closed", interventions.c.outcome != "withdrawn"))).mappings().all()]
+    if not closed:
+        return []
+    done = await follow_ups_of(session, [c["id"] for c in closed])
+    out = []
+    for c in closed:
+        for checkpoint, due in follow_ups_due(c["end_date"]):
+            if checkpoint in done[c["id"]]:
+                continue
+            out.append({"deadline_key": deadline_key(c["id"], "follow_up", checkpoint), "intervention_id": c["id"],
+                        "placement_id": None, "home_id": None, "referral_id": c["referral_id"],
+                        "la_code": c["la_code"], "kind": "follow_up", "item": checkpoint, "due_date": due,
+                        "state": deadline_state(due, False, today)})
+    out.sort(key=lambda d: (d["due_date"], d["deadline_key"]))
+    return out

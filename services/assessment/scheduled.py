@@ -1,6 +1,7 @@
 """Assessment's periodic jobs, each safe on several replicas at once.
 
-Deadlines: the Initial Pathway Plan (day 28), the Phase 1 foundation tasks and the plan reviews. The sweep
+Deadlines: the Initial Pathway Plan (day 28), the Phase 1 foundation tasks, the plan reviews and the follow-up
+checks of closed outreach interventions (6 weeks, 3 months, 6 months after the close; kind follow_up). The sweep
 emits deadline.due_soon and deadline.missed once per deadline, however many replicas run it at once: each
 notice inserts a row unique on (deadline key, notice) in the same transaction as its outbox event, so a
 second replica's insert conflicts, rolls back and emits nothing.
@@ -30,6 +31,7 @@ async def sweep(runtime: ServiceRuntime, today: date | None = None) -> dict[str,
     today = today or datetime.now(timezone.utc).date()
     async with runtime.db.session() as session:
         deadlines = await repo.open_deadlines(session, repo.every_placement(), today)
+        deadlines += await repo.open_follow_ups(session, today)  # outreach interventions' follow-up checks
     sent: dict[str, list[str]] = {"due_soon": [], "missed": []}
     for d in deadlines:
         notice = {"due_soon": "due_soon", "overdue": "missed"}.get(d["state"])

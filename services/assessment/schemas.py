@@ -88,6 +88,17 @@ class StepDownPlan(Strict):
     readiness_notes: str | None = Field(default=None, max_length=5000)
 
 
+class OutreachHandoffIn(Strict):
+    basis: Literal["fixed_fee", "weekly"] = Field(default="weekly", description=(
+        "weekly outreach, or a fixed-fee six-week intervention"))
+    planned_weeks: int = Field(ge=1, le=104, examples=[26])
+    setting: Literal["own_home", "foster_care", "ifa", "other_residential", "hospital",
+                     "step_down_destination"] = Field(default="step_down_destination",
+                                                      description="Where the child lives next")
+    outward_code: str | None = Field(default=None, pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]?$", examples=["NG7"],
+                                     description="The outward code of where the child moves to (never a full address)")
+
+
 class Ending(Strict):
     end_date: date = Field(description="The leaving day (not charged)")
     ending_type: EndingTypeName = Field(description="step_down is the planned ending; the others are unplanned")
@@ -98,6 +109,9 @@ class Ending(Strict):
         "Required with X1 (and only then): the SSDA903 reason for the placement change, one of "
         + ", ".join(REASON_PLACE_CHANGE)), examples=["CARPL"])
     notes: str | None = Field(default=None, max_length=2000)
+    outreach_handoff: OutreachHandoffIn | None = Field(default=None, description=(
+        "A planned step-down that hands the child to the outreach team in the next placement: placement.ended "
+        "carries it and the referral service opens an outreach referral from it (issue 16)"))
 
 
 class LegalStatusChange(Strict):
@@ -291,3 +305,105 @@ class TaskPage(Page[TaskOut]):
 
 class PlanVersionPage(Page[PlanVersionOut]):
     """A plan's issued versions (all of them: next_cursor is null)."""
+
+
+# --- outreach interventions (issue 16) -------------------------------------------------------------------
+InterventionStatus = Literal["accepted", "active", "stepping_down", "closed"]
+GoalCode = Literal["stabilise_placement", "school_attendance", "reduce_missing_episodes", "carer_support",
+                   "family_relationships", "emotional_regulation", "exploitation_safety", "transition_support",
+                   "health_engagement", "reduce_police_call_outs"]
+WithWhom = Literal["child", "carers", "school", "family", "social_worker", "other_professional"]
+
+
+class InterventionMove(Strict):
+    status: Literal["active", "stepping_down", "closed"] = Field(description=(
+        "accepted -> active -> stepping_down -> closed (active -> closed too; accepted -> closed as withdrawn)"))
+    effective_date: date = Field(description="The day it happened (not in the future, not before the previous "
+                                             "move); the activation's is the start billing charges from")
+    outcome: Literal["stabilised", "breakdown", "withdrawn", "moved_on"] | None = Field(
+        default=None, description="Closing only, and required then")
+    stabilised_on: date | None = Field(default=None, description="Closing as stabilised: the day the placement "
+                                                                 "was judged stable")
+
+
+class InterventionPlanIn(Strict):
+    goals: list[GoalCode] = Field(min_length=1, max_length=10, description="Goals as codes")
+    sessions_per_week: int = Field(ge=1, le=14, description="Intensity")
+
+
+class SessionIn(Strict):
+    session_date: date
+    minutes: int = Field(ge=1, le=600)
+    with_whom: list[WithWhom] = Field(min_length=1, max_length=6, description="Codes only, each once: never names")
+
+
+class FollowUpIn(Strict):
+    checkpoint: Literal["6_weeks", "3_months", "6_months"]
+    held: bool = Field(description="The child's placement was still holding")
+    recorded_on: date
+    breakdown_date: date | None = Field(default=None, description="When the placement broke down (held false)")
+
+
+class InterventionPlanOut(BaseModel):
+    goals: list[str]
+    sessions_per_week: int
+    version: int
+
+
+class InterventionPlanVersion(BaseModel):
+    version: int
+    goals: list[str]
+    sessions_per_week: int
+    recorded_on: date
+    by: str
+
+
+class SessionOut(BaseModel):
+    id: str
+    session_date: date
+    minutes: int
+    with_whom: list[str]
+
+
+class FollowUpOut(BaseModel):
+    checkpoint: str
+    due_date: date
+    state: Literal["upcoming", "due_soon", "overdue", "recorded"]
+    held: bool | None
+    recorded_on: date | None
+    breakdown_date: date | None
+
+
+class InterventionOut(BaseModel):
+    id: str
+    admission_id: str
+    referral_id: str
+    la_code: str
+    council_name: str | None = None
+    team_id: str
+    region: str | None
+    basis: Literal["fixed_fee", "weekly"]
+    planned_weeks: int
+    planned_start_date: date
+    current_setting: str | None
+    handoff_from_placement_id: str | None
+    status: InterventionStatus
+    allowed_moves: list[str]
+    start_date: date | None = Field(description="The day it became active")
+    stepping_down_on: date | None
+    end_date: date | None
+    outcome: str | None
+    stabilised_on: date | None
+    plan: InterventionPlanOut
+    plan_versions: list[InterventionPlanVersion]
+    history: list[dict]
+    sessions: list[SessionOut]
+    session_count: int
+    session_minutes: int
+    follow_ups: list[FollowUpOut] = Field(description="6 weeks, 3 months and 6 months after the close")
+    version: int
+    links: dict
+
+
+class InterventionPage(Page[InterventionOut]):
+    pass

@@ -9,9 +9,13 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from libs.common.auth import Principal
-from libs.common.events.catalogue import (AdmissionAccepted, DeadlineDueSoon, DeadlineMissed, PathwayPlanIssued,
-                                          PhaseTransitioned, PlacementEnded, PlacementLegalStatusChanged,
-                                          PlacementStarted, ReviewCompleted)
+from libs.common.events.catalogue import (AdmissionAccepted, DeadlineDueSoon, DeadlineMissed, InterventionClosed,
+                                          InterventionFollowUpRecorded, InterventionSessionLogged,
+                                          InterventionStarted, InterventionStatusChanged, OutreachAccepted,
+                                          OutreachHandoff, PathwayPlanIssued, PhaseTransitioned, PlacementEnded,
+                                          PlacementLegalStatusChanged, PlacementStarted, ReviewCompleted)
+from libs.common.ids import intervention_id_for
+from libs.common.deadlines import deadline_state
 from libs.common.events.outbox import UnitOfWork
 from libs.common.councils import dfe_la_number
 from libs.common.vocabulary import council_name
@@ -19,10 +23,15 @@ from libs.common.weekly_fees import weekly_fee_view
 from libs.common.errors import Missing, Stale
 
 from . import repository as repo
-from .domain.ending import PLANNED, EndingType, check_ending
+from .domain.ending import PLANNED, EndingType, InvalidEnding, check_ending
 from .domain.placement import IllegalMove, InvalidDate, Move, Status, allowed_moves
 from .domain import ssda903
 from .domain.plan import check_ready, empty_sections
+from .domain.intervention import IllegalMove as IllegalInterventionMove
+from .domain.intervention import Intervention, default_plan, follow_ups_due
+from .domain.intervention import Plan as IPlan
+from .domain.intervention import Status as IStatus
+from .domain.intervention import allowed_moves as allowed_intervention_moves
 from .domain.schedule import FOUNDATION_TASKS, plan_due, review_due, review_kind, task_due
 
 
@@ -259,7 +268,7 @@ async def plan_step_down(uow: UnitOfWork, principal: Principal, placement_id: st
 
 async def end(uow: UnitOfWork, principal: Principal, placement_id: str, *, end_date: date, ending_type: str,
               destination: str | None, reason_code: str, notes: str | None, today: date, now: datetime,
-              reason_place_change: str | None = None) -> dict:
+              reason_place_change: str | None = None, outreach_handoff: dict | None = None) -> dict:
     """End the placement (planned step-down or unplanned) and emit placement.ended: matching frees the
     bed, which becomes the home's next Pathway Bed. The codes follow the DfE's rules for a children's home,
     checked against the child's age on the end date when the child's facts are known."""
@@ -273,17 +282,22 @@ async def end(uow: UnitOfWork, principal: Principal, placement_id: str, *, end_d
                                                           "in Phase 1 an ending is unplanned")
     if end_date > today:
         raise InvalidDate("end_date", "an ending is recorded when it has happened: not in the future")
+    if outreach_handoff is not None and not planned:
+        raise InvalidEnding("outreach_handoff", "step_down_only",
+                            "a hand-off to the outreach team comes with a planned step-down")
     p = repo.to_domain(row).end(end_date)
     values = repo.from_domain(p)
     values["ending"] = {"type": ending_type, "planned": planned, "destination": destination,
                         "reason_code": reason_code, "reason_place_change": reason_place_change, "notes": notes,
                         "recorded_by": principal.client_id,
-                        "recorded_at": now.isoformat()}
+                        "recorded_at": now.isoformat(), "outreach_handoff": outreach_handoff}
     new = await repo.save(uow.session, row, values, now)
     await uow.emit(PlacementEnded(placement_id=row["id"], home_id=row["home_id"], bed_id=row["bed_id"],
                                   end_date=end_date, planned=planned, ending_type=ending_type,
                                   reason_code=reason_code, destination=destination,
-                                  reason_place_change=reason_place_change), **_subject(row))
+                                  reason_place_change=reason_place_change,
+                                  outreach_handoff=None if outreach_handoff is None
+                                  else OutreachHandoff(**outreach_handoff)), **_subject(row))
     return new
 
 
@@ -359,8 +373,8 @@ async def notify_deadline(uow: UnitOfWork, deadline: dict, notice: str, now: dat
     await repo.insert_notice(uow.session, deadline["deadline_key"], notice, now)
     await uow.emit(model(deadline_key=deadline["deadline_key"], placement_id=deadline["placement_id"],
                          home_id=deadline["home_id"], kind=deadline["kind"], item=deadline["item"],
-                         due_date=deadline["due_date"]),
-                   subject_id=deadline["placement_id"], la_code=deadline["la_code"])
+                         due_date=deadline["due_date"], intervention_id=deadline.get("intervention_id")),
+                   subject_id=deadline["placement_id"] or deadline["intervention_id"], la_code=deadline["la_code"])
 
 
 # --- reads (a session, the caller's tenancy applied by the repository) -----------------------------------
@@ -407,3 +421,169 @@ async def deadlines(session, principal: Principal, *, home: str | None, placemen
 async def weekly_fee_applied(uow: UnitOfWork, payload, now: datetime) -> None:
     """Kept for the admission's and the placement's reads (the newest notice per child wins)."""
     await repo.record_weekly_fee(uow.session, payload, now)
+
+
+# --- outreach interventions (issue 16) ---------------------------------------------------------------------
+def _intervention_of(row: dict) -> Intervention:
+    return Intervention(status=IStatus(row["status"]), planned_start_date=row["planned_start_date"],
+                        start_date=row["start_date"], stepping_down_on=row["stepping_down_on"],
+                        end_date=row["end_date"], outcome=row["outcome"], stabilised_on=row["stabilised_on"])
+
+
+async def open_intervention(uow: UnitOfWork, *, la_code: str, accepted: OutreachAccepted, now: datetime) -> bool:
+    """The intervention of an accepted outreach referral, and intervention.started; False when it already
+    exists (a redelivered or replayed event)."""
+    intervention_id = intervention_id_for(accepted.admission_id)
+    if await repo.intervention_exists(uow.session, intervention_id):
+        return False
+    referral_id = str(accepted.referral_id)
+    child = (await repo.children_of(uow.session, [referral_id])).get(referral_id) or {}
+    plan = default_plan(accepted.basis)
+    plan_json = {"goals": list(plan.goals), "sessions_per_week": plan.sessions_per_week}
+    await repo.insert_intervention(
+        uow.session, id=intervention_id, admission_id=str(accepted.admission_id), referral_id=referral_id,
+        la_code=la_code, team_id=str(accepted.team_id), region=accepted.region, basis=accepted.basis,
+        planned_weeks=accepted.planned_weeks, planned_start_date=accepted.planned_start_date,
+        current_setting=child.get("current_setting"),
+        handoff_from_placement_id=child.get("handoff_from_placement_id"), status=IStatus.accepted.value,
+        plan=plan_json, plan_version=1,
+        plan_versions=[{**plan_json, "version": 1, "recorded_on": now.date().isoformat(), "by": "outreach.accepted",
+                        "at": now.isoformat()}],
+        history=[], version=1, created_at=now, updated_at=now)
+    await uow.emit(InterventionStarted(
+        intervention_id=intervention_id, referral_id=accepted.referral_id, admission_id=accepted.admission_id,
+        team_id=accepted.team_id, basis=accepted.basis, planned_weeks=accepted.planned_weeks,
+        start_date=accepted.planned_start_date, current_setting=child.get("current_setting")),
+        subject_id=intervention_id, la_code=la_code)
+    return True
+
+
+async def _intervention(uow: UnitOfWork, principal: Principal, intervention_id: str) -> dict:
+    row = await repo.get_intervention(uow.session, principal, intervention_id, for_update=True)
+    if row is None:
+        raise Missing("intervention")
+    return row
+
+
+async def move_intervention(uow: UnitOfWork, principal: Principal, intervention_id: str, *, to: str,
+                            effective_date: date, outcome: str | None, stabilised_on: date | None, precondition,
+                            today: date, now: datetime) -> dict:
+    """A status move checked against If-Match under the row lock; the same move again (same status, date and
+    outcome) changes nothing. Emits intervention.status_changed, and intervention.closed on a close."""
+    row = await _intervention(uow, principal, intervention_id)
+    if row["status"] == to and _same_move(row, to, effective_date, outcome, stabilised_on):
+        return row
+    if precondition is not None and not precondition(row["version"]):
+        raise Stale(row["version"], "intervention")
+    before = _intervention_of(row)
+    after = before.move(to, effective_date, today, outcome=outcome, stabilised_on=stabilised_on)
+    values = {"status": after.status.value, "start_date": after.start_date, "stepping_down_on": after.stepping_down_on,
+              "end_date": after.end_date, "outcome": after.outcome, "stabilised_on": after.stabilised_on,
+              "history": row["history"] + [{"from": row["status"], "to": to, "effective_date": effective_date.isoformat(),
+                                            "by": principal.client_id, "at": now.isoformat()}]}
+    new = await repo.save_intervention(uow.session, row, values, now)
+    subject = {"subject_id": row["id"], "la_code": row["la_code"]}
+    await uow.emit(InterventionStatusChanged(intervention_id=row["id"], referral_id=row["referral_id"],
+                                             from_status=row["status"], to_status=to, effective_date=effective_date,
+                                             at=now), **subject)
+    if after.status == IStatus.closed:
+        sessions = (await repo.sessions_of(uow.session, [row["id"]]))[row["id"]]
+        await uow.emit(InterventionClosed(
+            intervention_id=row["id"], referral_id=row["referral_id"], team_id=row["team_id"],
+            start_date=after.start_date or row["planned_start_date"], end_date=after.end_date, outcome=after.outcome,
+            stabilised_on=after.stabilised_on, sessions=len(sessions)), **subject)
+    return new
+
+
+def _same_move(row: dict, to: str, effective: date, outcome: str | None, stabilised_on: date | None) -> bool:
+    on = {"active": row["start_date"], "stepping_down": row["stepping_down_on"], "closed": row["end_date"]}.get(to)
+    return on == effective and row["outcome"] == outcome and row["stabilised_on"] == stabilised_on
+
+
+async def revise_intervention_plan(uow: UnitOfWork, principal: Principal, intervention_id: str, *, goals: list[str],
+                                   sessions_per_week: int, precondition, today: date, now: datetime) -> dict:
+    """A new version of the intervention plan (every version is kept); the same plan again changes nothing."""
+    row = await _intervention(uow, principal, intervention_id)
+    plan = IPlan(tuple(goals), sessions_per_week).check()
+    wanted = {"goals": list(plan.goals), "sessions_per_week": plan.sessions_per_week}
+    if wanted == row["plan"]:
+        return row
+    if precondition is not None and not precondition(row["version"]):
+        raise Stale(row["version"], "intervention")
+    if row["status"] == IStatus.closed.value:
+        raise IllegalInterventionMove(IStatus.closed, "revise_plan", "a closed intervention's plan no longer changes")
+    version = row["plan_version"] + 1
+    versions = row["plan_versions"] + [{**wanted, "version": version, "recorded_on": today.isoformat(),
+                                        "by": principal.client_id, "at": now.isoformat()}]
+    return await repo.save_intervention(uow.session, row, {"plan": wanted, "plan_version": version,
+                                                           "plan_versions": versions}, now)
+
+
+async def log_session(uow: UnitOfWork, principal: Principal, intervention_id: str, *, session_date: date,
+                      minutes: int, with_whom: list[str], today: date, now: datetime) -> tuple[dict, dict]:
+    """A session with the child or the people around the child (codes and numbers only); emits
+    intervention.session_logged. Answers the session and its intervention."""
+    row = await _intervention(uow, principal, intervention_id)
+    _intervention_of(row).check_session(session_date, minutes, with_whom, today)
+    session_row = dict(id=str(uuid.uuid4()), intervention_id=row["id"], session_date=session_date, minutes=minutes,
+                       with_whom=list(with_whom), recorded_by=principal.client_id, recorded_at=now)
+    await repo.insert_session(uow.session, **session_row)
+    await uow.emit(InterventionSessionLogged(intervention_id=row["id"], session_id=session_row["id"],
+                                             session_date=session_date, minutes=minutes, with_whom=with_whom),
+                   subject_id=row["id"], la_code=row["la_code"])
+    return session_row, row
+
+
+async def record_follow_up(uow: UnitOfWork, principal: Principal, intervention_id: str, *, checkpoint: str,
+                           held: bool, recorded_on: date, breakdown_date: date | None, today: date,
+                           now: datetime) -> tuple[dict, dict]:
+    """Whether the child's placement held at a checkpoint after the close (once per checkpoint: the same
+    record again answers it, another is a conflict); emits intervention.follow_up_recorded."""
+    row = await _intervention(uow, principal, intervention_id)
+    due = _intervention_of(row).check_follow_up(checkpoint, held, recorded_on, breakdown_date, today)
+    existing = (await repo.follow_ups_of(uow.session, [row["id"]]))[row["id"]].get(checkpoint)
+    if existing is not None:
+        if (existing["held"], existing["recorded_on"], existing["breakdown_date"]) == (held, recorded_on,
+                                                                                      breakdown_date):
+            return existing, row
+        raise PlanConflict(f"The {checkpoint} check is already recorded.", current_status="recorded",
+                           allowed_moves=[])
+    values = dict(intervention_id=row["id"], checkpoint=checkpoint, due_date=due, held=held, recorded_on=recorded_on,
+                  breakdown_date=breakdown_date, recorded_by=principal.client_id, recorded_at=now)
+    await repo.insert_follow_up(uow.session, **values)
+    await uow.emit(InterventionFollowUpRecorded(intervention_id=row["id"], referral_id=row["referral_id"],
+                                                checkpoint=checkpoint, due_date=due, held=held,
+                                                recorded_on=recorded_on, breakdown_date=breakdown_date),
+                   subject_id=row["id"], la_code=row["la_code"])
+    return values, row
+
+
+async def intervention_views(session, rows: list[dict], today: date) -> list[dict]:
+    """Interventions as the API shows them: the plan, the sessions, and the follow-up checks with their state."""
+    ids = [r["id"] for r in rows]
+    sessions = await repo.sessions_of(session, ids)
+    follow_ups = await repo.follow_ups_of(session, ids)
+    out = []
+    for r in rows:
+        checks = []
+        if r["outcome"] != "withdrawn":
+            for checkpoint, due in follow_ups_due(r["end_date"]):
+                done = follow_ups[r["id"]].get(checkpoint)
+                checks.append({"checkpoint": checkpoint, "due_date": due,
+                               "state": "recorded" if done else deadline_state(due, False, today),
+                               "held": done["held"] if done else None,
+                               "recorded_on": done["recorded_on"] if done else None,
+                               "breakdown_date": done["breakdown_date"] if done else None})
+        mine = sessions[r["id"]]
+        out.append({**{k: r[k] for k in ("id", "admission_id", "referral_id", "la_code", "team_id", "region", "basis",
+                                         "planned_weeks", "planned_start_date", "current_setting",
+                                         "handoff_from_placement_id", "status", "start_date", "stepping_down_on",
+                                         "end_date", "outcome", "stabilised_on", "plan_version", "version")},
+                    "plan": {**r["plan"], "version": r["plan_version"]}, "plan_versions": r["plan_versions"],
+                    "history": r["history"], "allowed_moves": allowed_intervention_moves(r["status"]),
+                    "council_name": council_name(r["la_code"]),
+                    "sessions": [{k: s[k] for k in ("id", "session_date", "minutes", "with_whom")} for s in mine],
+                    "session_count": len(mine), "session_minutes": sum(s["minutes"] for s in mine),
+                    "follow_ups": checks,
+                    "links": {"self": f"/v1/interventions/{r['id']}", "referral": f"/v1/referrals/{r['referral_id']}"}})
+    return out

@@ -1,4 +1,4 @@
-from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
 
 from libs.common.http import idempotency_table
 from libs.common.runtime import build_metadata
@@ -55,6 +55,9 @@ children = Table(
     Column("category_of_need", String(2), nullable=True),
     Column("home_outward_code", String(8), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # 0006 (outreach referrals): where the child lives now, and the placement a step-down handed over from
+    Column("current_setting", String(40), nullable=True),
+    Column("handoff_from_placement_id", String(36), nullable=True),
 )
 
 tasks = Table(
@@ -126,3 +129,60 @@ Index("ix_reviews_due", reviews.c.due_date)
 
 # the weekly fee billing tells for each child (placement.fee_applied): libs/common/weekly_fees.py
 weekly_fees = weekly_fees_table(metadata)
+
+
+# 0006 (issue 16): outreach interventions, one per accepted outreach referral (outreach.accepted; the id is
+# libs.common.ids.intervention_id_for(admission_id)). plan: {goals: [codes], sessions_per_week}; plan_versions:
+# every plan with its version, day and author; history: each status move {from, to, effective_date, by, at}.
+interventions = Table(
+    "interventions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("admission_id", String(36), nullable=False, unique=True),
+    Column("referral_id", String(36), nullable=False, index=True),
+    Column("la_code", String(16), nullable=False, index=True),
+    Column("team_id", String(36), nullable=False, index=True),
+    Column("region", String(60), nullable=True),
+    Column("basis", String(20), nullable=False),               # fixed_fee | weekly
+    Column("planned_weeks", Integer, nullable=False),
+    Column("planned_start_date", Date, nullable=False),
+    Column("current_setting", String(40), nullable=True),
+    Column("handoff_from_placement_id", String(36), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("start_date", Date, nullable=True),                 # the activation's effective date
+    Column("stepping_down_on", Date, nullable=True),
+    Column("end_date", Date, nullable=True),
+    Column("outcome", String(20), nullable=True),
+    Column("stabilised_on", Date, nullable=True),
+    Column("plan", JSON, nullable=False),
+    Column("plan_version", Integer, nullable=False),
+    Column("plan_versions", JSON, nullable=False),
+    Column("history", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# with_whom: codes only (child, carers, school, family, social_worker, other_professional); no names, no notes
+intervention_sessions = Table(
+    "intervention_sessions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("intervention_id", String(36), nullable=False, index=True),
+    Column("session_date", Date, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("with_whom", JSON, nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+
+# whether the child's placement held at 6 weeks, 3 months and 6 months after the close: one row per checkpoint
+intervention_follow_ups = Table(
+    "intervention_follow_ups", metadata,
+    Column("intervention_id", String(36), primary_key=True),
+    Column("checkpoint", String(10), primary_key=True),
+    Column("due_date", Date, nullable=False),
+    Column("held", Boolean, nullable=False),
+    Column("recorded_on", Date, nullable=False),
+    Column("breakdown_date", Date, nullable=True),
+    Column("recorded_by", String(120), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)

@@ -226,12 +226,16 @@ class PlacementEnded(Payload):
 class DeadlineNotice(Payload):
     deadline_key: str = Field(description="placement id, kind and item: the same deadline always has the same key",
                               examples=["5b1d...:task:safety_and_risk_plan"])
-    placement_id: uuid.UUID
-    home_id: uuid.UUID
-    kind: Literal["plan", "task", "review", "measure"] = Field(
-        description="measure: an outcome measurement point (outcomes service; item is the timepoint)")
+    placement_id: uuid.UUID | None = Field(description=(
+        "The placement; null only on an outreach intervention's follow-up (kind follow_up, see intervention_id)"))
+    home_id: uuid.UUID | None = Field(description="The placement's home; null on an intervention's follow-up")
+    kind: Literal["plan", "task", "review", "measure", "follow_up"] = Field(
+        description="measure: an outcome measurement point (outcomes service; item is the timepoint); follow_up: "
+                    "whether an outreach intervention's placement held (item 6_weeks, 3_months or 6_months)")
     item: str = Field(examples=["initial_pathway_plan", "safety_and_risk_plan", "90_day", "day_28"])
     due_date: date
+    intervention_id: uuid.UUID | None = Field(default=None, description=(
+        "A follow-up check of an outreach intervention (kind follow_up): the intervention (issue 16)"))
 
 
 class DeadlineDueSoon(DeadlineNotice):

@@ -13,10 +13,11 @@ from ..domain.ending import InvalidEnding
 from ..domain.placement import IllegalMove, InvalidDate, ReasonRequired
 from ..domain.ssda903 import InvalidEpisode
 from ..domain.plan import PlanNotReady
-from . import deadlines, placements, plans, reviews, tasks
+from ..domain import intervention
+from . import deadlines, interventions, placements, plans, reviews, tasks
 
 # placements first: /v1/placements/ending-codes must come before /v1/placements/{placement_id}
-ROUTERS = [placements.router, tasks.router, plans.router, reviews.router, deadlines.router]
+ROUTERS = [placements.router, tasks.router, plans.router, reviews.router, deadlines.router, interventions.router]
 
 
 def _illegal_move(exc: IllegalMove) -> ProblemError:
@@ -32,6 +33,9 @@ PROBLEMS = {
     InvalidEnding: lambda exc: field_problem(f"body.{exc.field}", exc.rule, str(exc)),
     InvalidEpisode: lambda exc: field_problem(f"body.{exc.field}", exc.rule, str(exc)),
     PlanNotReady: lambda exc: field_problem("body.sections", "sections_written", str(exc)),
+    intervention.IllegalMove: lambda exc: Conflict(str(exc), current_status=exc.current.value, wanted_move=exc.wanted,
+                                                   allowed_moves=exc.allowed),
+    intervention.InvalidIntervention: lambda exc: field_problem(exc.field, exc.rule, str(exc)),
     InvalidCursor: lambda exc: field_problem("query.cursor", "cursor", "not a cursor from this listing"),
 }
 

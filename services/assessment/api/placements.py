@@ -196,11 +196,15 @@ async def step_down(placement_id: uuid.UUID, body: StepDownPlan, request: Reques
              summary="End the placement, planned or unplanned")
 async def ending(placement_id: uuid.UUID, body: Ending, request: Request, principal: Writer,
                  idempotency_key: IdempotencyKey = None):
-    """Emits placement.ended: matching frees the bed and makes it the home's next Pathway Bed."""
+    """Emits placement.ended: matching frees the bed and makes it the home's next Pathway Bed. A planned
+    step-down may hand the child to the outreach team (`outreach_handoff`): the referral service opens an
+    outreach referral from it."""
     return await write(request, principal, _move(
         service.end, placement_id, principal, end_date=body.end_date, ending_type=body.ending_type,
         destination=body.destination, reason_code=body.reason_code, notes=body.notes, today=today(), now=now(),
-        reason_place_change=body.reason_place_change), key=idempotency_key, body=body)
+        reason_place_change=body.reason_place_change,
+        outreach_handoff=body.outreach_handoff.model_dump() if body.outreach_handoff else None),
+        key=idempotency_key, body=body)
 
 
 @router.post("/v1/placements/{placement_id}/legal-status", response_model=PlacementOut, responses=WRITE_RESPONSES,
