@@ -16,41 +16,10 @@ from services.outcomes.scheduled import measure_deadlines
 from .support import wait_for
 from .support.assessment import TODAY, admit, arrive, issue_plan, key, new_home
 from .support.matching import ranked, refer
+from .support.outcomes import known_to_outcomes, record, sdq_items
 from .support.referrals import events_of
 
 A, B = "E10000018", "E06000016"
-
-
-def sdq_items(total: int) -> dict[str, int]:
-    """A parent SDQ whose total difficulties is `total` (prosocial 5): difficulty items raised in turn."""
-    items = {str(i): 0 for i in range(1, 26)}
-    for i in (7, 11, 14, 21, 25):
-        items[str(i)] = 2                         # reverse-scored: 'certainly true' scores 0
-    for i in (1, 4, 9, 17, 20):
-        items[str(i)] = 1
-    left = total
-    for i in (3, 8, 13, 16, 24, 5, 7, 12, 18, 22, 2, 10, 15, 21, 25, 6, 11, 14, 19, 23):
-        step = min(2, left)
-        items[str(i)] = 2 - step if i in (7, 11, 14, 21, 25) else step
-        left -= step
-    return items
-
-
-async def known_to_outcomes(sut, placement_id: str) -> dict:
-    async def known():
-        r = await sut.client.get(f"/v1/outcomes/placements/{placement_id}", headers=sut.hub())
-        return r.json() if r.status_code == 200 else None
-    return await wait_for(known)
-
-
-async def record(sut, placement_id: str, timepoint: str, days_ago: int, total: int | None = None, **groups):
-    body = {"timepoint": timepoint, "recorded_on": str(TODAY - timedelta(days=days_ago)), **groups}
-    if total is not None:
-        body["sdq"] = {"informant": "parent", "items": sdq_items(total)}
-    r = await sut.client.post(f"/v1/outcomes/placements/{placement_id}/measures", json=body,
-                              headers={**key(), **sut.hub()})
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 async def test_two_children_through_the_pathway_with_measures_cohorts_and_sufficiency(sut):
@@ -183,7 +152,11 @@ async def test_two_children_through_the_pathway_with_measures_cohorts_and_suffic
     assert report["placements_made"]["by_council"] == {B: 1, A: 1}
     assert report["decisions"]["declines_by_reason"]["no_vacancy"] == 1 and report["decisions"]["accepted"] == 2
     assert report["days_to_decision"]["n"] == 3 and report["days_to_admission"]["n"] == 2
-    assert report["distance_from_home"]["n"] == 2 and report["distance_from_home"]["share_outside_own_area"] == "0.000"
+    # both homes are in LE4, Leicester City's district: council B's (Leicester) child is in its own council,
+    # council A's (Leicestershire) child is placed outside its own council
+    dist = report["distance_from_home"]
+    assert dist["n"] == 2 and (dist["placed_outside_own_area"], dist["area_known"]) == (1, 2)
+    assert dist["share_outside_own_area"] == "0.500"
     assert report["occupancy"]["bed_nights"] == 120 + 101 and report["occupancy"]["registered_places"] >= 6
     mine_a = (await sut.client.get("/v1/reports/sufficiency", params=window, headers=sut.council(A))).json()
     assert mine_a["referrals"]["by_council"] == {A: 2} and mine_a["occupancy"]["registered_places"] is None

@@ -5,7 +5,14 @@ Reference data for the councils the demo and tests use (beside their names in li
 an unknown code has no number (None), never an error."""
 from __future__ import annotations
 
+import csv
+import re
+from functools import lru_cache
+from pathlib import Path
+
 from libs.common.vocabulary import COUNCILS
+
+DISTRICT_COUNCILS = Path(__file__).resolve().parent / "data" / "district_councils.csv"
 
 # ONS code -> DfE LA number (the "LA code" of the DfE's statistics and returns)
 DFE_LA_NUMBERS: dict[str, str] = {
@@ -39,3 +46,34 @@ def council(ons: str) -> dict:
 
 def councils() -> list[dict]:
     return [council(ons) for ons in sorted(set(COUNCILS) | set(DFE_LA_NUMBERS))]
+
+
+# --- which council a postcode district lies in (data/district_councils.csv, see data/README.md) ----------
+@lru_cache(maxsize=1)
+def _district_councils() -> dict[str, str]:
+    with DISTRICT_COUNCILS.open(newline="") as f:
+        return {r["district"].strip().upper(): r["ons_code"].strip() for r in csv.DictReader(f)}
+
+
+def council_of_district(outward_code: str | None) -> str | None:
+    """The ONS code of the council a postcode district lies in (for a district split between councils, the
+    council holding most of it), or None where the data does not say (districts outside the councils listed
+    in the file). Sub-districts (EC2V) read as their district (EC2)."""
+    if not outward_code:
+        return None
+    code = re.sub(r"\s+", "", outward_code).upper()
+    table = _district_councils()
+    if code in table:
+        return table[code]
+    if code[:-1] in table and code[-1:].isalpha():
+        return table[code[:-1]]
+    return None
+
+
+def outside_own_council(la_code: str | None, home_outward_code: str | None) -> bool | None:
+    """Whether a home lies outside the council responsible for the child (the SSDA903 sense of an out-of-area
+    placement): the home's district's council differs from the child's council. None when either is unknown."""
+    home_council = council_of_district(home_outward_code)
+    if not la_code or home_council is None:
+        return None
+    return home_council != la_code

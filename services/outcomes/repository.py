@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.auth import Principal
 from libs.common.tenancy import readable
 
-from .tables import (assessments, decisions, fee_notices, homes, invoice_lines, measure_notices, measurements,
-                     placements, referral_needs, referrals)
+from .tables import (assessments, contract_lines, decisions, fee_notices, homes, intervention_follow_ups,
+                     intervention_sessions, interventions, invoice_lines, measure_corrections, measure_notices,
+                     measurements, outreach_lines, outreach_setting_changes, outreach_settings, placements,
+                     referral_needs, referrals)
 
 
 def hours(t: datetime) -> float:
@@ -31,12 +33,12 @@ async def _upsert(session: AsyncSession, table, key: dict, values: dict) -> None
 # --- read models from events -----------------------------------------------------------------------------
 async def save_referral(session: AsyncSession, *, referral_id: str, la_code: str, child_ref: str,
                         home_outward_code: str | None, urgency: str | None, received_at: datetime,
-                        needs: Iterable[str]) -> None:
+                        needs: Iterable[str], kind: str = "bed", handoff_from_placement_id: str | None = None) -> None:
     received_on = received_at.date()
     await _upsert(session, referrals, {"referral_id": referral_id},
                   dict(la_code=la_code, child_ref=child_ref, home_outward_code=home_outward_code, urgency=urgency,
                        received_on=received_on, received_day=received_on.toordinal(), received_hours=hours(received_at),
-                       withdrawn=False))
+                       withdrawn=False, kind=kind, handoff_from_placement_id=handoff_from_placement_id))
     await session.execute(referral_needs.delete().where(referral_needs.c.referral_id == referral_id))
     codes = sorted(set(needs))
     if codes:
@@ -88,7 +90,7 @@ async def save_placement(session: AsyncSession, placement_id: str, values: dict)
 
 async def placements_to_locate(session: AsyncSession, *, referral_id: str | None = None,
                                home_id: str | None = None) -> list[dict]:
-    stmt = select(placements.c.placement_id, placements.c.referral_id, placements.c.home_id)
+    stmt = select(placements.c.placement_id, placements.c.referral_id, placements.c.home_id, placements.c.la_code)
     stmt = stmt.where(placements.c.referral_id == referral_id) if referral_id else \
         stmt.where(placements.c.home_id == home_id)
     return list((await session.execute(stmt)).mappings().all())
@@ -123,6 +125,21 @@ async def save_invoice_lines(session: AsyncSession, rows: list[dict]) -> None:
     fresh = [r for r in rows if r["line_id"] not in known]
     if fresh:
         await session.execute(invoice_lines.insert(), fresh)
+
+
+async def save_new_rows(session: AsyncSession, table, key: str, rows: list[dict]) -> None:
+    """Rows never changed once kept (block and outreach lines, sessions): a redelivery inserts only the new."""
+    if not rows:
+        return
+    known = set((await session.execute(select(table.c[key]).where(
+        table.c[key].in_([r[key] for r in rows])))).scalars().all())
+    fresh = [r for r in rows if r[key] not in known]
+    if fresh:
+        await session.execute(table.insert(), fresh)
+
+
+async def save_contract_lines(session: AsyncSession, rows: list[dict]) -> None:
+    await save_new_rows(session, contract_lines, "line_id", rows)
 
 
 async def invoice_lines_of(session: AsyncSession, placement_id: str) -> list[dict]:
@@ -178,6 +195,16 @@ async def update_measurement(session: AsyncSession, measurement_id: str, values:
     await session.execute(measurements.update().where(measurements.c.id == measurement_id).values(**values))
 
 
+async def insert_correction(session: AsyncSession, **values) -> None:
+    await session.execute(measure_corrections.insert().values(**values))
+
+
+async def corrections_of(session: AsyncSession, placement_id: str) -> list[dict]:
+    return [dict(r) for r in (await session.execute(
+        select(measure_corrections).where(measure_corrections.c.placement_id == placement_id)
+        .order_by(measure_corrections.c.corrected_at, measure_corrections.c.version))).mappings().all()]
+
+
 async def insert_notice(session: AsyncSession, deadline_key: str, notice: str, now: datetime) -> None:
     """Unique on (deadline_key, notice): a second insert of the same notice raises IntegrityError."""
     await session.execute(measure_notices.insert().values(deadline_key=deadline_key, notice=notice, sent_at=now))
@@ -218,11 +245,29 @@ async def child_refs(session: AsyncSession, referral_ids: list[str]) -> dict[str
 
 
 async def later_referral_days(session: AsyncSession, children: list[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+    """The days each child (council, child reference) was referred for a bed: a re-referral. An outreach
+    referral (the team following the child into the next placement) is support, not a breakdown."""
     out: dict[tuple[str, str], list[int]] = {}
     for la, ref in set(children):
         rows = (await session.execute(select(referrals.c.received_day).where(
-            referrals.c.la_code == la, referrals.c.child_ref == ref))).scalars().all()
+            referrals.c.la_code == la, referrals.c.child_ref == ref,
+            or_(referrals.c.kind.is_(None), referrals.c.kind != "outreach")))).scalars().all()
         out[(la, ref)] = sorted(rows)
+    return out
+
+
+async def follow_ups_of_children(session: AsyncSession, children: list[tuple[str, str]]) -> dict[tuple[str, str], list[dict]]:
+    """Outreach follow-ups (whether the child's placement held) recorded for each child, by any of its
+    referrals: evidence of whether a step-down held."""
+    out: dict[tuple[str, str], list[dict]] = {}
+    for la, ref in set(children):
+        rows = (await session.execute(
+            select(intervention_follow_ups.c.recorded_on, intervention_follow_ups.c.held,
+                   intervention_follow_ups.c.breakdown_date, intervention_follow_ups.c.checkpoint)
+            .select_from(intervention_follow_ups.join(referrals,
+                                                      referrals.c.referral_id == intervention_follow_ups.c.referral_id))
+            .where(referrals.c.la_code == la, referrals.c.child_ref == ref))).mappings().all()
+        out[(la, ref)] = [dict(r) for r in rows]
     return out
 
 
@@ -235,9 +280,13 @@ async def sufficiency_rows(session: AsyncSession, start: date, end: date, la_cod
                            is_postgres: bool) -> dict:
     d0, d1 = start.toordinal(), end.toordinal()
     out: dict = {}
-    q = _la(select(referrals.c.la_code, func.count()).where(referrals.c.received_day.between(d0, d1)),
+    bed = or_(referrals.c.kind.is_(None), referrals.c.kind != "outreach")
+    q = _la(select(referrals.c.la_code, func.count()).where(referrals.c.received_day.between(d0, d1), bed),
             referrals.c.la_code, la_code).group_by(referrals.c.la_code)
     out["referrals_by_council"] = dict((await session.execute(q)).all())
+    q = _la(select(func.count()).where(referrals.c.received_day.between(d0, d1), referrals.c.kind == "outreach"),
+            referrals.c.la_code, la_code)
+    out["outreach_referrals"] = int((await session.execute(q)).scalar_one())
     q = _la(select(referral_needs.c.need_code, func.count()).where(referral_needs.c.received_day.between(d0, d1)),
             referral_needs.c.la_code, la_code).group_by(referral_needs.c.need_code)
     out["referrals_by_need"] = dict((await session.execute(q)).all())
@@ -292,7 +341,37 @@ async def sufficiency_rows(session: AsyncSession, start: date, end: date, la_cod
         placements.c.start_day <= d1, or_(placements.c.end_day.is_(None), placements.c.end_day > d0)),
         placements.c.la_code, la_code).group_by(placements.c.fee_basis)
     out["fee_basis"] = {(k or "unknown"): v for k, v in (await session.execute(q)).all()}
+    out["block"] = await _block_use(session, d0, d1, la_code)
     return out
+
+
+async def _block_use(session: AsyncSession, d0: int, d1: int, la_code: str | None) -> dict:
+    """Block contract use from what billing invoiced: the block lines (stream "block") of the range, the
+    placements whose fee notice names a block contract, and the days of theirs invoiced above the block
+    (fee lines on the block contract's invoices)."""
+    block_ids = select(contract_lines.c.contract_id).where(contract_lines.c.stream == "block").distinct()
+    if la_code:
+        block_ids = block_ids.where(contract_lines.c.la_code == la_code)
+    q = _la(select(func.count(func.distinct(contract_lines.c.contract_id)),
+                   func.coalesce(func.sum(contract_lines.c.amount_pence), 0),
+                   func.coalesce(func.sum(case((contract_lines.c.kind == "adjustment", 0),
+                                               else_=contract_lines.c.days)), 0))
+            .where(contract_lines.c.stream == "block", contract_lines.c.from_day <= d1, contract_lines.c.to_day >= d0),
+            contract_lines.c.la_code, la_code)
+    contracts, amount, days = (await session.execute(q)).one()
+    q = _la(select(placements.c.placement_id).where(
+        placements.c.start_day <= d1, or_(placements.c.end_day.is_(None), placements.c.end_day > d0),
+        placements.c.contract_id.in_(block_ids)), placements.c.la_code, la_code)
+    on_block = set((await session.execute(q)).scalars().all())
+    start, end = date.fromordinal(d0), date.fromordinal(d1)
+    q = _la(select(invoice_lines.c.placement_id, func.sum(invoice_lines.c.days)).where(
+        invoice_lines.c.contract_id.in_(block_ids), invoice_lines.c.stream == "fee",
+        invoice_lines.c.kind.in_(("charge", "late")), invoice_lines.c.from_date <= end,
+        invoice_lines.c.to_date >= start), invoice_lines.c.la_code, la_code).group_by(invoice_lines.c.placement_id)
+    above = dict((await session.execute(q)).all())
+    return {"contracts": int(contracts or 0), "invoiced_pence": int(amount or 0), "invoiced_days": int(days or 0),
+            "placements_on_block_contracts": len(on_block | set(above)),
+            "placements_charged_above_block": len(above), "days_charged_above_block": int(sum(above.values()))}
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -303,3 +382,93 @@ def _pct(values: list[float], q: float) -> float | None:
     lo = int(pos)
     hi = min(lo + 1, len(values) - 1)
     return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+
+
+# --- outreach -----------------------------------------------------------------------------------------
+async def get_intervention(session: AsyncSession, intervention_id: str, *, for_update: bool = False) -> dict | None:
+    stmt = select(interventions).where(interventions.c.intervention_id == intervention_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def save_intervention(session: AsyncSession, intervention_id: str, values: dict) -> None:
+    await _upsert(session, interventions, {"intervention_id": intervention_id}, values)
+
+
+async def save_session(session: AsyncSession, row: dict) -> None:
+    await save_new_rows(session, intervention_sessions, "session_id", [row])
+
+
+async def save_follow_up(session: AsyncSession, intervention_id: str, checkpoint: str, values: dict) -> None:
+    await _upsert(session, intervention_follow_ups, {"intervention_id": intervention_id, "checkpoint": checkpoint},
+                  values)
+
+
+async def save_outreach_lines(session: AsyncSession, rows: list[dict]) -> None:
+    await save_new_rows(session, outreach_lines, "line_id", rows)
+
+
+async def outreach_rows(session: AsyncSession, principal: Principal, start: date, end: date,
+                        la_code: str | None) -> dict:
+    """The interventions overlapping [start, end] the caller may read, with their follow-ups, their fees
+    (every outreach line of theirs, adjustments included), their sessions and the child's referral facts."""
+    stmt = readable(select(interventions), principal, interventions.c.la_code).where(
+        or_(interventions.c.start_date.is_(None), interventions.c.start_date <= end),
+        or_(interventions.c.end_date.is_(None), interventions.c.end_date >= start))
+    if la_code:
+        stmt = stmt.where(interventions.c.la_code == la_code)
+    rows = [dict(r) for r in (await session.execute(stmt.order_by(interventions.c.start_date,
+                                                                  interventions.c.intervention_id))).mappings()]
+    ids = [r["intervention_id"] for r in rows]
+    follow: dict[str, list[dict]] = {i: [] for i in ids}
+    fees: dict[str, int] = {i: 0 for i in ids}
+    sessions: dict[str, int] = {i: 0 for i in ids}
+    refs: dict[str, dict] = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        for r in (await session.execute(select(intervention_follow_ups).where(
+                intervention_follow_ups.c.intervention_id.in_(part)))).mappings():
+            follow[r["intervention_id"]].append(dict(r))
+        for i, total in (await session.execute(select(outreach_lines.c.intervention_id,
+                                                      func.sum(outreach_lines.c.amount_pence))
+                                               .where(outreach_lines.c.intervention_id.in_(part))
+                                               .group_by(outreach_lines.c.intervention_id))).all():
+            fees[i] = int(total or 0)
+        for i, n in (await session.execute(select(intervention_sessions.c.intervention_id, func.count())
+                                           .where(intervention_sessions.c.intervention_id.in_(part))
+                                           .group_by(intervention_sessions.c.intervention_id))).all():
+            sessions[i] = int(n)
+        referral_ids = list({r["referral_id"] for r in rows if r["intervention_id"] in part})
+        for r in (await session.execute(select(referrals.c.referral_id, referrals.c.child_ref,
+                                               referrals.c.handoff_from_placement_id)
+                                        .where(referrals.c.referral_id.in_(referral_ids)))).mappings():
+            refs[r["referral_id"]] = dict(r)
+    return {"interventions": rows, "follow_ups": follow, "fees": fees, "sessions": sessions, "referrals": refs}
+
+
+async def outreach_setting(session: AsyncSession, la_code: str, *, for_update: bool = False) -> dict | None:
+    stmt = select(outreach_settings).where(outreach_settings.c.la_code == la_code)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def outreach_settings_all(session: AsyncSession) -> dict[str, dict]:
+    return {r["la_code"]: dict(r) for r in (await session.execute(select(outreach_settings))).mappings()}
+
+
+async def save_outreach_setting(session: AsyncSession, la_code: str, values: dict) -> None:
+    await _upsert(session, outreach_settings, {"la_code": la_code}, values)
+
+
+async def insert_setting_change(session: AsyncSession, **values) -> None:
+    await session.execute(outreach_setting_changes.insert().values(**values))
+
+
+async def setting_changes(session: AsyncSession, la_code: str, limit: int = 50) -> list[dict]:
+    return [dict(r) for r in (await session.execute(
+        select(outreach_setting_changes).where(outreach_setting_changes.c.la_code == la_code)
+        .order_by(outreach_setting_changes.c.version.desc()).limit(limit))).mappings()]

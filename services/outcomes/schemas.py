@@ -60,6 +60,23 @@ class MeasuresIn(Strict):
         "missing_episodes": 0, "police_callouts": 0, "incidents": 1, "placement_moves": 0}])
 
 
+CorrectionReason = Literal["entry_error", "wrong_timepoint_values", "wrong_informant", "late_information", "other"]
+
+
+class CorrectionIn(Strict):
+    reason_code: CorrectionReason = Field(description="Why the recorded values were wrong (a code; no free text)")
+    sdq: SdqIn | None = None
+    education: dict[str, Any] | None = None
+    health: dict[str, Any] | None = None
+    stability: dict[str, Any] | None = None
+
+
+class BreakdownCostIn(Strict):
+    breakdown_cost: str = Field(examples=["50000.00"], description=(
+        "The council's assumed cost of one placement breakdown, in pounds as a decimal string (emergency moves, "
+        "legal fees, staff time)"))
+
+
 class SegmentIn(BaseModel):
     setting: Any = None
     length: Any = None

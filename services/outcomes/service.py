@@ -11,14 +11,15 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
-from libs.common.errors import Missing
+from libs.common.councils import outside_own_council
+from libs.common.errors import Missing, Stale
 from libs.common.events.catalogue import DeadlineDueSoon, DeadlineMissed, OutcomeRecorded
 from libs.common.events.outbox import UnitOfWork
 
 from . import repository as repo
 from .domain import measures as measures_domain
-from .domain import progress, sdq, sufficiency, timepoints
-from libs.common.geography import distance_km, outside_area
+from .domain import outreach, progress, sdq, sufficiency, timepoints
+from libs.common.geography import distance_km
 from .domain.errors import OutcomeError
 from .domain import journeys as journeys_domain
 from .domain.journeys import money
@@ -33,10 +34,10 @@ class AlreadyRecorded(Exception):
 # --- read models from events ----------------------------------------------------------------------------
 async def record_referral(uow: UnitOfWork, *, referral_id: str, la_code: str, child_ref: str,
                           home_outward_code: str | None, urgency: str | None, received_at: datetime,
-                          needs) -> None:
+                          needs, kind: str = "bed", handoff_from_placement_id: str | None = None) -> None:
     await repo.save_referral(uow.session, referral_id=referral_id, la_code=la_code, child_ref=child_ref,
                              home_outward_code=home_outward_code, urgency=urgency, received_at=received_at,
-                             needs=needs)
+                             needs=needs, kind=kind, handoff_from_placement_id=handoff_from_placement_id)
     for p in await repo.placements_to_locate(uow.session, referral_id=referral_id):
         await _locate(uow.session, p)
 
@@ -48,13 +49,15 @@ async def record_home(uow: UnitOfWork, *, home_id: str, postcode_district: str |
 
 
 async def _locate(session: AsyncSession, p: dict) -> None:
-    referral = await repo.get_referral(session, p["referral_id"])
+    """Distance from the child's home district to the home's; outside their own council: the council the home's
+    district lies in is not the council responsible for the child (libs.common.councils; unknown stays null)."""
     home = await repo.get_home(session, p["home_id"])
-    if referral is None or home is None:
+    if home is None:
         return
-    a, b = referral["home_outward_code"], home["postcode_district"]
-    await repo.save_placement(session, p["placement_id"], dict(distance_km=distance_km(a, b),
-                                                               outside_area=outside_area(a, b)))
+    referral = await repo.get_referral(session, p["referral_id"])
+    a, b = (referral["home_outward_code"] if referral else None), home["postcode_district"]
+    await repo.save_placement(session, p["placement_id"], dict(
+        distance_km=distance_km(a, b), outside_area=outside_own_council(p["la_code"], b)))
 
 
 async def record_decision(uow: UnitOfWork, *, admission_id: str, referral_id: str, la_code: str, decision: str,
@@ -80,7 +83,8 @@ async def placement_started(uow: UnitOfWork, *, placement_id: str, referral_id: 
         referral_id=referral_id, la_code=la_code, home_id=home_id, start_date=start_date,
         start_day=start_date.toordinal(), received_day=referral["received_day"] if referral else None,
         fee_basis=fee["basis"] if fee else None, contract_id=fee["contract_id"] if fee else None))
-    await _locate(uow.session, {"placement_id": placement_id, "referral_id": referral_id, "home_id": home_id})
+    await _locate(uow.session, {"placement_id": placement_id, "referral_id": referral_id, "home_id": home_id,
+                                "la_code": la_code})
 
 
 async def placement_ended(uow: UnitOfWork, *, placement_id: str, end_date: date, planned: bool, ending_type: str,
@@ -134,11 +138,15 @@ async def outcomes_of(session: AsyncSession, principal: Principal, placement_id:
     if row is None:
         raise Missing("placement")
     rows = (await repo.measurements_of(session, [placement_id]))[placement_id]
+    corrections = await repo.corrections_of(session, placement_id)
     return {"placement_id": placement_id, "referral_id": row["referral_id"], "home_id": row["home_id"],
             "la_code": row["la_code"], "start_date": row["start_date"], "end_date": row["end_date"],
             "points": _points_view(dict(row), rows, today),
             "measures": [_measure_view(m) for m in rows],
-            "progress": progress.child_progress(rows)}
+            "corrections": [{"timepoint": c["timepoint"], "group": c["measure_group"], "reason_code": c["reason_code"],
+                             "corrected_by": c["corrected_by"], "corrected_at": c["corrected_at"],
+                             "version": c["version"], "previous": c["previous"]} for c in corrections],
+            "progress": progress.child_progress([m for m in rows if m["timepoint"] not in timepoints.FOLLOW_UPS])}
 
 
 async def record_measures(uow: UnitOfWork, principal: Principal, placement_id: str, body: dict, today: date,
@@ -152,10 +160,31 @@ async def record_measures(uow: UnitOfWork, principal: Principal, placement_id: s
     if timepoint == "ending" and row["end_date"] is None:
         raise OutcomeError("body.timepoint", "placement_not_ended", "the ending point follows the placement's end")
     recorded_on: date = body["recorded_on"]
+    if timepoint in timepoints.FOLLOW_UPS and (row["end_date"] is None or recorded_on <= row["end_date"]):
+        raise OutcomeError("body.recorded_on", "after_the_end", "a follow-up is recorded after the placement ended")
     if recorded_on > today:
         raise OutcomeError("body.recorded_on", "not_in_future", "a measure is recorded when it was taken")
     if recorded_on < row["start_date"]:
         raise OutcomeError("body.recorded_on", "within_placement", "on or after the placement's start")
+    values = _measure_values(body)
+    existing = await repo.measurement_for_update(uow.session, placement_id, timepoint)
+    if existing is None:
+        mid = str(uuid.uuid4())
+        await repo.insert_measurement(uow.session, id=mid, placement_id=placement_id, timepoint=timepoint,
+                                      recorded_on=recorded_on, version=1, updated_at=now, **values)
+    else:
+        mid = existing["id"]
+        for group in ("sdq", "education", "health", "stability"):
+            if group in values and existing[group] is not None:
+                raise AlreadyRecorded(group, timepoint)
+        await repo.update_measurement(uow.session, mid, {**values, "version": existing["version"] + 1,
+                                                        "updated_at": now})
+    await _emit_recorded(uow, row, placement_id, timepoint, recorded_on, values)
+    return await outcomes_of(uow.session, principal, placement_id, today)
+
+
+def _measure_values(body: dict) -> dict:
+    """The measurement columns of the groups sent (the SDQ scored by the one core); bad input names the field."""
     values: dict = {}
     if body.get("sdq") is not None:
         raw = body["sdq"]
@@ -172,18 +201,11 @@ async def record_measures(uow: UnitOfWork, principal: Principal, placement_id: s
             values[group] = parsed
     if not values:
         raise OutcomeError("body", "measures_required", "at least one of sdq, education, health, stability")
-    existing = await repo.measurement_for_update(uow.session, placement_id, timepoint)
-    if existing is None:
-        mid = str(uuid.uuid4())
-        await repo.insert_measurement(uow.session, id=mid, placement_id=placement_id, timepoint=timepoint,
-                                      recorded_on=recorded_on, version=1, updated_at=now, **values)
-    else:
-        mid = existing["id"]
-        for group in ("sdq", "education", "health", "stability"):
-            if group in values and existing[group] is not None:
-                raise AlreadyRecorded(group, timepoint)
-        await repo.update_measurement(uow.session, mid, {**values, "version": existing["version"] + 1,
-                                                        "updated_at": now})
+    return values
+
+
+async def _emit_recorded(uow: UnitOfWork, row, placement_id: str, timepoint: str, recorded_on: date, values: dict,
+                         correction_reason: str | None = None) -> None:
     # outcome.recorded: one event per scored measure; codes and numbers only (booleans as 0/1)
     emitted = []
     if "sdq" in values:
@@ -201,8 +223,47 @@ async def record_measures(uow: UnitOfWork, principal: Principal, placement_id: s
     for measure, value in emitted:
         await uow.emit(OutcomeRecorded(outcome_id=uuid.uuid4(), placement_id=uuid.UUID(placement_id), measure=measure,
                                        timepoint=timepoint, value=value, recorded_on=recorded_on,
-                                       referral_id=uuid.UUID(row["referral_id"])),
+                                       referral_id=uuid.UUID(row["referral_id"]),
+                                       correction=correction_reason is not None, correction_reason=correction_reason),
                        subject_id=placement_id, la_code=row["la_code"])
+
+
+GROUP_COLUMNS = {"sdq": ("sdq_informant", "sdq_items", "sdq", "sdq_total"), "education": ("education",),
+                 "health": ("health",), "stability": ("stability",)}
+
+
+async def correct_measures(uow: UnitOfWork, principal: Principal, placement_id: str, timepoint: str, body: dict,
+                           precondition, today: date, now: datetime) -> dict:
+    """Correct measure groups recorded wrongly at a point: the corrected values supersede the recorded ones
+    (the measurement's version goes up; If-Match names the version corrected), each group's previous values,
+    who corrected it, when and why (a code) are kept in measure_corrections, and outcome.recorded is sent again
+    for the corrected measures with correction=true (the latest event per placement, timepoint and measure
+    stands). A group not yet recorded is recorded with POST .../measures, not corrected."""
+    row = await repo.readable_placement(uow.session, principal, placement_id, for_update=True)
+    if row is None:
+        raise Missing("placement")
+    existing = await repo.measurement_for_update(uow.session, placement_id, timepoint)
+    if existing is None:
+        raise Missing("measurement")
+    if not precondition(existing["version"]):
+        raise Stale(existing["version"], "measurement")
+    values = _measure_values(body)
+    for group in GROUP_COLUMNS:
+        if group in values and existing[group] is None:
+            raise OutcomeError(f"body.{group}", "not_recorded", f"{group} is not recorded at {timepoint}: record it "
+                               "with POST /v1/outcomes/placements/{placement_id}/measures")
+    version = existing["version"] + 1
+    for group, columns in GROUP_COLUMNS.items():
+        if group not in values:
+            continue
+        await repo.insert_correction(uow.session, id=str(uuid.uuid4()), measurement_id=existing["id"],
+                                     placement_id=placement_id, timepoint=timepoint, measure_group=group,
+                                     previous={c: existing[c] for c in columns},
+                                     corrected={c: values.get(c) for c in columns},
+                                     reason_code=body["reason_code"], corrected_by=principal.client_id,
+                                     corrected_at=now, version=version)
+    await repo.update_measurement(uow.session, existing["id"], {**values, "version": version, "updated_at": now})
+    await _emit_recorded(uow, row, placement_id, timepoint, existing["recorded_on"], values, body["reason_code"])
     return await outcomes_of(uow.session, principal, placement_id, today)
 
 
@@ -240,23 +301,42 @@ async def cohort_report(session: AsyncSession, principal: Principal, *, start: d
     later_days = await repo.later_referral_days(session, [refs[r["referral_id"]] for r in step_downs
                                                           if r["referral_id"] in refs])
     later = {r["placement_id"]: later_days.get(refs.get(r["referral_id"]), []) for r in step_downs}
+    follow_ups = await repo.follow_ups_of_children(session, [refs[r["referral_id"]] for r in step_downs
+                                                             if r["referral_id"] in refs])
+    evidence = {r["placement_id"]: progress.step_down_evidence(r, measured.get(r["placement_id"], ()),
+                                                               follow_ups.get(refs.get(r["referral_id"]), ()))
+                for r in step_downs}
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         groups[{"home": r["home_id"], "council": r["la_code"], "hub": "hub"}[by]].append(r)
     return {"from": start, "to": end, "by": by,
-            "groups": [{"group": k, **progress.cohort_figures(v, measured, later, start, end, today)}
+            "groups": [{"group": k, **progress.cohort_figures(v, measured, later, start, end, today, evidence)}
                        for k, v in sorted(groups.items())],
-            "all": progress.cohort_figures(rows, measured, later, start, end, today),
+            "all": progress.cohort_figures(rows, measured, later, start, end, today, evidence),
             "child_records": [r["referral_id"] for r in rows]}
 
 
 # --- journeys ---------------------------------------------------------------------------------------------
 async def invoice_issued(uow: UnitOfWork, *, invoice_id: str, la_code: str, period_end: date | None,
-                         lines: list[dict]) -> None:
-    """Keep a child's invoice lines (block lines name no child and are not kept); never changed once kept."""
+                         lines: list[dict], contract_id: str | None = None) -> None:
+    """Keep what billing invoiced, never changed once kept: a child's lines (with the invoice's contract, for
+    use above a block), a block contract's lines (no child: the sufficiency report's block use) and outreach
+    lines (an intervention's fees: the outreach report)."""
+    outreach_lines = [l for l in lines if l.get("intervention_id")]
+    await repo.save_outreach_lines(uow.session, [
+        {k: l[k] for k in ("line_id", "intervention_id", "kind", "from_date", "to_date", "days", "amount_pence")}
+        | {"invoice_id": invoice_id, "la_code": la_code} for l in outreach_lines])
     await repo.save_invoice_lines(uow.session, [
-        {**l, "invoice_id": invoice_id, "la_code": la_code, "period_end": period_end}
-        for l in lines if l["placement_id"] is not None])
+        {**{k: v for k, v in l.items() if k != "intervention_id"}, "invoice_id": invoice_id, "la_code": la_code,
+         "period_end": period_end, "contract_id": contract_id}
+        for l in lines if l["placement_id"] is not None and not l.get("intervention_id")])
+    if contract_id:
+        await repo.save_contract_lines(uow.session, [
+            {"line_id": l["line_id"], "invoice_id": invoice_id, "contract_id": contract_id, "la_code": la_code,
+             "kind": l["kind"], "stream": l["stream"], "from_day": l["from_date"].toordinal(),
+             "to_day": l["to_date"].toordinal(), "days": l["days"], "weekly_pence": l["weekly_pence"],
+             "amount_pence": l["amount_pence"]}
+            for l in lines if l["placement_id"] is None and l["stream"] == "block"])
 
 
 ESTIMATE = "estimate: not yet invoiced"
@@ -338,3 +418,119 @@ async def sufficiency_report(session: AsyncSession, principal: Principal, *, sta
         la_code = principal.la_code
     rows = await repo.sufficiency_rows(session, start, end, la_code, is_postgres)
     return sufficiency.shape(rows, start, end, la_code, council_view)
+
+
+
+# --- outreach (issue 16) ------------------------------------------------------------------------------------
+async def _intervention_council(uow: UnitOfWork, la_code: str | None, referral_id: str) -> str:
+    if la_code:
+        return la_code
+    referral = await repo.get_referral(uow.session, referral_id)
+    if referral is None:
+        raise LookupError("an intervention event without a council, before its referral")  # retried, then parked
+    return referral["la_code"]
+
+
+async def intervention_started(uow: UnitOfWork, *, intervention_id: str, referral_id: str, la_code: str | None,
+                               team_id: str, basis: str, planned_weeks: int, start_date: date,
+                               current_setting: str | None) -> None:
+    found = await repo.get_intervention(uow.session, intervention_id, for_update=True)
+    values = dict(referral_id=referral_id, la_code=await _intervention_council(uow, la_code, referral_id),
+                  team_id=team_id, basis=basis, planned_weeks=planned_weeks, start_date=start_date,
+                  current_setting=current_setting)
+    if found is None:
+        values["status"] = "active"
+    await repo.save_intervention(uow.session, intervention_id, values)
+
+
+async def intervention_status(uow: UnitOfWork, *, intervention_id: str, status: str, effective_date: date) -> None:
+    found = await repo.get_intervention(uow.session, intervention_id, for_update=True)
+    if found is None:
+        raise LookupError("intervention.status_changed before intervention.started")  # retried, then parked
+    if found["status"] != "closed":
+        await repo.save_intervention(uow.session, intervention_id, dict(
+            status=status, **({"end_date": effective_date} if status == "closed" else {})))
+
+
+async def intervention_session(uow: UnitOfWork, *, intervention_id: str, session_id: str, session_date: date,
+                               minutes: int) -> None:
+    await repo.save_session(uow.session, dict(session_id=session_id, intervention_id=intervention_id,
+                                              session_date=session_date, minutes=minutes))
+
+
+async def intervention_follow_up(uow: UnitOfWork, *, intervention_id: str, referral_id: str, la_code: str | None,
+                                 checkpoint: str, due_date: date, held: bool, recorded_on: date,
+                                 breakdown_date: date | None) -> None:
+    await repo.save_follow_up(uow.session, intervention_id, checkpoint, dict(
+        referral_id=referral_id, la_code=await _intervention_council(uow, la_code, referral_id), due_date=due_date,
+        held=held, recorded_on=recorded_on, breakdown_date=breakdown_date))
+
+
+async def intervention_closed(uow: UnitOfWork, *, intervention_id: str, referral_id: str, la_code: str | None,
+                              team_id: str, start_date: date, end_date: date, outcome: str,
+                              stabilised_on: date | None) -> None:
+    found = await repo.get_intervention(uow.session, intervention_id, for_update=True)
+    values = dict(status="closed", end_date=end_date, outcome=outcome, stabilised_on=stabilised_on)
+    if found is None:  # the started event may be parked: the closing event carries what the report needs
+        values.update(referral_id=referral_id, la_code=await _intervention_council(uow, la_code, referral_id),
+                      team_id=team_id, start_date=start_date)
+    await repo.save_intervention(uow.session, intervention_id, values)
+
+
+async def _costs(session: AsyncSession) -> dict[str, int]:
+    return {la: s["breakdown_cost_pence"] for la, s in (await repo.outreach_settings_all(session)).items()}
+
+
+async def outreach_report(session: AsyncSession, principal: Principal, *, start: date, end: date,
+                          la_code: str | None) -> dict:
+    """A council's report is its own whatever it asks for; the hub may name a council or see every one."""
+    if principal.is_council:
+        la_code = principal.la_code
+    rows = await repo.outreach_rows(session, principal, start, end, la_code)
+    return outreach.report(rows, await _costs(session), start, end, la_code)
+
+
+def _setting_view(la_code: str, row: dict | None, changes: list[dict]) -> dict:
+    pence = row["breakdown_cost_pence"] if row else outreach.DEFAULT_BREAKDOWN_COST_PENCE
+    return {"la_code": la_code, "breakdown_cost": outreach.pounds(pence), "breakdown_cost_pence": pence,
+            "default": row is None, "default_breakdown_cost": outreach.pounds(outreach.DEFAULT_BREAKDOWN_COST_PENCE),
+            "version": row["version"] if row else 0, "updated_by": row["updated_by"] if row else None,
+            "updated_at": row["updated_at"] if row else None,
+            "changes": [{"version": c["version"], "from": outreach.pounds(c["from_pence"]), "to": outreach.pounds(c["to_pence"]),
+                         "changed_by": c["changed_by"], "changed_at": c["changed_at"]} for c in changes]}
+
+
+def _setting_council(principal: Principal, la_code: str) -> None:
+    if principal.is_council and principal.la_code != la_code:
+        raise Missing("setting")
+
+
+async def outreach_setting(session: AsyncSession, principal: Principal, la_code: str) -> dict:
+    _setting_council(principal, la_code)
+    return _setting_view(la_code, await repo.outreach_setting(session, la_code), await repo.setting_changes(session, la_code))
+
+
+async def change_outreach_setting(uow: UnitOfWork, principal: Principal, la_code: str, body: dict, precondition,
+                                  now: datetime) -> dict:
+    """The council (its own) or the hub changes the assumed cost of a breakdown; If-Match names the version
+    read (the default, never changed, is version 0). Every change is kept: who, when, from and to."""
+    _setting_council(principal, la_code)
+    if not (principal.is_council or principal.is_hub):
+        raise Forbidden()
+    pence = outreach.parse_cost(body.get("breakdown_cost"))
+    row = await repo.outreach_setting(uow.session, la_code, for_update=True)
+    version = row["version"] if row else 0
+    if not precondition(version):
+        raise Stale(version, "setting")
+    if row is None or row["breakdown_cost_pence"] != pence:
+        await repo.save_outreach_setting(uow.session, la_code, dict(breakdown_cost_pence=pence, version=version + 1,
+                                                                    updated_by=principal.client_id, updated_at=now))
+        await repo.insert_setting_change(uow.session, id=str(uuid.uuid4()), la_code=la_code,
+                                         from_pence=row["breakdown_cost_pence"] if row else None, to_pence=pence,
+                                         version=version + 1, changed_by=principal.client_id, changed_at=now)
+    return _setting_view(la_code, await repo.outreach_setting(uow.session, la_code),
+                         await repo.setting_changes(uow.session, la_code))
+
+
+class Forbidden(Exception):
+    """Only a council (its own setting) or the hub changes the assumed cost of a breakdown."""

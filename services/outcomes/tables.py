@@ -23,6 +23,8 @@ referrals = Table(
     Column("received_day", Integer, nullable=False),
     Column("received_hours", Float, nullable=False),
     Column("withdrawn", Boolean, nullable=False, default=False),
+    Column("kind", String(10), nullable=True),            # bed | outreach (0005; null: bed, sent before)
+    Column("handoff_from_placement_id", String(36), nullable=True),  # outreach after a step-down (0005)
 )
 Index("ix_outcomes_referrals_la_day", referrals.c.la_code, referrals.c.received_day)
 Index("ix_outcomes_referrals_day", referrals.c.received_day)
@@ -128,8 +130,27 @@ invoice_lines = Table(
     Column("amount_pence", Integer, nullable=False),
     Column("adjusts_line_id", String(36), nullable=True),
     Column("period_end", Date, nullable=True),            # the invoice's period: orders a line's adjustments
+    Column("contract_id", String(36), nullable=True),     # the invoice's contract (0004): use above a block
 )
 Index("ix_outcomes_invoice_lines_placement", invoice_lines.c.placement_id)
+
+# invoice.issued's block lines (stream "block", no child): what a block contract charged, whether its beds were
+# full or not (0004). With the contract ids placement.fee_applied names, the sufficiency report's block use.
+contract_lines = Table(
+    "contract_lines", metadata,
+    Column("line_id", String(36), primary_key=True),
+    Column("invoice_id", String(36), nullable=False),
+    Column("contract_id", String(36), nullable=False),
+    Column("la_code", String(16), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("stream", String(60), nullable=False),
+    Column("from_day", Integer, nullable=False),
+    Column("to_day", Integer, nullable=False),            # inclusive
+    Column("days", Integer, nullable=False),
+    Column("weekly_pence", Integer, nullable=True),
+    Column("amount_pence", Integer, nullable=False),
+)
+Index("ix_outcomes_contract_lines_la_day", contract_lines.c.la_code, contract_lines.c.from_day)
 
 # The measures recorded at a placement's measurement point: one row per point, each group once.
 measurements = Table(
@@ -150,10 +171,102 @@ measurements = Table(
     UniqueConstraint("placement_id", "timepoint", name="uq_measurements_point"),
 )
 
+# A correction of a wrongly recorded measure group (0004): the measurement row then holds the corrected values;
+# what it held before, who corrected it, when and why (a code) are kept here, never overwritten.
+measure_corrections = Table(
+    "measure_corrections", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("measurement_id", String(36), nullable=False, index=True),
+    Column("placement_id", String(36), nullable=False, index=True),
+    Column("timepoint", String(30), nullable=False),
+    Column("measure_group", String(20), nullable=False),  # sdq | education | health | stability
+    Column("previous", JSON, nullable=True),
+    Column("corrected", JSON, nullable=False),
+    Column("reason_code", String(40), nullable=False),
+    Column("corrected_by", String(200), nullable=False),  # the client id (a role's client, never a name)
+    Column("corrected_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),           # the measurement's version the correction made
+)
+
 # One row per (deadline, notice) sent: a second replica's insert conflicts and emits nothing.
 measure_notices = Table(
     "measure_notices", metadata,
     Column("deadline_key", String(120), primary_key=True),
     Column("notice", String(12), primary_key=True),
     Column("sent_at", UtcDateTime(), nullable=False),
+)
+
+
+# --- outreach (issue 16, 0005): interventions from itp.interventions, their follow-ups, their invoice lines, and
+# each council's assumed cost of a breakdown (the ROI report's setting) with every change kept
+interventions = Table(
+    "interventions", metadata,
+    Column("intervention_id", String(36), primary_key=True),
+    Column("referral_id", String(36), nullable=False, index=True),
+    Column("la_code", String(16), nullable=False),
+    Column("team_id", String(36), nullable=False),
+    Column("basis", String(12), nullable=True),           # fixed_fee | weekly
+    Column("planned_weeks", Integer, nullable=True),
+    Column("current_setting", String(30), nullable=True),
+    Column("start_date", Date, nullable=True),
+    Column("status", String(20), nullable=False),         # accepted | active | stepping_down | closed
+    Column("end_date", Date, nullable=True),
+    Column("outcome", String(20), nullable=True),         # stabilised | breakdown | withdrawn | moved_on
+    Column("stabilised_on", Date, nullable=True),
+)
+Index("ix_outcomes_interventions_la", interventions.c.la_code, interventions.c.start_date)
+
+intervention_sessions = Table(
+    "intervention_sessions", metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("intervention_id", String(36), nullable=False, index=True),
+    Column("session_date", Date, nullable=False),
+    Column("minutes", Integer, nullable=False),
+)
+
+intervention_follow_ups = Table(
+    "intervention_follow_ups", metadata,
+    Column("intervention_id", String(36), primary_key=True),
+    Column("checkpoint", String(10), primary_key=True),   # 6_weeks | 3_months | 6_months
+    Column("referral_id", String(36), nullable=False),
+    Column("la_code", String(16), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("held", Boolean, nullable=False),
+    Column("recorded_on", Date, nullable=False),
+    Column("breakdown_date", Date, nullable=True),
+)
+Index("ix_outcomes_follow_ups_referral", intervention_follow_ups.c.referral_id)
+
+# invoice.issued's outreach lines (stream "outreach", intervention_id on the line): the fees paid
+outreach_lines = Table(
+    "outreach_lines", metadata,
+    Column("line_id", String(36), primary_key=True),
+    Column("invoice_id", String(36), nullable=False),
+    Column("la_code", String(16), nullable=False),
+    Column("intervention_id", String(36), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("from_date", Date, nullable=False),
+    Column("to_date", Date, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("amount_pence", Integer, nullable=False),
+)
+
+outreach_settings = Table(
+    "outreach_settings", metadata,
+    Column("la_code", String(16), primary_key=True),
+    Column("breakdown_cost_pence", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+outreach_setting_changes = Table(
+    "outreach_setting_changes", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("la_code", String(16), nullable=False, index=True),
+    Column("from_pence", Integer, nullable=True),
+    Column("to_pence", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("changed_by", String(200), nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
 )

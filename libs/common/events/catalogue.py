@@ -382,6 +382,11 @@ class OutcomeRecorded(Payload):
     value: int | None = None
     recorded_on: date
     referral_id: uuid.UUID | None = Field(default=None, description="The child's record (the referral id)")
+    correction: bool = Field(default=False, description=(
+        "A correction: this value supersedes the one sent before for the same placement, timepoint and measure"))
+    correction_reason: str | None = Field(default=None, examples=["entry_error"], description=(
+        "Why it was corrected, as a code (entry_error, wrong_timepoint_values, wrong_informant, late_information, "
+        "other)"))
 
 
 # --- the gateway ----------------------------------------------------------------------------------

@@ -9,10 +9,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from libs.common.audit import touched
-from libs.common.http import IdempotencyKey, Written, write
+from libs.common.http import IdempotencyKey, RequiredIfMatch, Written, etag, write
 
 from .. import service
-from ..schemas import MeasuresIn
+from ..domain.timepoints import timepoint_names_valid
+from ..domain.errors import OutcomeError
+from ..schemas import CorrectionIn, MeasuresIn
 from .common import Reader, Recorder, now, today
 
 router = APIRouter(prefix="/v1/outcomes/placements", tags=["outcomes"])
@@ -36,4 +38,26 @@ async def record_measures(placement_id: uuid.UUID, body: MeasuresIn, request: Re
     async def op(uow) -> Written:
         view = await service.record_measures(uow, principal, str(placement_id), raw, today(), now())
         return Written(view, child_records=[view["referral_id"]])
+    return await write(request, principal, op, key=idempotency_key, body=body.model_dump(mode="json"))
+
+
+@router.post("/{placement_id}/measures/{timepoint}/corrections",
+             summary="Correct measures recorded wrongly at a point (If-Match: the measurement's version)")
+async def correct_measures(placement_id: uuid.UUID, timepoint: str, body: CorrectionIn, request: Request,
+                           principal: Recorder, if_match: RequiredIfMatch,
+                           idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """The groups sent (already recorded at the point) are replaced by the corrected values, which supersede
+    them in progress and reports; the values they replace, who corrected them, when and the reason code are
+    kept and answered in `corrections`. If-Match is the measurement's `version` at that point (412 when it
+    moved on). Emits outcome.recorded again for the corrected measures, with correction=true."""
+    if not timepoint_names_valid(timepoint):
+        raise OutcomeError("path.timepoint", "timepoint", "baseline, day_28, day_90, six_monthly_N, ending or "
+                           "follow_up_3/6/12_months")
+    raw = body.model_dump()
+
+    async def op(uow) -> Written:
+        view = await service.correct_measures(uow, principal, str(placement_id), timepoint, raw, if_match, today(),
+                                              now())
+        version = next(m["version"] for m in view["measures"] if m["timepoint"] == timepoint)
+        return Written(view, child_records=[view["referral_id"]], headers={"ETag": etag(version)})
     return await write(request, principal, op, key=idempotency_key, body=body.model_dump(mode="json"))

@@ -56,13 +56,45 @@ def sdq_change(rows: Sequence[Mapping], until: date) -> int | None:
     return last["sdq_total"] - base
 
 
-def step_down_holds(end: date, later_referral_days: Iterable[int], today: date, months: int) -> str:
-    """A step-down holds for `months` when the child was not referred again within that time after the end;
-    'pending' until the time has passed."""
+FOLLOW_UP_POINTS = {"follow_up_3_months": 3, "follow_up_6_months": 6, "follow_up_12_months": 12}
+
+
+def step_down_evidence(placement: Mapping, measures: Sequence[Mapping], follow_ups: Sequence[Mapping]
+                       ) -> list[tuple[date, bool]]:
+    """What was recorded after a step-down about whether the child's new placement held, as (day, held):
+    - a follow-up measure (timepoints follow_up_3/6/12_months, recorded after the end): stability.placement_moves
+      0 says held on the day it was recorded, more than 0 says it broke;
+    - an outreach follow-up of the child (intervention.follow_up_recorded): held, or broke on its breakdown
+      date (else the day it was recorded)."""
+    end = placement["end_date"]
+    out: list[tuple[date, bool]] = []
+    for m in measures:
+        if m["timepoint"] in FOLLOW_UP_POINTS and m["recorded_on"] > end:
+            moves = (m.get("stability") or {}).get("placement_moves")
+            if moves is not None:
+                out.append((m["recorded_on"], moves == 0))
+    for f in follow_ups:
+        if f["recorded_on"] > end:
+            out.append((f["recorded_on"], True) if f["held"] else (max(f["breakdown_date"] or f["recorded_on"],
+                                                                       end + timedelta(days=1)), False))
+    return sorted(out)
+
+
+def step_down_holds(end: date, later_referral_days: Iterable[int], today: date, months: int,
+                    evidence: Sequence[tuple[date, bool]] = ()) -> str:
+    """Whether a step-down held for `months` (the rule, README "Step-downs held"):
+    'broke' when, within that time after the end, the child was referred again for a bed, or a follow-up (a
+    follow-up measure or an outreach follow-up) says the placement broke down; otherwise 'held' once the time
+    has passed, or earlier when a follow-up recorded on or after the horizon says it still held; 'pending'
+    until then."""
     horizon = add_months(end, months)
     if any(end.toordinal() < d <= horizon.toordinal() for d in later_referral_days):
         return "broke"
-    return "held" if today >= horizon else "pending"
+    if any(not held and end < day <= horizon for day, held in evidence):
+        return "broke"
+    if today >= horizon or any(held and day >= horizon for day, held in evidence):
+        return "held"
+    return "pending"
 
 
 def _dec(x: Decimal | float, places: str = "0.01") -> str:
@@ -70,7 +102,8 @@ def _dec(x: Decimal | float, places: str = "0.01") -> str:
 
 
 def cohort_figures(placements: Sequence[Mapping], measures: Mapping[str, Sequence[Mapping]],
-                   later_referrals: Mapping[str, Sequence[int]], start: date, end: date, today: date) -> dict:
+                   later_referrals: Mapping[str, Sequence[int]], start: date, end: date, today: date,
+                   evidence: Mapping[str, Sequence[tuple[date, bool]]] | None = None) -> dict:
     """One group's figures for the date range [start, end] (placements overlapping it)."""
     changes = [c for c in (sdq_change(measures.get(p["placement_id"], ()), end) for p in placements) if c is not None]
     ended = [p for p in placements if p["end_date"] is not None and start <= p["end_date"] <= end]
@@ -83,8 +116,8 @@ def cohort_figures(placements: Sequence[Mapping], measures: Mapping[str, Sequenc
         nights.append(max((hi - lo).days + 1, 0))
     held = {}
     for months in STEP_DOWN_HORIZONS:
-        states = [step_down_holds(p["end_date"], later_referrals.get(p["placement_id"], ()), today, months)
-                  for p in step_downs]
+        states = [step_down_holds(p["end_date"], later_referrals.get(p["placement_id"], ()), today, months,
+                                  (evidence or {}).get(p["placement_id"], ())) for p in step_downs]
         held[f"{months}_months"] = {"held": states.count("held"), "broke": states.count("broke"),
                                     "pending": states.count("pending")}
     return {

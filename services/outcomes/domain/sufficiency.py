@@ -28,6 +28,7 @@ def shape(rows: dict, start: date, end: date, la_code: str | None, council_view:
     return {
         "from": start.isoformat(), "to": end.isoformat(), "la_code": la_code,
         "referrals": {"total": sum(rows["referrals_by_council"].values()),
+                      "outreach": rows.get("outreach_referrals", 0),
                       "by_council": dict(sorted(rows["referrals_by_council"].items())),
                       "by_need": dict(sorted(rows["referrals_by_need"].items()))},
         "placements_made": {"total": sum(rows["placements_by_council"].values()),
@@ -48,8 +49,18 @@ def shape(rows: dict, start: date, end: date, la_code: str | None, council_view:
                       "registered_places": None if council_view else places,
                       "rate": None if council_view or not places else
                       _d(Decimal(rows["bed_days"]) / (places * days), "0.001")},
-        "contract_use": {"placements_by_fee_basis": dict(sorted(rows["fee_basis"].items()))},
+        "contract_use": {"placements_by_fee_basis": dict(sorted(rows["fee_basis"].items())),
+                         "block": _block(rows["block"])},
     }
+
+
+def _block(b: dict) -> dict:
+    """Block contracts as billing invoiced them: the block lines of the range (what the blocks cost, full or
+    not), the placements whose weekly fee came from a block contract, and those charged above the block."""
+    return {"contracts": b["contracts"], "invoiced": str((Decimal(b["invoiced_pence"]) / 100).quantize(Decimal("0.01"))),
+            "invoiced_days": b["invoiced_days"], "placements_on_block_contracts": b["placements_on_block_contracts"],
+            "placements_charged_above_block": b["placements_charged_above_block"],
+            "days_charged_above_block": b["days_charged_above_block"]}
 
 
 def flatten(report: dict, prefix: str = "") -> list[tuple[str, str]]:

@@ -55,8 +55,13 @@ def points(arrival: date, end: date | None, today: date) -> list[tuple[str, date
     return out
 
 
+# After a step-down: optional follow-up measures of whether the child's new placement held (not deadlines: the
+# child has left; recorded when the home or the council hears). Read by progress.step_down_evidence.
+FOLLOW_UPS = ("follow_up_3_months", "follow_up_6_months", "follow_up_12_months")
+
+
 def timepoint_names_valid(name: str) -> bool:
-    if name in ("baseline", "day_28", "day_90", "ending"):
+    if name in ("baseline", "day_28", "day_90", "ending") or name in FOLLOW_UPS:
         return True
     return name.startswith("six_monthly_") and name[12:].isdigit() and int(name[12:]) >= 1
 

@@ -13,6 +13,8 @@ down_revision = "outcomes_0001"
 
 TABLES = ("referrals", "referral_needs", "homes", "decisions", "assessments", "placements", "fee_notices",
           "measurements", "measure_notices")
+# columns a later revision adds (op.add_column there): left out here, so this revision makes what it first made
+LATER_COLUMNS = {"referrals": ("kind", "handoff_from_placement_id")}  # outcomes_0005
 
 
 def upgrade() -> None:
@@ -21,7 +23,9 @@ def upgrade() -> None:
     from services.outcomes.tables import metadata as current
     metadata = sa.MetaData()
     for name in TABLES:
-        current.tables[name].to_metadata(metadata, schema=None)
+        table = current.tables[name].to_metadata(metadata, schema=None)
+        for column in LATER_COLUMNS.get(name, ()):
+            table._columns.remove(table.c[column])
     metadata.create_all(op.get_bind())
     create_idempotency_table(op)
 
