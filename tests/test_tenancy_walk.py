@@ -95,7 +95,7 @@ async def objects_of_council_a(sut) -> dict:
                     "admission_id": admission["id"], "placement_id": placement["id"], "plan_id": plan["id"],
                     "review_id": review["id"], "code": "safety_and_risk_plan", "version": "1",
                     "contract_id": contract["id"], "period_id": period["id"], "invoice_id": invoice["id"],
-                    "fmt": "pdf", "month": last_month.strftime("%Y-%m")},
+                    "fmt": "pdf", "month": last_month.strftime("%Y-%m"), "timepoint": "baseline", "la_code": A},
             "secrets": [referral["id"], "A-CHILD-7731", hook_url, hook["secret"]],
             "snapshots": {f"/v1/referrals/{referral['id']}": referral,
                           f"/v1/placements/{placement['id']}": placement,
@@ -130,6 +130,9 @@ def body_for(method: str, path: str, objects: dict) -> dict | None:
             "alternative": [{"setting": "Foster care", "length": 10, "unit": "week", "rate": "900.00"}]},
         ("post", "/v1/outcomes/placements/{placement_id}/measures"): {
             "timepoint": "baseline", "recorded_on": str(date.today()), "health": {"gp_registered": True}},
+        ("post", "/v1/outcomes/placements/{placement_id}/measures/{timepoint}/corrections"): {
+            "reason_code": "entry_error", "health": {"gp_registered": False}},
+        ("put", "/v1/reports/outreach/settings/{la_code}"): {"breakdown_cost": "1.00"},
     }
     if (method, path) not in bodies:
         raise LookupError(f"{method.upper()} {path}")
