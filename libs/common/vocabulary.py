@@ -84,6 +84,48 @@ _SPECIALISMS = [
 HOME_SPECIALISMS: dict[str, Term] = {t.code: t for t in _SPECIALISMS}
 
 
+# --- outreach (issue 16): where a child referred for outreach lives now, what is at risk, team specialisms ---
+# Where the child lives now (an outreach referral's current_setting; the same codes as the event contract's).
+CURRENT_SETTINGS: dict[str, str] = {
+    "own_home": "At home with family",
+    "foster_care": "With a local authority foster carer",
+    "ifa": "With an independent fostering agency's carer",
+    "other_residential": "In another provider's children's home",
+    "hospital": "In hospital, awaiting discharge",
+    "step_down_destination": "In the next placement after a Pathway Bed (step-down)",
+}
+
+# What is at risk, that outreach works to keep (an outreach referral's at_risk). Codes, never free text.
+_AT_RISK = [
+    Term("placement_breakdown", "The child's current placement breaking down", "placement"),
+    Term("family_breakdown", "The child no longer being able to live at home", "placement"),
+    Term("school_place", "The child's school or college place", "education"),
+    Term("hospital_discharge", "A safe discharge from hospital", "health"),
+    Term("step_down_move", "The move out of a Pathway Bed into the next placement holding", "placement"),
+    Term("residential_escalation", "A move into residential or secure care", "placement"),
+    Term("custody", "Remand or custody", "justice"),
+    Term("carer_resignation", "The carer giving notice", "placement"),
+]
+AT_RISK: dict[str, Term] = {t.code: t for t in _AT_RISK}
+MAX_AT_RISK = 10  # more than the vocabulary holds: each code once
+
+# An outreach team's specialisms: which of the child's needs and risks (NEEDS_AND_RISKS codes) each serves is
+# matching's team ranking (services/matching/domain/teams.py); any other string is refused.
+_OUTREACH_SPECIALISMS = [
+    Term("child_sexual_exploitation", "Child sexual exploitation (CSE)", "outreach"),
+    Term("child_criminal_exploitation", "Child criminal exploitation (CCE), county lines", "outreach"),
+    Term("neurodiversity", "Neurodiverse children and learning disabilities", "outreach"),
+    Term("self_harm", "Self-harm and suicidal ideation", "outreach"),
+    Term("mental_health", "Mental health and CAMHS liaison", "outreach"),
+    Term("harmful_sexual_behaviour", "Harmful or sexualised behaviour", "outreach"),
+    Term("substance_misuse", "Substance misuse", "outreach"),
+    Term("family_work", "Work with families and carers (attachment, trauma)", "outreach"),
+    Term("education_engagement", "Getting back into school or college", "outreach"),
+    Term("youth_justice", "Youth justice and violence", "outreach"),
+]
+OUTREACH_SPECIALISMS: dict[str, Term] = {t.code: t for t in _OUTREACH_SPECIALISMS}
+
+
 # --- the SSDA903 (children looked after return) codes more than one service reads ---------------------------
 # Looked-after children legal status codes (DfE SSDA903 "legal status" list).
 LEGAL_STATUSES: dict[str, str] = {

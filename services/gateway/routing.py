@@ -7,7 +7,7 @@ import re
 ROUTES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^/v1/referrals/[^/]+/matches$"), "matching"),
     (re.compile(r"^/v1/referrals(/|$)"), "referral"),
-    (re.compile(r"^/v1/(homes|admissions|beds)(/|$)"), "matching"),
+    (re.compile(r"^/v1/(homes|admissions|beds|outreach-teams)(/|$)"), "matching"),
     (re.compile(r"^/v1/(placements|plans|reviews|deadlines|interventions)(/|$)"), "assessment"),
     (re.compile(r"^/v1/(contracts|fee-periods|invoices|fee-schedules|viability)(/|$)"), "billing"),
     (re.compile(r"^/v1/(outcomes|journeys|sufficiency|reports)(/|$)"), "outcomes"),

@@ -1,9 +1,10 @@
 """Matching's consumers: the referrals read model (referral events) and the residents read model
-(the assessment service's placement events), which move beds and the Pathway Bed. Each decodes its
+(the assessment service's placement events), which move beds and the Pathway Bed; intervention.closed (the
+assessment service's outreach interventions, issue 16) gives an outreach team its caseload place back. Each decodes its
 payload and calls a service operation with the consumer's unit of work (the consumer commits)."""
 from __future__ import annotations
 
-from libs.common.events.catalogue import (PhaseTransitioned, PlacementEnded, PlacementFeeApplied, PlacementStarted,
+from libs.common.events.catalogue import (InterventionClosed, PhaseTransitioned, PlacementEnded, PlacementFeeApplied, PlacementStarted,
                                           ReferralReceived, ReferralUpdated, ReferralWithdrawn)
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
@@ -15,7 +16,9 @@ from .repository import utcnow
 def _facts(payload: ReferralReceived) -> dict:
     return dict(date_of_birth=payload.date_of_birth, sex=payload.sex, home_outward_code=payload.home_outward_code,
                 needs=payload.needs, risks=payload.risks, urgency=payload.urgency,
-                wanted_start_date=payload.wanted_start_date)
+                wanted_start_date=payload.wanted_start_date, kind=payload.kind,
+                current_setting=payload.current_setting, at_risk=payload.at_risk,
+                outreach_basis=payload.outreach_basis, outreach_planned_weeks=payload.outreach_planned_weeks)
 
 
 async def on_referral_received(uow: UnitOfWork, event: EventEnvelope, payload: ReferralReceived) -> None:
@@ -50,6 +53,11 @@ async def on_fee_applied(uow: UnitOfWork, event: EventEnvelope, payload: Placeme
     await service.weekly_fee_applied(uow, payload, utcnow())
 
 
+async def on_intervention_closed(uow: UnitOfWork, event: EventEnvelope, payload: InterventionClosed) -> None:
+    await service.intervention_closed(uow, str(payload.referral_id), intervention_id=str(payload.intervention_id),
+                                      outcome=payload.outcome, now=utcnow())
+
+
 HANDLERS = {
     "referral.received": on_referral_received,
     "referral.updated": on_referral_updated,
@@ -58,4 +66,5 @@ HANDLERS = {
     "phase.transitioned": on_phase_transitioned,
     "placement.ended": on_placement_ended,
     "placement.fee_applied": on_fee_applied,
+    "intervention.closed": on_intervention_closed,
 }

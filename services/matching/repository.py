@@ -21,8 +21,8 @@ from libs.common import weekly_fees as weekly_fees_model
 
 from .domain.beds import ONBOARDING_CHECKLIST, Bed, choose_pathway_bed
 from .domain.model import Child, Home, Resident, age_on
-from .tables import (admissions, beds, checklist_items, homes, impact_risk_assessments, matching_state, referrals,
-                     residents, weekly_fees)
+from .tables import (admissions, beds, checklist_items, homes, impact_risk_assessments, matching_state,
+                     outreach_caseload, outreach_teams, referrals, residents, weekly_fees)
 
 
 def utcnow() -> datetime:
@@ -432,3 +432,84 @@ async def record_weekly_fee(session: AsyncSession, payload, now: datetime) -> bo
 async def weekly_fees_of(session: AsyncSession, referral_ids) -> dict[str, dict]:
     return await weekly_fees_model.weekly_fees_of(session, weekly_fees, referral_ids)
 
+
+
+# --- outreach teams and their caseload (issue 16) ---------------------------------------------------------
+def readable_teams(principal: Principal) -> Select:
+    """Every read of an outreach team starts here: the hub's own data, read by hub roles (the routes keep
+    councils out); no child is in it."""
+    return select(outreach_teams)
+
+
+async def get_team(session: AsyncSession, principal: Principal, team_id: str, *, for_update: bool = False) -> dict | None:
+    stmt = readable_teams(principal).where(outreach_teams.c.id == team_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def team_by_name(session: AsyncSession, name: str) -> dict | None:
+    row = (await session.execute(select(outreach_teams).where(outreach_teams.c.name == name))).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_teams(session: AsyncSession, principal: Principal, *, region: str | None = None,
+                     status: str | None = None) -> list[dict]:
+    stmt = readable_teams(principal)
+    if region:
+        stmt = stmt.where(outreach_teams.c.region == region)
+    if status:
+        stmt = stmt.where(outreach_teams.c.status == status)
+    return [dict(r) for r in (await session.execute(stmt.order_by(outreach_teams.c.region, outreach_teams.c.name,
+                                                                  outreach_teams.c.id))).mappings()]
+
+
+async def all_teams(session: AsyncSession) -> list[dict]:
+    """Every team, by id: what the ranking considers."""
+    return [dict(r) for r in (await session.execute(select(outreach_teams).order_by(outreach_teams.c.id))).mappings()]
+
+
+async def insert_team(session: AsyncSession, values: dict) -> None:
+    await session.execute(outreach_teams.insert().values(**values))
+
+
+async def update_team(session: AsyncSession, team_id: str, version: int, values: dict) -> bool:
+    """A change guarded by the version read (the ETag): False when someone changed the team first."""
+    result = await session.execute(update(outreach_teams).where(and_(
+        outreach_teams.c.id == team_id, outreach_teams.c.version == version)).values(**values, version=version + 1))
+    return result.rowcount == 1
+
+
+async def take_caseload_place(session: AsyncSession, team_id: str, now: datetime) -> bool:
+    """One conditional UPDATE (active, below its limit): of two accepts racing for a team's last place,
+    exactly one gets it."""
+    result = await session.execute(update(outreach_teams).where(and_(
+        outreach_teams.c.id == team_id, outreach_teams.c.status == "active",
+        outreach_teams.c.caseload < outreach_teams.c.caseload_limit)).values(
+        caseload=outreach_teams.c.caseload + 1, updated_at=now))
+    return result.rowcount == 1
+
+
+async def open_caseload(session: AsyncSession, values: dict) -> None:
+    await session.execute(outreach_caseload.insert().values(**values))
+
+
+async def close_caseload(session: AsyncSession, referral_id: str, *, intervention_id: str, outcome: str,
+                         now: datetime) -> str | None:
+    """Close the referral's open caseload row and give its team the place back, once (a conditional UPDATE on the
+    row, so a redelivered intervention.closed frees nothing twice); the team id, or None when nothing was open."""
+    row = (await session.execute(select(outreach_caseload.c.team_id, outreach_caseload.c.admission_id).where(and_(
+        outreach_caseload.c.referral_id == referral_id, outreach_caseload.c.closed_at.is_(None))))).first()
+    if row is None:
+        return None
+    done = await session.execute(update(outreach_caseload).where(and_(
+        outreach_caseload.c.admission_id == row.admission_id, outreach_caseload.c.closed_at.is_(None))).values(
+        closed_at=now, intervention_id=intervention_id, outcome=outcome))
+    if done.rowcount != 1:
+        return None
+    await session.execute(update(outreach_teams).where(and_(outreach_teams.c.id == row.team_id,
+                                                            outreach_teams.c.caseload > 0))
+                          .values(caseload=outreach_teams.c.caseload - 1, updated_at=now))
+    await session.execute(update(admissions).where(admissions.c.id == row.admission_id).values(status="closed"))
+    return row.team_id

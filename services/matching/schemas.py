@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from libs.common.pagination import Page
-from libs.common.vocabulary import HOME_SPECIALISMS, REGISTRATION_CATEGORIES
+from libs.common.geography import locate
+from libs.common.vocabulary import HOME_SPECIALISMS, OUTREACH_SPECIALISMS, REGISTRATION_CATEGORIES
 from libs.common.weekly_fees import WeeklyFee, WeeklyFeeApplied
 
 from .domain.beds import ONBOARDING_CHECKLIST
@@ -297,7 +298,8 @@ class ImpactRiskAssessmentOut(BaseModel):
 
 
 # --- decisions ---------------------------------------------------------------------------------------
-DeclineReason = Literal["risk_to_current_group", "needs_beyond_registration", "no_vacancy", "staffing", "other"]
+DeclineReason = Literal["risk_to_current_group", "needs_beyond_registration", "no_vacancy", "staffing", "other",
+                        "no_team_capacity", "outside_reach"]
 
 
 class AdmissionCreate(BaseModel):
@@ -305,7 +307,10 @@ class AdmissionCreate(BaseModel):
         {"referral_id": "6f1c2a8e-8a55-4a3e-9a53-0d6f8d3b3c11", "decision": "accept",
          "home_id": "0b7f7a8e-2d3c-4d6e-9a4f-3c2b1a0f9e8d", "planned_start_date": "2026-11-24"},
         {"referral_id": "6f1c2a8e-8a55-4a3e-9a53-0d6f8d3b3c11", "decision": "decline",
-         "reason_code": "risk_to_current_group"}]})
+         "reason_code": "risk_to_current_group"},
+        {"referral_id": "0d1c2a8e-8a55-4a3e-9a53-0d6f8d3b3c12", "decision": "accept",
+         "team_id": "5e2f7a8e-2d3c-4d6e-9a4f-3c2b1a0f9e8d", "planned_start_date": "2026-11-24",
+         "outreach_basis": "weekly", "planned_weeks": 26}]})
 
     referral_id: uuid.UUID
     decision: Literal["accept", "decline"]
@@ -319,6 +324,12 @@ class AdmissionCreate(BaseModel):
                                                   description="The impact risk assessment shown when deciding")
     assessment_id: str | None = Field(default=None, max_length=64, json_schema_extra={"deprecated": True},
                                       description="Deprecated name of impact_risk_assessment_id (still accepted)")
+    team_id: uuid.UUID | None = Field(default=None, description=(
+        "Outreach referrals: the outreach team accepting the child (instead of home_id)"))
+    outreach_basis: Literal["fixed_fee", "weekly"] | None = Field(default=None, description=(
+        "Outreach: fixed_fee or weekly (default: the referral's outreach_basis, else fixed_fee)"))
+    planned_weeks: int | None = Field(default=None, ge=1, le=52, description=(
+        "Outreach: the weeks planned; a fixed fee defaults to 6, weekly to the weeks the referral asked for"))
 
     @model_validator(mode="after")
     def _shape(self):
@@ -327,8 +338,10 @@ class AdmissionCreate(BaseModel):
                 raise ValueError("impact_risk_assessment_id and its deprecated name assessment_id differ")
             self.impact_risk_assessment_id, self.assessment_id = self.assessment_id, None
         if self.decision == "accept":
-            if self.home_id is None:
-                raise ValueError("an accept names the home_id")
+            if self.home_id is None and self.team_id is None:
+                raise ValueError("an accept names the home_id (a bed referral) or the team_id (outreach)")
+            if self.home_id is not None and self.team_id is not None:
+                raise ValueError("an accept names the home_id (a bed referral) or the team_id (outreach), not both")
             if self.planned_start_date is None:
                 raise ValueError("an accept names the planned_start_date")
             if self.reason_code is not None:
@@ -364,6 +377,9 @@ class AdmissionOut(BaseModel):
         "The weekly fee that applies today (billing's contract and fee schedule for the council; from the "
         "planned start until arrival). Null when none applies (see weekly_fee_applied) or not yet known"))
     weekly_fee_applied: WeeklyFeeApplied | None = None
+    team_id: uuid.UUID | None = Field(default=None, description="Outreach: the team that took the child")
+    outreach_basis: str | None = Field(default=None, description="Outreach: fixed_fee or weekly")
+    planned_weeks: int | None = Field(default=None, description="Outreach: the weeks planned")
 
 
 # --- lists: every list answers one shape, {items, next_cursor} (libs.common.pagination.Page) --------------
@@ -381,3 +397,148 @@ class ResidentPage(Page[ResidentOut]):
 
 class AdmissionPage(Page[AdmissionOut]):
     """Decisions, newest first (at most `limit`: next_cursor is null)."""
+
+
+# --- outreach teams (issue 16) -------------------------------------------------------------------------
+OutreachSpecialism = Literal[tuple(OUTREACH_SPECIALISMS)]  # type: ignore[valid-type]
+MAX_TEAM_SPECIALISMS = 20
+_DISTRICT = r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]?$"
+Region = Annotated[str, StringConstraints(min_length=2, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+def _district(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if locate(code) is None:
+        raise ValueError(f"{value!r} is not a postcode district whose location is known (for example LE4)")
+    return code
+
+
+class TeamCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "East Midlands outreach team", "region": "east_midlands", "base_postcode_district": "LE4",
+        "practitioners": 4, "caseload_limit": 8, "reach_miles": 30,
+        "specialisms": ["child_sexual_exploitation", "family_work"]}]})
+    name: str = Field(min_length=1, max_length=200)
+    region: Region = Field(examples=["east_midlands"], description="The region the team serves (a code)")
+    base_postcode_district: str = Field(pattern=_DISTRICT, examples=["LE4"],
+                                        description="The team's home base, as a postcode district")
+    practitioners: int = Field(ge=1, le=100)
+    caseload_limit: int = Field(ge=1, le=500, description="The most open interventions the team holds at once")
+    specialisms: list[OutreachSpecialism] = Field(default=[], max_length=MAX_TEAM_SPECIALISMS, description=(
+        "Codes from GET /v1/outreach-teams/vocabulary"))
+    reach_miles: int = Field(ge=1, le=300, description="How far from its base the team travels to a child")
+    status: Literal["active", "suspended"] = "active"
+
+    _d = field_validator("base_postcode_district")(classmethod(lambda cls, v: _district(v)))
+
+
+class TeamUpdate(BaseModel):
+    """Only the fields sent change. Needs If-Match with the team's ETag."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"caseload_limit": 10},
+                                                                              {"status": "suspended"}]})
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    region: Region | None = None
+    base_postcode_district: str | None = Field(default=None, pattern=_DISTRICT)
+    practitioners: int | None = Field(default=None, ge=1, le=100)
+    caseload_limit: int | None = Field(default=None, ge=1, le=500)
+    specialisms: list[OutreachSpecialism] | None = Field(default=None, max_length=MAX_TEAM_SPECIALISMS)
+    reach_miles: int | None = Field(default=None, ge=1, le=300)
+    status: Literal["active", "suspended"] | None = None
+
+    _d = field_validator("base_postcode_district")(classmethod(lambda cls, v: _district(v)))
+
+
+class TeamNotOffered(BaseModel):
+    reason: Literal["team_suspended", "caseload_full"]
+    detail: str
+    next_step: str | None = None
+
+
+class TeamOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    region: str
+    base_postcode_district: str
+    practitioners: int
+    caseload_limit: int
+    caseload: int = Field(description="Open interventions: accepted outreach referrals whose intervention has not "
+                                      "closed")
+    capacity_left: int
+    specialisms: list[str]
+    reach_miles: int
+    status: Literal["active", "suspended"]
+    not_offered_because: list[TeamNotOffered] = Field(description=(
+        "Why matching offers the team to no outreach referral now (empty when it may be offered)"))
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class TeamPage(Page[TeamOut]):
+    """Outreach teams (all of them: next_cursor is null)."""
+
+
+class OutreachSpecialismTerm(VocabularyTerm):
+    serves: list[str] = Field(description="The child's needs, risks and at-risk codes it serves in the ranking")
+
+
+class TeamVocabulary(BaseModel):
+    specialisms: list[OutreachSpecialismTerm]
+    hard_limits: list[str] = Field(description="Why a team may be excluded from a ranking, in the order checked")
+    decline_reasons: dict[str, str] = Field(description="The decline reason_code that fits each hard limit")
+    rules_version: str
+
+
+class TeamTerm(BaseModel):
+    term: Literal["capacity", "distance", "specialism"]
+    points: float
+    weight: float
+    weighted: float
+    reason: str
+
+
+class TeamOption(BaseModel):
+    rank: int
+    team_id: uuid.UUID
+    team_name: str
+    region: str
+    score: float = Field(description="Sum of the weighted terms; lower is better")
+    distance_km: float | None
+    distance_miles: float | None
+    reach_miles: int
+    caseload: int
+    caseload_limit: int
+    capacity_left: int
+    specialisms_serving: list[str]
+    terms: list[TeamTerm]
+
+
+class TeamExclusion(BaseModel):
+    team_id: uuid.UUID
+    team_name: str
+    limit: Literal["team_suspended", "caseload_full", "outside_reach"]
+    detail: str
+
+
+class TeamRankingOut(BaseModel):
+    """An outreach referral's answer at GET /v1/referrals/{id}/matches: outreach teams ranked, not homes."""
+    impact_risk_assessment_id: str = Field(description="Hash of the answer; cite it when deciding")
+    kind: Literal["outreach"]
+    referral_id: uuid.UUID
+    referral_status: str
+    received_at: datetime
+    as_of: date
+    current_setting: str | None
+    child_outward_code: str | None
+    rules_version: str
+    weights: dict[str, float]
+    score_direction: Literal["lower_is_better"]
+    score_range: dict[str, float | None]
+    score_explained: str
+    teams_considered: int
+    teams_ranked: int
+    excluded: dict[str, int] = Field(description="How many teams each hard limit excluded")
+    exclusions: list[TeamExclusion]
+    options: list[TeamOption] = Field(description="Teams ranked best first; empty when none can take the child")

@@ -8,6 +8,7 @@ api/__init__.py.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.events.catalogue import (AdmissionAccepted, AdmissionDeclined, HomeOnboarded, ImpactRiskAssessed,
-                                          NeedOrRisk)
+                                          NeedOrRisk, OutreachAccepted)
 from libs.common.events.outbox import UnitOfWork
 from libs.common.weekly_fees import weekly_fee_view
 from libs.common.errors import Missing, Stale
@@ -30,6 +31,7 @@ from .domain.limits import failed_limit, is_matchable, required_categories
 from .domain.model import Child, Home, age_on
 from .domain.postcodes import normalise
 from .domain.rules import load_rules
+from .domain import teams as team_rules
 from .repository import HomesSnapshot, utcnow  # noqa: F401 - the api modules' clock
 from .settings import MatchingSettings
 
@@ -313,6 +315,12 @@ class Ranking:
     def child_records(self) -> list[str]:
         return [self.referral["id"], *(r["referral_id"] for o in self.body["options"] for r in o["resident_risks"])]
 
+    def assessed_event(self) -> ImpactRiskAssessed:
+        top = self.assessment.ranked[0].home.id if self.assessment.ranked else None
+        return ImpactRiskAssessed(referral_id=uuid.UUID(self.referral["id"]), rules_version=self.body["rules_version"],
+                                  homes_considered=self.assessment.homes_considered,
+                                  homes_ranked=len(self.assessment.ranked), top_home_id=uuid.UUID(top) if top else None)
+
 
 def _child(referral: dict, as_of: date) -> Child:
     return Child(ref=referral["id"], age=age_on(referral["date_of_birth"], as_of), sex=referral["sex"],
@@ -333,6 +341,8 @@ async def rank(session: AsyncSession, snapshot: HomesSnapshot, referral_id: str,
     referral = await repo.get_referral(session, referral_id)
     if referral is None:
         raise Missing("referral")
+    if referral.get("kind") == "outreach":
+        return await rank_teams(session, referral, as_of=as_of, limit=limit)
     assessment = await _assess(session, snapshot, referral, as_of, now)
     body = answer(assessment, referral_status=referral["status"], received_at=referral["received_at"], as_of=as_of,
                   limit=limit or MatchingSettings().default_options)
@@ -349,13 +359,7 @@ async def record_ranking(uow: UnitOfWork, ranking: Ranking, now: datetime, *, an
         id=ranking.id, referral_id=ranking.referral["id"], rules_version=ranking.body["rules_version"],
         body=canonical(ranking.body).decode(), created_at=now))
     if stored and announce:
-        top = ranking.assessment.ranked[0].home.id if ranking.assessment.ranked else None
-        await uow.emit(ImpactRiskAssessed(referral_id=uuid.UUID(ranking.referral["id"]),
-                                          rules_version=ranking.body["rules_version"],
-                                          homes_considered=ranking.assessment.homes_considered,
-                                          homes_ranked=len(ranking.assessment.ranked),
-                                          top_home_id=uuid.UUID(top) if top else None),
-                       subject_id=ranking.referral["id"], la_code=ranking.referral["la_code"])
+        await uow.emit(ranking.assessed_event(), subject_id=ranking.referral["id"], la_code=ranking.referral["la_code"])
     return stored
 
 
@@ -371,6 +375,9 @@ class Decision:
     reason_text: str | None = None
     fee_basis_hint: str | None = None
     impact_risk_assessment_id: str | None = None
+    team_id: str | None = None                   # outreach: the team accepting the child
+    outreach_basis: str | None = None            # outreach: fixed_fee | weekly (default: the referral's)
+    planned_weeks: int | None = None             # outreach: default 6 for a fixed fee
 
 
 async def decide(uow: UnitOfWork, snapshot: HomesSnapshot, principal: Principal, d: Decision,
@@ -390,6 +397,10 @@ async def decide(uow: UnitOfWork, snapshot: HomesSnapshot, principal: Principal,
     referral = await repo.get_referral(session, d.referral_id)
     if referral is None:
         raise Missing("referral")
+    if referral.get("kind") == "outreach":
+        return await decide_outreach(uow, principal, referral, d, now)
+    if d.team_id is not None:
+        raise Invalid("body.team_id", "bed_referral", "a bed referral is accepted into a home (home_id), not a team")
     assessment = await _assess(session, snapshot, referral, today, now)
     current = Ranking(referral, assessment, answer(assessment, referral_status=referral["status"],
                                                    received_at=referral["received_at"], as_of=today,
@@ -497,10 +508,13 @@ CLOSED_BY_THE_REFERRAL_SERVICE = ("expired", "withdrawn")
 
 
 def _referral_values(date_of_birth: date, sex: str, home_outward_code: str | None, needs: Iterable[NeedOrRisk],
-                     risks: Iterable[NeedOrRisk], urgency: str, wanted_start_date: date | None) -> dict:
+                     risks: Iterable[NeedOrRisk], urgency: str, wanted_start_date: date | None, kind: str = "bed",
+                     current_setting: str | None = None, at_risk: Iterable[str] = (),
+                     outreach_basis: str | None = None, outreach_planned_weeks: int | None = None) -> dict:
     return dict(date_of_birth=date_of_birth, sex=sex, home_outward_code=home_outward_code,
                 needs=[n.model_dump() for n in needs], risks=[r.model_dump() for r in risks], urgency=urgency,
-                wanted_start_date=wanted_start_date)
+                wanted_start_date=wanted_start_date, kind=kind, current_setting=current_setting,
+                at_risk=list(at_risk), outreach_basis=outreach_basis, outreach_planned_weeks=outreach_planned_weeks)
 
 
 async def referral_received(uow: UnitOfWork, referral_id: str, la_code: str, received_at: datetime,
@@ -577,3 +591,222 @@ async def seed_live_home(uow: UnitOfWork, values: dict, bed_ids: list[str], now:
 async def weekly_fee_applied(uow: UnitOfWork, payload, now: datetime) -> None:
     """Kept for the admission's and the placement's reads (the newest notice per child wins)."""
     await repo.record_weekly_fee(uow.session, payload, now)
+
+
+# --- outreach (issue 16): teams instead of homes ------------------------------------------------------------
+TEAM_FIELDS = ("id", "name", "region", "base_postcode_district", "practitioners", "caseload_limit", "caseload",
+               "specialisms", "reach_miles", "status", "version", "created_at", "updated_at")
+TEAM_IDENTITY = ("name", "region", "base_postcode_district", "practitioners", "caseload_limit", "specialisms",
+                 "reach_miles")
+
+
+def _team(row: dict) -> team_rules.Team:
+    return team_rules.Team(id=row["id"], name=row["name"], region=row["region"],
+                           outward_code=row["base_postcode_district"], practitioners=row["practitioners"],
+                           caseload_limit=row["caseload_limit"], caseload=row["caseload"],
+                           specialisms=frozenset(row["specialisms"]), reach_miles=row["reach_miles"],
+                           active=row["status"] == "active")
+
+
+def team_view(row: dict) -> dict:
+    """A team as the hub reads it, with its capacity left and why it is not offered now (if it is not)."""
+    not_offered = []
+    if row["status"] != "active":
+        not_offered.append({"reason": "team_suspended", "detail": "the team is suspended: it takes no new referrals",
+                            "next_step": f"PATCH /v1/outreach-teams/{row['id']} with status active"})
+    if row["caseload"] >= row["caseload_limit"]:
+        not_offered.append({"reason": "caseload_full", "detail": f"{row['caseload']} open interventions; the limit "
+                                                                 f"is {row['caseload_limit']}",
+                            "next_step": "an intervention closing frees a place, or raise caseload_limit"})
+    return {**{k: row[k] for k in TEAM_FIELDS}, "specialisms": sorted(row["specialisms"]),
+            "capacity_left": max(0, row["caseload_limit"] - row["caseload"]), "not_offered_because": not_offered}
+
+
+async def team(session: AsyncSession, principal: Principal, team_id: str) -> dict:
+    row = await repo.get_team(session, principal, team_id)
+    if row is None:
+        raise Missing("outreach team")
+    return team_view(row)
+
+
+async def list_teams(session: AsyncSession, principal: Principal, region: str | None = None,
+                     status: str | None = None) -> list[dict]:
+    return [team_view(r) for r in await repo.list_teams(session, principal, region=region, status=status)]
+
+
+def _team_values(fields: dict) -> dict:
+    values = dict(fields)
+    if values.get("specialisms") is not None:
+        values["specialisms"] = sorted(set(values["specialisms"]))
+    return values
+
+
+async def create_team(uow: UnitOfWork, principal: Principal, fields: dict, now: datetime) -> tuple[dict, bool]:
+    """A new team, active, with an empty caseload. A retry with the same facts answers the team already made
+    (created False); another team with the name is refused."""
+    values = _team_values(fields)
+    existing = await repo.team_by_name(uow.session, values["name"])
+    if existing is not None:
+        if all(existing[k] == values.get(k, existing[k]) for k in TEAM_IDENTITY):
+            return team_view(existing), False
+        raise Refused(f"An outreach team named {values['name']!r} exists already.", team_id=existing["id"])
+    values.update(id=str(uuid.uuid4()), caseload=0, version=1, created_at=now, updated_at=now,
+                  status=values.get("status") or "active")
+    await repo.insert_team(uow.session, values)
+    return team_view(values), True
+
+
+async def update_team(uow: UnitOfWork, principal: Principal, team_id: str, changes: dict,
+                      precondition: Precondition, now: datetime) -> dict:
+    """Only the fields sent change. suspended takes the team out of matching at once (its open interventions
+    carry on); a caseload limit below the open caseload offers the team no new referral until enough close."""
+    row = await repo.get_team(uow.session, principal, team_id, for_update=True)
+    if row is None:
+        raise Missing("outreach team")
+    if not precondition(row["version"]):
+        raise Stale(row["version"], "outreach team")
+    values = _team_values(changes)
+    if values.get("name") and values["name"] != row["name"]:
+        other = await repo.team_by_name(uow.session, values["name"])
+        if other is not None:
+            raise Refused(f"An outreach team named {values['name']!r} exists already.", team_id=other["id"])
+    if not values or all(row[k] == v for k, v in values.items()):
+        return team_view(row)
+    if not await repo.update_team(uow.session, team_id, row["version"], {**values, "updated_at": now}):
+        raise Stale(row["version"] + 1, "outreach team")
+    return await team(uow.session, principal, team_id)
+
+
+def _outreach_child(referral: dict) -> team_rules.OutreachChild:
+    codes = {x["code"] for x in [*(referral["needs"] or []), *(referral["risks"] or [])]}
+    return team_rules.OutreachChild(ref=referral["id"], outward_code=referral["home_outward_code"],
+                                    codes=frozenset(codes | set(referral.get("at_risk") or [])),
+                                    current_setting=referral.get("current_setting"))
+
+
+@dataclass
+class TeamAnswer:
+    """One answer for an outreach referral: the teams ranked, the body shown and whether it is stored already.
+    The same interface as Ranking, so recording and deciding treat both alike."""
+
+    referral: dict
+    ranking: team_rules.TeamRanking
+    body: dict
+    stored: bool
+
+    @property
+    def id(self) -> str:
+        return self.body["impact_risk_assessment_id"]
+
+    @property
+    def child_records(self) -> list[str]:
+        return [self.referral["id"]]  # teams hold counts, never other children
+
+    def assessed_event(self) -> ImpactRiskAssessed:
+        top = self.ranking.ranked[0].team.id if self.ranking.ranked else None
+        return ImpactRiskAssessed(referral_id=uuid.UUID(self.referral["id"]), rules_version=self.body["rules_version"],
+                                  homes_considered=0, homes_ranked=0, kind="outreach",
+                                  teams_considered=self.ranking.teams_considered,
+                                  teams_ranked=len(self.ranking.ranked), top_team_id=uuid.UUID(top) if top else None)
+
+
+def _team_answer(referral: dict, ranking: team_rules.TeamRanking, as_of: date, limit: int | None) -> dict:
+    body = ranking.to_dict(limit=limit)
+    body.update(referral_status=referral["status"], received_at=referral["received_at"].isoformat(),
+                as_of=as_of.isoformat(), current_setting=referral.get("current_setting"),
+                child_outward_code=referral["home_outward_code"])
+    answer_id = hashlib.sha256(canonical(body)).hexdigest()
+    return {"impact_risk_assessment_id": answer_id, **body}
+
+
+async def rank_teams(session: AsyncSession, referral: dict, *, as_of: date, limit: int | None = None) -> TeamAnswer:
+    """The outreach teams for an outreach referral: suspended, full and out-of-reach teams excluded (counted and
+    explained), the rest ranked by capacity left, distance and specialism fit. Reads only."""
+    ranking = team_rules.rank_teams(_outreach_child(referral), [_team(r) for r in await repo.all_teams(session)])
+    body = _team_answer(referral, ranking, as_of, limit or MatchingSettings().default_options)
+    stored = await repo.impact_risk_assessment_stored(session, body["impact_risk_assessment_id"])
+    return TeamAnswer(referral, ranking, body, stored)
+
+
+async def decide_outreach(uow: UnitOfWork, principal: Principal, referral: dict, d: Decision, now: datetime) -> dict:
+    """The hub's decision on an outreach referral, with its veto: accept it for a team (the team's caseload
+    takes the child: one conditional UPDATE, so of two accepts racing for a team's last place one wins) and emit
+    outreach.accepted with the basis and planned weeks, or decline it with a coded reason (admission.declined).
+    A hard limit (suspended, caseload full, outside reach) refuses the accept, naming the decline reason to use."""
+    session, today = uow.session, now.date()
+    if d.decision == "accept":
+        if d.home_id is not None or d.team_id is None:
+            raise Invalid("body.team_id", "outreach_referral",
+                          "an outreach referral is accepted for an outreach team: send team_id (not home_id)")
+        if d.planned_start_date < today:
+            raise Invalid("body.planned_start_date", "not_in_the_past", "the planned start cannot be before today")
+    current = await rank_teams(session, referral, as_of=today)
+    shown = None
+    if d.impact_risk_assessment_id:
+        stored = await repo.impact_risk_assessment_of(session, d.impact_risk_assessment_id, d.referral_id)
+        if stored is not None:
+            shown = json.loads(stored)
+        elif d.impact_risk_assessment_id != current.id:
+            raise Invalid("body.impact_risk_assessment_id", "unknown_impact_risk_assessment",
+                          "not a ranking of this referral's teams (recorded, or the current one); "
+                          f"GET /v1/referrals/{d.referral_id}/matches shows the current one")
+    if referral["status"] != "awaiting_decision":
+        raise Refused(f"The referral is {referral['status']}; only a referral awaiting decision can be decided.",
+                      referral_status=referral["status"], allowed=[])
+    admission_id = str(uuid.uuid4())
+    values = dict(id=admission_id, referral_id=d.referral_id, la_code=referral["la_code"],
+                  decided_by=principal.client_id, decided_at=now)
+    if d.decision == "accept":
+        row = await repo.get_team(session, principal, d.team_id)
+        if row is None:
+            raise Missing("outreach team")
+        limit = team_rules.failed_limit(_outreach_child(referral), _team(row))
+        if limit is not None:
+            detail = team_rules.explain_limit(limit, _outreach_child(referral), _team(row))["detail"]
+            raise Refused(f"The team cannot take this child: {detail}.", hard_limit=limit,
+                          allowed=[f"decline with reason_code {team_rules.DECLINE_FOR_LIMIT[limit]}",
+                                   "accept for another team"])
+        basis = d.outreach_basis or referral.get("outreach_basis") or "fixed_fee"
+        weeks = team_rules.planned_weeks_for(basis, d.planned_weeks, referral.get("outreach_planned_weeks"))
+        if weeks is None:
+            raise Invalid("body.planned_weeks", "required_for_weekly",
+                          "weekly outreach needs planned_weeks (the referral asked for none)")
+        if not await repo.take_caseload_place(session, d.team_id, now):
+            raise Refused("The team's caseload filled meanwhile.", hard_limit="caseload_full",
+                          allowed=["decline with reason_code no_team_capacity", "accept for another team"])
+        await _move_referral(session, d.referral_id, "accepted", now)
+        if shown is None:
+            await record_ranking(uow, current, now, announce=False)
+            shown = current.body
+        await repo.insert_admission(session, dict(
+            decision="accepted", status="open", team_id=d.team_id, planned_start_date=d.planned_start_date,
+            outreach_basis=basis, planned_weeks=weeks, impact_risk_assessment_id=shown["impact_risk_assessment_id"],
+            impact_risk_assessment=shown, **values))
+        await repo.open_caseload(session, dict(admission_id=admission_id, team_id=d.team_id,
+                                               referral_id=d.referral_id, la_code=referral["la_code"], basis=basis,
+                                               planned_weeks=weeks, start_date=d.planned_start_date, opened_at=now,
+                                               closed_at=None, intervention_id=None, outcome=None))
+        await uow.emit(OutreachAccepted(admission_id=uuid.UUID(admission_id), referral_id=uuid.UUID(d.referral_id),
+                                        team_id=uuid.UUID(d.team_id), region=row["region"], basis=basis,
+                                        planned_weeks=weeks, planned_start_date=d.planned_start_date),
+                       subject_id=d.referral_id, la_code=referral["la_code"])
+    else:
+        await _move_referral(session, d.referral_id, "declined", now)
+        if shown is None:
+            await record_ranking(uow, current, now, announce=False)
+            shown = current.body
+        await repo.insert_admission(session, dict(decision="declined", status="declined", team_id=d.team_id,
+                                                  reason_code=d.reason_code, reason_text=d.reason_text,
+                                                  impact_risk_assessment_id=shown["impact_risk_assessment_id"],
+                                                  impact_risk_assessment=shown, **values))
+        await uow.emit(AdmissionDeclined(admission_id=uuid.UUID(admission_id), referral_id=uuid.UUID(d.referral_id),
+                                         reason_code=d.reason_code, reason_text=d.reason_text),
+                       subject_id=d.referral_id, la_code=referral["la_code"])
+    return await repo.get_admission(session, admission_id)
+
+
+async def intervention_closed(uow: UnitOfWork, referral_id: str, *, intervention_id: str, outcome: str,
+                              now: datetime) -> bool:
+    """An intervention closed (assessment's intervention.closed): its team gets the caseload place back, once."""
+    return await repo.close_caseload(uow.session, referral_id, intervention_id=intervention_id, outcome=outcome,
+                                     now=now) is not None

@@ -23,6 +23,12 @@ referrals = Table(
     Column("status", String(20), nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # 0007: outreach referrals (issue 16): ranked against outreach teams instead of homes
+    Column("kind", String(10), nullable=False, server_default="bed"),
+    Column("current_setting", String(30), nullable=True),
+    Column("at_risk", JSON, nullable=True),
+    Column("outreach_basis", String(10), nullable=True),
+    Column("outreach_planned_weeks", Integer, nullable=True),
 )
 
 # Spoke homes: registration facts, onboarding status, the per-home Phase 1 limit. version is the ETag.
@@ -112,6 +118,46 @@ admissions = Table(
     Column("impact_risk_assessment", JSON, nullable=True),   # the impact risk assessment shown at the time
     Column("decided_by", String(120), nullable=False),
     Column("decided_at", UtcDateTime(), nullable=False),
+    # 0007: an outreach decision (issue 16): the team, the basis and the planned weeks (home and bed are null)
+    Column("team_id", String(36), nullable=True),
+    Column("outreach_basis", String(10), nullable=True),
+    Column("planned_weeks", Integer, nullable=True),
+)
+
+# 0007: the hub's outreach teams (issue 16), per region; caseload counts the open interventions (kept in the same
+# transaction as outreach_caseload: +1 by an accept, -1 when the intervention closes). version is the ETag.
+outreach_teams = Table(
+    "outreach_teams", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("region", String(40), nullable=False, index=True),
+    Column("base_postcode_district", String(4), nullable=False),
+    Column("practitioners", Integer, nullable=False),
+    Column("caseload_limit", Integer, nullable=False),
+    Column("caseload", Integer, nullable=False),
+    Column("specialisms", JSON, nullable=False),
+    Column("reach_miles", Integer, nullable=False),
+    Column("status", String(20), nullable=False),            # active | suspended
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# 0007: one row per accepted outreach referral, open until assessment's intervention.closed
+outreach_caseload = Table(
+    "outreach_caseload", metadata,
+    Column("admission_id", String(36), primary_key=True),
+    Column("team_id", String(36), nullable=False, index=True),
+    Column("referral_id", String(36), nullable=False),
+    Column("la_code", String(16), nullable=False),
+    Column("basis", String(10), nullable=False),
+    Column("planned_weeks", Integer, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("intervention_id", String(36), nullable=True),
+    Column("outcome", String(20), nullable=True),
+    Index("uq_outreach_caseload_referral", "referral_id", unique=True),
 )
 
 # Every impact risk assessment shown, keyed by the hash of its content (so the same answer is stored once).

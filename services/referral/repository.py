@@ -50,6 +50,20 @@ async def find_by_child_ref(session: AsyncSession, la_code: str, child_ref: str)
     return dict(row) if row else None
 
 
+async def find_by_handoff(session: AsyncSession, placement_id: str) -> dict | None:
+    """The outreach referral a step-down from this placement opened, if any."""
+    row = (await session.execute(select(referrals).where(
+        referrals.c.handoff_from_placement_id == str(placement_id)))).mappings().first()
+    return dict(row) if row else None
+
+
+async def find_by_placement(session: AsyncSession, placement_id: str) -> dict | None:
+    """The accepted bed referral whose placement this is (for a handoff; never for a caller's read)."""
+    row = (await session.execute(select(referrals).where(referrals.c.placement_id == str(placement_id))
+                                 .limit(1))).mappings().first()
+    return dict(row) if row else None
+
+
 async def insert(session: AsyncSession, row: dict) -> None:
     await session.execute(referrals.insert().values(**row))
 
@@ -75,6 +89,7 @@ class ReferralFilter:
     wanted_start_to: date | None = None
     child_ref: str | None = None
     awaiting_decision: bool = False
+    kind: str | None = None
 
 
 def _filtered(stmt: Select, f: ReferralFilter) -> Select:
@@ -95,6 +110,8 @@ def _filtered(stmt: Select, f: ReferralFilter) -> Select:
         stmt = stmt.where(referrals.c.child_ref == f.child_ref)
     if f.awaiting_decision:
         stmt = stmt.where(referrals.c.status.in_([s.value for s in OPEN]))
+    if f.kind:
+        stmt = stmt.where(referrals.c.kind == f.kind)
     return stmt
 
 
@@ -124,7 +141,10 @@ async def save(session: AsyncSession, row: dict, **values) -> dict | None:
 
 
 def placement_of(row: dict) -> str | None:
-    """An accepted referral's placement id: the shared rule (libs.common.ids) over its admission id."""
+    """An accepted bed referral's placement id: the shared rule (libs.common.ids) over its admission id. An
+    outreach referral has none (the child stays where the child lives)."""
+    if row.get("kind", "bed") != "bed":
+        return None
     return placement_id_for(row["admission_id"]) if row["status"] == "accepted" and row["admission_id"] else None
 
 
@@ -143,6 +163,8 @@ def to_response(row: dict, *, now: datetime | None = None, with_waiting: bool = 
     out["council_name"] = council_name(row["la_code"])
     out["sex_code"] = SEX_TO_CODE.get(row["sex"])
     out["links"] = links(row)
+    out["kind"] = row.get("kind") or "bed"
+    out["at_risk"] = row.get("at_risk") or []
     if with_waiting:
         now = now or datetime.now(timezone.utc)
         out["waiting_seconds"] = max(0, int((now - row["received_at"]).total_seconds()))
@@ -169,7 +191,11 @@ def _event_fields(row: dict) -> dict:
                 legal_status=row["legal_status"], home_outward_code=row["home_outward_code"],
                 category_of_need=row.get("category_of_need"),
                 needs=[NeedOrRisk(**n) for n in row["needs"]], risks=[NeedOrRisk(**r) for r in row["risks"]],
-                urgency=row["urgency"], wanted_start_date=row["wanted_start_date"], received_at=row["received_at"])
+                urgency=row["urgency"], wanted_start_date=row["wanted_start_date"], received_at=row["received_at"],
+                kind=row.get("kind") or "bed", current_setting=row.get("current_setting"),
+                at_risk=row.get("at_risk") or [], outreach_basis=row.get("outreach_basis"),
+                outreach_planned_weeks=row.get("outreach_planned_weeks"),
+                handoff_from_placement_id=row.get("handoff_from_placement_id"))
 
 
 # --- cursor pagination (the cursor itself: libs.common.pagination) ------------------------------------

@@ -12,12 +12,17 @@ from pydantic_core import PydanticCustomError
 
 from libs.common.events.catalogue import NeedOrRisk
 from libs.common.pagination import Page
+from libs.common.vocabulary import CURRENT_SETTINGS, MAX_AT_RISK
 
+from .domain.outreach import MAX_PLANNED_WEEKS, check_at_risk
 from .domain.referral import (MAX_NEEDS, MAX_RISKS, InvalidCode, InvalidLegalStatus, InvalidPostcode,
                               UnknownNeedOrRisk, check_category_of_need, check_legal_status, check_needs_or_risks,
                               check_sex, outward_code)
 
 Urgency = Literal["crisis", "urgent", "planned"]
+Kind = Literal["bed", "outreach"]
+CurrentSetting = Literal[tuple(CURRENT_SETTINGS)]  # type: ignore[valid-type]
+OutreachBasis = Literal["fixed_fee", "weekly"]
 
 
 def _sex(value: object) -> object:
@@ -148,6 +153,17 @@ class _ReferralFields(BaseModel):
     def _check_vocabulary(cls, value):
         return _vocabulary(value)
 
+    @field_validator("at_risk", check_fields=False)
+    @classmethod
+    def _check_at_risk(cls, value):
+        if value is None:
+            return None
+        try:
+            check_at_risk(value)
+        except ValueError as exc:
+            raise PydanticCustomError("controlled_vocabulary", str(exc)) from None
+        return value
+
 
 class ReferralCreate(_ReferralFields):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
@@ -172,6 +188,18 @@ class ReferralCreate(_ReferralFields):
     summary: str | None = Field(default=None, max_length=4000,
                                 description="Free text for the hub; never logged and never put in an event")
     social_worker: SocialWorker
+    kind: Kind = Field(default="bed", description=(
+        "bed: a Pathway Bed; outreach: the assessment and outreach team works with the child where the child "
+        "lives now (home_postcode is that place's postcode). The outreach fields are refused on a bed referral"))
+    current_setting: CurrentSetting | None = Field(default=None, description=(
+        "Outreach (required there): where the child lives now (GET /v1/referrals/vocabulary `current_settings`)"))
+    at_risk: list[str] = Field(default=[], max_length=MAX_AT_RISK, examples=[["placement_breakdown", "school_place"]],
+                               description="Outreach: what is at risk, codes from GET /v1/referrals/vocabulary "
+                                           "`at_risk`, each once")
+    outreach_basis: OutreachBasis | None = Field(default=None, description=(
+        "Outreach: a fixed-fee intervention (six weeks) or weekly outreach; the hub's acceptance says which"))
+    outreach_planned_weeks: int | None = Field(default=None, ge=1, le=MAX_PLANNED_WEEKS, description=(
+        "Outreach: the weeks asked for (weekly outreach)"))
 
 
 class ReferralPatch(_ReferralFields):
@@ -192,6 +220,11 @@ class ReferralPatch(_ReferralFields):
     wanted_start_date: date | None = None
     summary: str | None = Field(default=None, max_length=4000)
     social_worker: SocialWorker | None = None
+    current_setting: CurrentSetting | None = Field(default=None, description="Outreach referrals only")
+    at_risk: list[str] | None = Field(default=None, max_length=MAX_AT_RISK, description="Outreach referrals only")
+    outreach_basis: OutreachBasis | None = Field(default=None, description="Outreach referrals only")
+    outreach_planned_weeks: int | None = Field(default=None, ge=1, le=MAX_PLANNED_WEEKS,
+                                               description="Outreach referrals only")
 
 
 # fields a merge patch may not set to null
@@ -226,6 +259,13 @@ class Referral(BaseModel):
     wanted_start_date: date | None
     summary: str | None = None
     social_worker: SocialWorker | None = None
+    kind: Kind = "bed"
+    current_setting: str | None = Field(default=None, description="Outreach: where the child lives now")
+    at_risk: list[str] = Field(default=[], description="Outreach: what is at risk (codes)")
+    outreach_basis: str | None = Field(default=None, description="Outreach: fixed_fee or weekly")
+    outreach_planned_weeks: int | None = None
+    handoff_from_placement_id: uuid.UUID | None = Field(default=None, description=(
+        "Outreach opened by a step-down from a Pathway Bed: the placement that ended (GET /v1/placements/{id})"))
     status: StatusName
     allowed_moves: list[str] = Field(description="The states this referral may move to next")
     decided_at: datetime | None = None
@@ -267,5 +307,11 @@ class Vocabulary(BaseModel):
     registration_categories: list[VocabularyTerm] = Field(description=(
         "Ofsted's registered categories of need; a home is matched only for the needs its categories cover"))
     councils: dict[str, str] = Field(description="Council names by ONS code, for the codes in use")
+    kinds: list[str] = Field(default=["bed", "outreach"], description="What a referral may ask for")
+    current_settings: dict[str, str] = Field(default={}, description=(
+        "Outreach: where the child lives now, by code (`current_setting`)"))
+    at_risk: list[VocabularyTerm] = Field(default=[], description="Outreach: what is at risk (`at_risk` codes)")
+    max_at_risk: int = Field(default=MAX_AT_RISK, description="The most at_risk codes one referral may list")
+    outreach_bases: list[str] = Field(default=["fixed_fee", "weekly"], description="Outreach: `outreach_basis`")
     council_codes: list[dict] = Field(default=[], description=(
         "Each council by both identifiers: {ons_code, dfe_la_number, name}"))

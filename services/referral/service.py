@@ -20,6 +20,7 @@ from libs.common.events.outbox import UnitOfWork
 from libs.common.errors import Missing, Stale
 
 from . import repository as repo
+from .domain.outreach import OUTREACH_FIELDS, Handoff, check_kind, handoff_referral
 from .domain.referral import check_age
 from .domain.status import OPEN, IllegalMove, Status, can_move, is_open, is_overdue
 from .repository import ReferralFilter
@@ -43,8 +44,10 @@ Precondition = Callable[[int], bool]  # does the caller's If-Match admit this ve
 # --- intake -----------------------------------------------------------------------------------------
 async def refer(uow: UnitOfWork, settings: ReferralSettings, *, la_code: str, body: ReferralCreate) -> dict:
     """Store the referral and emit referral.received in the caller's transaction (the outbox).
-    Raises AgeOutsideRange. Exactly-once per Idempotency-Key is the write path's job, not this one's."""
+    Raises AgeOutsideRange, or FieldRule for an outreach field on a bed referral (or an outreach referral
+    without its setting). Exactly-once per Idempotency-Key is the write path's job, not this one's."""
     now = datetime.now(timezone.utc)
+    check_kind(body.kind, {k: getattr(body, k) for k in OUTREACH_FIELDS})
     check_age(body.date_of_birth, body.wanted_start_date or now.date(), settings.age_min, settings.age_max)
     row = dict(id=str(uuid.uuid4()), la_code=la_code, child_ref=body.child_ref,
                date_of_birth=body.date_of_birth, sex=body.sex, legal_status=body.legal_status,
@@ -53,7 +56,10 @@ async def refer(uow: UnitOfWork, settings: ReferralSettings, *, la_code: str, bo
                risks=[r.model_dump() for r in body.risks], urgency=body.urgency,
                wanted_start_date=body.wanted_start_date, summary=body.summary,
                social_worker=body.social_worker.model_dump(), status=Status.received.value, version=1,
-               received_at=now, updated_at=now, decided_at=None, decision_reason=None, admission_id=None)
+               received_at=now, updated_at=now, decided_at=None, decision_reason=None, admission_id=None,
+               kind=body.kind, current_setting=body.current_setting,
+               at_risk=list(body.at_risk) if body.kind == "outreach" else None, outreach_basis=body.outreach_basis,
+               outreach_planned_weeks=body.outreach_planned_weeks, handoff_from_placement_id=None, placement_id=None)
     await repo.insert(uow.session, row)
     await uow.emit(repo.received_event(row), subject_id=row["id"], la_code=la_code)
     return row
@@ -97,6 +103,8 @@ async def change(uow: UnitOfWork, settings: ReferralSettings, principal: Princip
     if not is_open(row["status"]):
         raise Closed(row["status"])
     merged = {**row, **values}
+    if any(k in values for k in OUTREACH_FIELDS):
+        check_kind(merged["kind"], merged)
     if "date_of_birth" in values or "wanted_start_date" in values:
         check_age(merged["date_of_birth"], merged["wanted_start_date"] or datetime.now(timezone.utc).date(),
                   settings.age_min, settings.age_max)
@@ -128,6 +136,31 @@ async def withdraw(uow: UnitOfWork, principal: Principal, referral_id: str, reas
                    subject_id=row["id"], la_code=row["la_code"])
     await _status_changed(uow, row, new, reason_code=reason, at=now)
     return new
+
+
+# --- a step-down hands the child to outreach (the assessment service's placement.ended) -------------
+async def open_handoff(uow: UnitOfWork, handoff: Handoff, *, event_id: str) -> dict | None:
+    """Open the outreach referral a step-down hands the child to: the child's bed referral (found by its
+    placement) gives the council, child_ref, date of birth and the rest; emits referral.received, so matching
+    ranks teams for it. Once per placement, however often the event arrives (the inbox, this look-up, and a
+    unique index on handoff_from_placement_id for two deliveries racing). The child's age is not checked: the
+    child may have turned 18 on leaving, and refusing would lose the handoff. Raises LookupError while the
+    placement's referral is unknown (the consumer retries, then parks the event for a replay)."""
+    existing = await repo.find_by_handoff(uow.session, handoff.placement_id)
+    if existing is not None:
+        return None
+    source = await repo.find_by_placement(uow.session, handoff.placement_id)
+    if source is None:
+        log.warning("outreach handoff for a placement without a known referral",
+                    extra={"event_id": event_id, "placement_id": handoff.placement_id})
+        raise LookupError("no accepted referral for the placement of the outreach handoff")
+    now = datetime.now(timezone.utc)
+    row = dict(id=str(uuid.uuid4()), **handoff_referral(source, handoff), status=Status.received.value, version=1,
+               received_at=now, updated_at=now, decided_at=None, decision_reason=None, admission_id=None,
+               placement_id=None)
+    await repo.insert(uow.session, row)
+    await uow.emit(repo.received_event(row), subject_id=row["id"], la_code=row["la_code"])
+    return row
 
 
 # --- the hub's decisions (matching's events) --------------------------------------------------------

@@ -32,7 +32,17 @@ referrals = Table(
     Column("admission_id", String(36), nullable=True),
     # 0004: SSDA903 category of need (CIN, N1-N8)
     Column("category_of_need", String(2), nullable=True),
+    # 0006: outreach (issue 16). kind bed|outreach; the outreach fields are null on a bed referral
+    Column("kind", String(10), nullable=False, server_default="bed"),
+    Column("current_setting", String(30), nullable=True),
+    Column("at_risk", JSON, nullable=True),
+    Column("outreach_basis", String(10), nullable=True),
+    Column("outreach_planned_weeks", Integer, nullable=True),
+    Column("handoff_from_placement_id", String(36), nullable=True),   # a step-down's handoff (unique)
+    Column("placement_id", String(36), nullable=True),   # an accepted bed referral's placement (libs/common/ids)
     Index("ix_referrals_received", "received_at", "id"),
+    Index("ix_referrals_placement", "placement_id"),
+    Index("uq_referrals_handoff", "handoff_from_placement_id", unique=True),
     Index("ix_referrals_status", "status"),
 )
 

@@ -64,6 +64,8 @@ class ReferralReceived(Payload):
         "Outreach: what is at risk, as codes (GET /v1/referrals/vocabulary)"))
     outreach_basis: Literal["fixed_fee", "weekly"] | None = Field(default=None, description=(
         "Outreach: a fixed-fee six-week intervention or weekly outreach"))
+    outreach_planned_weeks: int | None = Field(default=None, examples=[26], description=(
+        "Outreach: the weeks the council asks for (weekly outreach; a fixed fee is six weeks unless said)"))
     handoff_from_placement_id: uuid.UUID | None = Field(default=None, description=(
         "Outreach that follows a child out of a Pathway Bed: the placement that stepped down"))
 
@@ -114,6 +116,11 @@ class ImpactRiskAssessed(Payload):
     homes_considered: int
     homes_ranked: int
     top_home_id: uuid.UUID | None = None
+    kind: Literal["bed", "outreach"] = Field(default="bed", description=(
+        "outreach: the hub recorded its ranking of outreach teams (homes_* are 0; teams_* say how many)"))
+    teams_considered: int | None = None
+    teams_ranked: int | None = None
+    top_team_id: uuid.UUID | None = None
 
 
 class MatchAssessed(ImpactRiskAssessed):

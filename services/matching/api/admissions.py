@@ -35,13 +35,17 @@ def _decision(body: AdmissionCreate) -> service.Decision:
         referral_id=str(body.referral_id), decision=body.decision, home_id=str(body.home_id) if body.home_id else None,
         bed_id=str(body.bed_id) if body.bed_id else None, planned_start_date=body.planned_start_date,
         reason_code=body.reason_code, reason_text=body.reason_text, fee_basis_hint=body.fee_basis_hint,
-        impact_risk_assessment_id=body.impact_risk_assessment_id)
+        impact_risk_assessment_id=body.impact_risk_assessment_id, team_id=str(body.team_id) if body.team_id else None,
+        outreach_basis=body.outreach_basis, planned_weeks=body.planned_weeks)
 
 
 @router.post("", status_code=201, response_model=AdmissionOut, summary="Accept or decline a referral")
 async def decide(body: AdmissionCreate, request: Request, principal: Decide, idempotency_key: IdempotencyKey = None):
     """An accept reserves the home's Pathway Bed (of two accepts racing for it exactly one wins, the other is
     409); a hard limit other than the bed refuses it (409, decline instead); a decline carries a coded reason.
+    An outreach referral is accepted for a team (`team_id`, with `outreach_basis` and `planned_weeks`: a fixed
+    fee is six weeks unless given), taking a place on its caseload (a team at its limit, suspended or out of
+    reach is 409 naming the decline reason to use), and emits outreach.accepted.
     `assessment_id` is the deprecated name of `impact_risk_assessment_id` and is still accepted."""
     async def op(uow) -> Written:
         row = await service.decide(uow, request.app.state.homes_snapshot, principal, _decision(body), service.utcnow())

@@ -21,7 +21,7 @@ from libs.common.http import IdempotencyKey, Written, write
 
 from .. import service
 from ..domain.impact_risk import canonical
-from ..schemas import ImpactRiskAssessmentOut
+from ..schemas import ImpactRiskAssessmentOut, TeamRankingOut
 
 router = APIRouter(tags=["matching"])
 
@@ -32,14 +32,16 @@ Limit = Annotated[int | None, Query(ge=1, le=500, description="How many ranked h
 AsOf = Annotated[date | None, Query(description="Ages counted on this day (default today), YYYY-MM-DD")]
 
 
-@router.get("/v1/referrals/{referral_id}/matches", response_model=ImpactRiskAssessmentOut,
+@router.get("/v1/referrals/{referral_id}/matches", response_model=ImpactRiskAssessmentOut | TeamRankingOut,
             summary="The impact risk assessment: homes ranked for a referral (a read: records nothing)")
 async def get_matches(referral_id: uuid.UUID, request: Request, principal: ReadMatches, limit: Limit = None,
                       as_of: AsOf = None):
     """For the hub: hard limits first (with how many homes each excluded, and why each listed home was),
     then each remaining home scored against every current resident, explained term by term. Reading it
     changes nothing: to record that the hub has assessed the referral (and tell the council), POST the
-    same URL. 404 until matching has received the referral's event."""
+    same URL. 404 until matching has received the referral's event. For an outreach referral (issue 16) the
+    answer ranks outreach teams instead (`kind: outreach`): suspended, full and out-of-reach teams excluded and
+    explained, the rest by capacity left, distance and specialism fit."""
     now = service.utcnow()
     async with request.app.state.runtime.db.session() as session:
         ranking = await service.rank(session, request.app.state.homes_snapshot, str(referral_id),
@@ -56,7 +58,7 @@ class RecordAssessment(BaseModel):
         "is different and the request is 409 with the current id; omit it to record the current answer"))
 
 
-@router.post("/v1/referrals/{referral_id}/matches", response_model=ImpactRiskAssessmentOut, status_code=201,
+@router.post("/v1/referrals/{referral_id}/matches", response_model=ImpactRiskAssessmentOut | TeamRankingOut, status_code=201,
              summary="Record the impact risk assessment the hub has seen (announces impact_risk.assessed)",
              responses={200: {"description": "This answer was recorded before: nothing new is announced"},
                         409: {"description": "The answer changed since it was shown (current id given)"}})

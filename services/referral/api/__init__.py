@@ -4,6 +4,7 @@
 from libs.common.errors import Conflict, ProblemError, field_problem
 from libs.common.pagination import InvalidCursor
 
+from ..domain.outreach import FieldRule
 from ..domain.referral import AgeOutsideRange
 from ..domain.status import IllegalMove, Status, allowed_moves
 from ..service import Closed
@@ -23,6 +24,7 @@ PROBLEMS = {
     Closed: lambda exc: Conflict(f"A referral that is {exc.status} can no longer be changed.",
                                  current_status=exc.status, allowed_moves=allowed_moves(exc.status)),
     IllegalMove: _illegal_move,
+    FieldRule: lambda exc: field_problem(exc.field, exc.rule, exc.message),
     AgeOutsideRange: lambda exc: field_problem("body.date_of_birth", "age_range", str(exc)),
     InvalidCursor: lambda exc: field_problem("query.cursor", "cursor", "not a cursor from this listing"),
 }

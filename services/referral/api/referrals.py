@@ -20,7 +20,7 @@ from libs.common.web import runtime_of
 from .. import repository as repo
 from .. import service
 from ..repository import ReferralFilter
-from ..schemas import (NOT_NULL, QueryDate, Referral, ReferralCreate, ReferralPage, ReferralPatch, StatusName,
+from ..schemas import (NOT_NULL, Kind, QueryDate, Referral, ReferralCreate, ReferralPage, ReferralPatch, StatusName,
                        Urgency, Withdrawal)
 from ._common import Config, Reader, Writer, referral_view, written
 
@@ -65,6 +65,7 @@ async def list_referrals(
         wanted_start_from: Annotated[QueryDate | None, Query(description="YYYY-MM-DD")] = None,
         wanted_start_to: Annotated[QueryDate | None, Query(description="YYYY-MM-DD")] = None,
         child_ref: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$")] = None,
+        kind: Annotated[Kind | None, Query(description="bed or outreach referrals only")] = None,
         awaiting: Annotated[Literal["decision"] | None, Query(
             description="decision: the hub's queue of undecided referrals, most urgent first, then the longest "
                         "waiting; each item shows waiting_seconds")] = None,
@@ -74,7 +75,7 @@ async def list_referrals(
     wanted = ReferralFilter(status=tuple(status or ()), urgency=tuple(urgency or ()), received_from=received_from,
                             received_to=received_to, wanted_start_from=wanted_start_from,
                             wanted_start_to=wanted_start_to, child_ref=child_ref,
-                            awaiting_decision=awaiting == "decision")
+                            awaiting_decision=awaiting == "decision", kind=kind)
     async with runtime_of(request).db.session() as session:
         rows, next_cursor = await service.page(session, principal, wanted, cursor, limit)
     now = datetime.now(timezone.utc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from libs.common.councils import councils as council_codes
-from libs.common.vocabulary import CATEGORIES_OF_NEED, COUNCILS, SEX_CODES, HOME_SPECIALISMS, NEEDS_AND_RISKS, REGISTRATION_CATEGORIES, SEVERITIES
+from libs.common.vocabulary import AT_RISK, CURRENT_SETTINGS, CATEGORIES_OF_NEED, COUNCILS, SEX_CODES, HOME_SPECIALISMS, NEEDS_AND_RISKS, REGISTRATION_CATEGORIES, SEVERITIES
 
 from ..domain.referral import LEGAL_STATUSES, MAX_NEEDS, MAX_RISKS, URGENCIES
 from ..schemas import Vocabulary, VocabularyTerm
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 async def vocabulary(principal: Reader) -> Vocabulary:
     """Needs and risks (one controlled vocabulary, shared with matching), severities, looked-after
     children legal status codes and urgencies, how many needs and risks a referral may list (each
-    code once), and the homes' vocabularies (specialisms, registered categories) and council names."""
+    code once), outreach's current settings and at-risk codes, and the homes' vocabularies (specialisms, registered categories) and council names."""
     return Vocabulary(needs_and_risks=[VocabularyTerm(code=t.code, label=t.label, group=t.group)
                                        for t in NEEDS_AND_RISKS.values()],
                       severities=list(SEVERITIES), legal_statuses=LEGAL_STATUSES, urgencies=list(URGENCIES),
@@ -27,4 +27,5 @@ async def vocabulary(principal: Reader) -> Vocabulary:
                       registration_categories=[VocabularyTerm(code=t.code, label=t.label, group=t.group)
                                                for t in REGISTRATION_CATEGORIES.values()],
                       councils=dict(COUNCILS), council_codes=council_codes(), sexes=dict(SEX_CODES),
-                      categories_of_need=dict(CATEGORIES_OF_NEED))
+                      categories_of_need=dict(CATEGORIES_OF_NEED), current_settings=dict(CURRENT_SETTINGS),
+                      at_risk=[VocabularyTerm(code=t.code, label=t.label, group=t.group) for t in AT_RISK.values()])
