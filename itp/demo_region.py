@@ -16,7 +16,11 @@ What the hub sees after seeding:
   placement pages chart progress against the bands and the outcomes page has cohort figures; a few points
   are left missing (an overdue baseline, a six-monthly point, groups not yet recorded);
 - Leicester City's spot contract, each live home's monthly cost base, and the fee periods closed up to two
-  months ago (the last full month is left for finance to close).
+  months ago (the last full month is left for finance to close);
+- two outreach teams (issue 16) with a live caseload: children living with foster carers, with an IFA, at home,
+  in another provider's home and in hospital, referred for outreach and accepted (fixed fee or weekly); the
+  Nottingham team is at its caseload limit, so the outreach referral waiting in the queue is offered the
+  Leicestershire team only, and the ranking says why.
 """
 from __future__ import annotations
 
@@ -126,6 +130,37 @@ SDQ_TOTALS: dict[str, tuple[int, ...]] = {
 ONLY_SDQ_AT_LAST = ("LC-2025-0220", "LCC-2025-0190")  # education, health and stability still to record there
 # the difficulty items scored as answered (not reverse-scored), spread across the four scales
 _DIFFICULTY_ITEMS = (3, 5, 2, 6, 8, 12, 10, 19, 13, 18, 15, 23, 16, 22, 24)
+# outreach (issue 16): the hub's outreach teams, and the children each has accepted (a live caseload); one more
+# outreach referral waits in the queue
+TEAMS: list[dict] = [
+    dict(key="leics", name="Leicestershire outreach team", region="east_midlands", base_postcode_district="LE4",
+         practitioners=4, caseload_limit=8, reach_miles=30,
+         specialisms=["child_criminal_exploitation", "child_sexual_exploitation", "family_work", "self_harm"]),
+    dict(key="notts", name="Nottingham outreach team", region="east_midlands", base_postcode_district="NG5",
+         practitioners=2, caseload_limit=3, reach_miles=15,
+         specialisms=["education_engagement", "mental_health", "neurodiversity"]),
+]
+OUTREACH: list[dict] = [
+    dict(ref="LCC-2026-0501", la=LEICESTERSHIRE, team="leics", sex="female", age=14, postcode="LE9 6AA",
+         setting="foster_care", at_risk=["placement_breakdown", "carer_resignation"], basis="fixed_fee",
+         needs=["trauma"], risks=["exploitation_risk"]),
+    dict(ref="LC-2026-0512", la=LEICESTER, team="leics", sex="male", age=15, postcode="LE5 4AB", setting="own_home",
+         at_risk=["family_breakdown", "school_place"], basis="weekly", weeks=26, needs=["attachment_difficulties"],
+         risks=["youth_justice", "missing_episodes"]),
+    dict(ref="LCC-2026-0520", la=LEICESTERSHIRE, team="leics", sex="female", age=12, postcode="LE12 7AB",
+         setting="ifa", at_risk=["placement_breakdown"], basis="fixed_fee", needs=["trauma"], risks=["self_harm"]),
+    dict(ref="LC-2026-0533", la=LEICESTER, team="notts", sex="male", age=16, postcode="NG3 2AB",
+         setting="other_residential", at_risk=["placement_breakdown", "residential_escalation"], basis="weekly",
+         weeks=12, needs=["neurodiversity", "ehcp"], risks=["violence_to_staff"]),
+    dict(ref="LCC-2026-0544", la=LEICESTERSHIRE, team="notts", sex="female", age=13, postcode="NG7 1AB",
+         setting="hospital", at_risk=["hospital_discharge"], basis="fixed_fee", needs=["mental_health"],
+         risks=["self_harm", "suicidal_ideation"]),
+    dict(ref="LC-2026-0550", la=LEICESTER, team="notts", sex="male", age=11, postcode="NG9 2AB", setting="own_home",
+         at_risk=["school_place"], basis="fixed_fee", needs=["education_not_in_school"], risks=[]),
+]
+WAITING_OUTREACH = dict(ref="LCC-2026-0561", la=LEICESTERSHIRE, sex="female", age=15, postcode="LE67 3AB",
+                        setting="foster_care", at_risk=["placement_breakdown", "school_place"], basis="fixed_fee",
+                        needs=["trauma"], risks=["missing_episodes", "exploitation_risk"])
 HOME_MONTHLY_COST = {2: 2600000, 3: 3900000, 4: 5000000}  # pence a month by registered places
 WORKER = {"name": "Demo Social Worker", "email": "social.worker@example.gov.uk", "phone": "0116 000 0000"}
 
@@ -278,6 +313,38 @@ class Region:
                 "reason_code": "E8"})
         return placement, arrival
 
+    # --- outreach (issue 16) ------------------------------------------------------------------------------
+    async def refer_outreach(self, spec: dict) -> str:
+        body = {"kind": "outreach", "child_ref": spec["ref"], "date_of_birth": _born(self.today, spec["age"], self.rng),
+                "sex": spec["sex"], "home_postcode": spec["postcode"], "urgency": "urgent",
+                "current_setting": spec["setting"], "at_risk": spec["at_risk"], "outreach_basis": spec["basis"],
+                "needs": [{"code": c, "severity": "high" if i == 0 else "medium"} for i, c in enumerate(spec["needs"])],
+                "risks": [{"code": c, "severity": "high" if i == 0 else "medium"} for i, c in enumerate(spec["risks"])],
+                "social_worker": WORKER}
+        if spec.get("weeks"):
+            body["outreach_planned_weeks"] = spec["weeks"]
+        made = await self._call("POST", "/v1/referrals", body, headers=self.councils[spec["la"]],
+                                key=f"region-{spec['ref']}")
+        return made["id"]
+
+    async def outreach(self) -> dict[str, str]:
+        """The teams, each child referred for outreach and accepted for its team (the teams' live caseload), and
+        one outreach referral left waiting; the teams' ids by key."""
+        teams = {t["key"]: await self._call("POST", "/v1/outreach-teams", {k: v for k, v in t.items() if k != "key"},
+                                            key=f"region-team-{t['key']}") for t in TEAMS}
+        for spec in OUTREACH:
+            referral_id = await self.refer_outreach(spec)
+
+            async def known():
+                r = await self.client.get(f"/v1/referrals/{referral_id}/matches", headers=self.hub)
+                return r.status_code == 200
+            await _until(known)
+            await self._call("POST", "/v1/admissions", {"referral_id": referral_id, "decision": "accept",
+                                                        "team_id": teams[spec["team"]]["id"],
+                                                        "planned_start_date": str(self.today)})
+        await self.refer_outreach(WAITING_OUTREACH)
+        return {k: t["id"] for k, t in teams.items()}
+
     # --- outcomes ----------------------------------------------------------------------------------------
     async def measures(self, spec: dict, placement: dict, arrival: date) -> None:
         """The SDQ totals of SDQ_TOTALS at the points already passed, with the other groups beside them."""
@@ -360,6 +427,7 @@ class Region:
             await self.refer(spec["la"], spec["ref"], spec["sex"], spec["age"], spec["postcode"], spec["urgency"],
                              self.today + timedelta(days=spec["start"]), spec["needs"], spec["risks"], spec["legal"])
         closed = await self.close_periods()
+        teams = await self.outreach()
         marker = next(h for h in HOMES if h["urn"] == MARKER_URN)
         self.homes[marker["key"]] = await self.make_home(marker)
-        return {"homes": {k: h["id"] for k, h in self.homes.items()}, "closed_periods": closed}
+        return {"homes": {k: h["id"] for k, h in self.homes.items()}, "closed_periods": closed, "teams": teams}

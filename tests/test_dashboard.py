@@ -69,6 +69,10 @@ async def test_the_dashboard_is_not_part_of_the_api(sut):
 
 async def test_the_outcomes_page_and_a_placements_sdq_chart(sut):
     await seed_blueprint(**sut.overrides)  # the demo region, with its children's SDQs
+    # the region's outreach teams hold a live caseload (issue 16); the full one is not offered
+    teams = {t["name"]: t for t in (await sut.client.get("/v1/outreach-teams", headers=sut.hub())).json()["items"]}
+    assert teams["Leicestershire outreach team"]["caseload"] == 3
+    assert [x["reason"] for x in teams["Nottingham outreach team"]["not_offered_because"]] == ["caseload_full"]
     await _sign_in(sut, "demo-hub")
     board = (await sut.client.get("/dashboard/board")).text
     assert 'href="/dashboard/outcomes"' in board

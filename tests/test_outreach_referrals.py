@@ -5,11 +5,17 @@ referral is accepted (outreach.accepted); another council cannot see it; a step-
 an outreach referral for the child once, however often the event arrives."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
+import pytest
+
+from itp.seed import seed_demo
+
 from libs.common.events.catalogue import InterventionClosed, OutreachHandoff, PlacementEnded
 
+from .support import wait_for
 from .support.assessment import admit, new_home
 from .support.outreach import (LEICESTER, LEICS, TODAY, accept_outreach, create_team, emit_as, handled, key,
                                outreach_body, ranked_teams, refer_outreach, referral_status)
@@ -61,6 +67,12 @@ async def test_a_child_with_a_foster_carer_is_referred_ranked_against_teams_and_
     assert decision["planned_weeks"] == 6 and decision["home_id"] is None
     accepted = await referral_status(sut, referral_id, "accepted")
     assert accepted["admission_id"] == decision["id"] and accepted["links"]["placement"] is None
+    intervention = accepted["links"]["intervention"]  # assessment makes it from outreach.accepted
+    assert intervention == f"/v1/interventions/{accepted['intervention_id']}"
+
+    async def made():
+        return (await sut.client.get(intervention, headers=sut.council(LEICS))).status_code == 200
+    await wait_for(made)
     sent = [e for e in await events_of(sut, "matching") if e["type"] == "outreach.accepted"]
     mine = next(e for e in sent if e["payload"]["referral_id"] == referral_id)
     assert mine["payload"]["team_id"] == near["id"] and mine["payload"]["basis"] == "fixed_fee"
@@ -146,3 +158,27 @@ async def test_a_step_down_hands_the_child_to_outreach_once(sut):
     assert team["id"] in [o["team_id"] for o in ranking["options"]]
     decision = await accept_outreach(sut, handoff["id"], team["id"])
     assert decision["outreach_basis"] == "weekly" and decision["planned_weeks"] == 26  # the weeks the step-down planned
+
+
+@pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
+async def test_the_hub_accepts_an_outreach_referral_on_the_dashboard(sut):
+    await seed_demo(**sut.overrides)
+    team = await create_team(sut, name="Dashboard outreach team")
+    referral_id = await refer_outreach(sut, outreach_basis="weekly", outreach_planned_weeks=12)
+    await ranked_teams(sut, referral_id)
+    r = await sut.client.get("/dashboard/sign-in")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
+    await sut.client.post("/dashboard/sign-in", data={"csrf": csrf, "client_id": "demo-hub",
+                                                      "client_secret": "demo-hub-secret"})
+    page = await sut.client.get(f"/dashboard/referrals/{referral_id}")
+    assert page.status_code == 200 and "Outreach teams" in page.text and "Foster care" in page.text
+    assert "Dashboard outreach team" in page.text and f'value="{team["id"]}"' in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    iraid = re.search(r'name="iraid" value="([^"]+)"', page.text).group(1)
+    decided = await sut.client.post(f"/dashboard/referrals/{referral_id}/decision", data={
+        "csrf": csrf, "decision": "accept", "team_id": team["id"], "iraid": iraid, "outreach_basis": "weekly",
+        "planned_start_date": str(TODAY), "planned_weeks": "12"})
+    assert decided.status_code == 303 and decided.headers["location"].endswith("decided=accepted")
+    await referral_status(sut, referral_id, "accepted")
+    page = await sut.client.get(f"/dashboard/referrals/{referral_id}")
+    assert "Accepted for outreach" in page.text and "12 weeks" in page.text

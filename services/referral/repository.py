@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.events.catalogue import NeedOrRisk, ReferralReceived, ReferralStatusChanged, ReferralUpdated
-from libs.common.ids import placement_id_for
+from libs.common.ids import intervention_id_for, placement_id_for
 from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.common.tenancy import readable
 from libs.common.vocabulary import SEX_TO_CODE, council_name
@@ -148,18 +148,28 @@ def placement_of(row: dict) -> str | None:
     return placement_id_for(row["admission_id"]) if row["status"] == "accepted" and row["admission_id"] else None
 
 
+def intervention_of(row: dict) -> str | None:
+    """An accepted outreach referral's intervention id: the shared rule (libs.common.ids) over its decision id."""
+    if row.get("kind") != "outreach":
+        return None
+    return intervention_id_for(row["admission_id"]) if row["status"] == "accepted" and row["admission_id"] else None
+
+
 def links(row: dict) -> dict:
-    """Where a referral leads: itself, the hub's decision, and (accepted) the child's placement."""
-    placement_id = placement_of(row)
+    """Where a referral leads: itself, the hub's decision, and (accepted) the child's placement or, for
+    outreach, the intervention."""
+    placement_id, intervention_id = placement_of(row), intervention_of(row)
     return {"self": f"/v1/referrals/{row['id']}",
             "admission": f"/v1/admissions/{row['admission_id']}" if row["admission_id"] else None,
-            "placement": f"/v1/placements/{placement_id}" if placement_id else None}
+            "placement": f"/v1/placements/{placement_id}" if placement_id else None,
+            "intervention": f"/v1/interventions/{intervention_id}" if intervention_id else None}
 
 
 def to_response(row: dict, *, now: datetime | None = None, with_waiting: bool = False) -> dict:
     out = dict(row)
     out["allowed_moves"] = allowed_moves(row["status"])
     out["placement_id"] = placement_of(row)
+    out["intervention_id"] = intervention_of(row)
     out["council_name"] = council_name(row["la_code"])
     out["sex_code"] = SEX_TO_CODE.get(row["sex"])
     out["links"] = links(row)

@@ -240,6 +240,7 @@ class ReferralLinks(BaseModel):
     self: str = Field(examples=["/v1/referrals/6f1c2a8e-8a55-4a3e-9a53-0d6f8d3b3c11"])
     admission: str | None = Field(default=None, description="The hub's decision (read by the hub)")
     placement: str | None = Field(default=None, description="Accepted: the child's placement")
+    intervention: str | None = Field(default=None, description="An accepted outreach referral: its intervention")
 
 
 class Referral(BaseModel):
@@ -274,6 +275,9 @@ class Referral(BaseModel):
     placement_id: uuid.UUID | None = Field(default=None, description=(
         "Accepted: the child's placement (GET /v1/placements/{placement_id}); it exists once the assessment "
         "service has heard the acceptance, usually within a second"))
+    intervention_id: uuid.UUID | None = Field(default=None, description=(
+        "An accepted outreach referral: its intervention (GET /v1/interventions/{intervention_id}), made by the "
+        "assessment service when it hears the acceptance"))
     links: ReferralLinks
     version: int = Field(description="Also the ETag: send it back in If-Match to change the referral")
     received_at: datetime

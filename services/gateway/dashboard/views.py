@@ -40,6 +40,9 @@ HOME_ROLES = ("hub", "home_manager", "provider_admin")
 DECLINE_REASONS = {"risk_to_current_group": "Risk to the current group", "needs_beyond_registration":
                    "Needs beyond the home's registration", "no_vacancy": "No vacancy", "staffing": "Staffing",
                    "other": "Other (say why)"}
+OUTREACH_DECLINE_REASONS = {"no_team_capacity": "No outreach team has capacity",
+                            "outside_reach": "Outside every team's reach", "staffing": "Staffing",
+                            "other": "Other (say why)"}
 RATING_KIND = {"low": "green", "medium": "amber", "high": "red", "unacceptable": "red"}
 URGENCY_KIND = {"crisis": "red", "urgent": "amber", "planned": "neutral"}
 DEADLINE_KIND = {"overdue": "red", "due_soon": "amber", "upcoming": "neutral"}
@@ -388,7 +391,17 @@ async def referral(referral_id: str, request: Request):
         # the hub's decision is matching's; the referral's own status follows by event a moment later
         decided = r["status"] not in ("received", "in_assessment") or bool(
             items(await api.get("/v1/admissions", {"referral_id": referral_id}, allow=(422,)) or []))
+        if r.get("kind") == "outreach":  # where the child lives now and what is at risk (issue 16)
+            facts = facts.replace("</dl>", (
+                f'<dt>Kind</dt><dd>{badge("Outreach", "blue")}</dd>'
+                f'<dt>Lives now</dt><dd>{e(label(r.get("current_setting")) or "-")}</dd>'
+                f'<dt>At risk</dt><dd>{e(", ".join(label(c) for c in r.get("at_risk") or []) or "-")}</dd>'
+                f'<dt>Basis</dt><dd>{e(label(r.get("outreach_basis")) or "-")}'
+                f'{" · " + e(r["outreach_planned_weeks"]) + " weeks" if r.get("outreach_planned_weeks") else ""}</dd>'
+                "</dl>"))
         if decided:
+            if r.get("kind") == "outreach":
+                return notice + facts + await _outreach_decision(api, referral_id)
             return notice + facts + await _decision(api, referral_id, names)
         m = await api.get(f"/v1/referrals/{referral_id}/matches", allow=(404, 409))
         if m is None:
@@ -396,6 +409,8 @@ async def referral(referral_id: str, request: Request):
         csrf = _csrf_of(request)
         start = r.get("wanted_start_date") or str(date.today())
         start = max(start, str(date.today()))
+        if m.get("kind") == "outreach":
+            return notice + facts + _outreach_options(m, r, referral_id, csrf, start)
         excluded = ", ".join(f"{label(k)}: {v}" for k, v in m.get("excluded", {}).items() if v) or "none"
         opts = []
         for o in m["options"]:
@@ -444,6 +459,61 @@ async def referral(referral_id: str, request: Request):
     return await _render(request, "Referral", build, roles=("hub",), current="/dashboard/referrals")
 
 
+def _outreach_options(m: dict, r: dict, referral_id: str, csrf: str, start: str) -> str:
+    """An outreach referral's ranking of outreach teams (issue 16), each with the hub's accept, and a decline."""
+    excluded = ", ".join(f"{label(k)}: {v}" for k, v in m.get("excluded", {}).items() if v) or "none"
+    weekly = r.get("outreach_basis") == "weekly"
+    opts = []
+    for o in m["options"]:
+        terms = "".join(f'<li>{e(label(t["term"]))}: {t["weighted"]:+.1f} - {e(t["reason"])}</li>' for t in o["terms"])
+        n, free = o["rank"], f'{o["capacity_left"]} of {o["caseload_limit"]} places free'
+        opts.append(
+            f'<section class="option" data-team="{e(o["team_name"])}" aria-labelledby="opt-{n}"><h3 id="opt-{n}">'
+            f'{n}. {e(o["team_name"])} {badge(free, "green")}'
+            f'</h3><p class="meta">Score {o["score"]:.1f} (lower ranks first) · '
+            f'{e(o["distance_miles"] if o["distance_miles"] is not None else "unknown")} miles (reach '
+            f'{e(o["reach_miles"])}) · {e(label(o["region"]))}</p><h4>Why this rank</h4><ul>{terms}</ul>'
+            f'<form method="post" action="/dashboard/referrals/{e(referral_id)}/decision" class="stack">'
+            f'<input type="hidden" name="csrf" value="{e(csrf)}"><input type="hidden" name="decision" value="accept">'
+            f'<input type="hidden" name="team_id" value="{e(o["team_id"])}">'
+            f'<input type="hidden" name="iraid" value="{e(m["impact_risk_assessment_id"])}">'
+            f'<div><label for="start-{n}">Planned start date</label>'
+            f'<input type="date" id="start-{n}" name="planned_start_date" value="{e(start)}" required></div>'
+            f'<div><label for="basis-{n}">Basis</label><select id="basis-{n}" name="outreach_basis">'
+            f'<option value="fixed_fee"{"" if weekly else " selected"}>Fixed fee (six weeks)</option>'
+            f'<option value="weekly"{" selected" if weekly else ""}>Weekly</option></select></div>'
+            f'<div><label for="weeks-{n}">Planned weeks (weekly; blank for six)</label>'
+            f'<input type="number" id="weeks-{n}" name="planned_weeks" min="1" max="52" '
+            f'value="{e(r.get("outreach_planned_weeks") or "")}"></div>'
+            f'<button type="submit">Accept for {e(o["team_name"])}</button></form></section>')
+    why = "".join(f'<li>{e(x["team_name"])}: {e(x["detail"])}</li>' for x in m.get("exclusions", []))
+    decline = (f'<form method="post" action="/dashboard/referrals/{e(referral_id)}/decision" class="stack option">'
+               f'<h2>Decline</h2><input type="hidden" name="csrf" value="{e(csrf)}">'
+               '<input type="hidden" name="decision" value="decline">'
+               '<div><label for="reason_code">Reason</label><select id="reason_code" name="reason_code" required>'
+               + "".join(f'<option value="{k}">{e(v)}</option>' for k, v in OUTREACH_DECLINE_REASONS.items())
+               + '</select></div><div><label for="reason_text">Details (required for Other; no names)</label>'
+               '<textarea id="reason_text" name="reason_text" rows="2" cols="50" maxlength="1000"></textarea></div>'
+               '<button type="submit" class="danger">Decline referral</button></form>')
+    head = (f'<h2>Outreach teams</h2><p class="meta">{m["teams_ranked"]} of {m["teams_considered"]} teams ranked · '
+            f'excluded by hard limits: {e(excluded)} · rules {e(m["rules_version"])}</p>'
+            + (f'<h3>Not offered</h3><ul>{why}</ul>' if why else ""))
+    return head + ("".join(opts) or '<p class="empty">No outreach team can take this child now.</p>') + decline
+
+
+async def _outreach_decision(api: Api, referral_id: str) -> str:
+    admissions = items(await api.get("/v1/admissions", {"referral_id": referral_id}, allow=(422,)) or [])
+    mine = [a for a in admissions if str(a["referral_id"]) == referral_id]
+    if not mine:
+        return '<p class="empty">This referral is closed.</p>'
+    a = mine[0]
+    if a["decision"] == "declined":
+        return f'<h2>Declined</h2><p>Reason: {e(label(a["reason_code"]))}</p>'
+    team = await api.get(f"/v1/outreach-teams/{a['team_id']}", allow=(404,)) or {}
+    return (f'<h2>Accepted for outreach</h2><p>{e(team.get("name", a["team_id"]))}: '
+            f'{e(label(a["outreach_basis"]))}, {e(a["planned_weeks"])} weeks from {e(a["planned_start_date"])}.</p>')
+
+
 async def _decision(api: Api, referral_id: str, homes: dict) -> str:
     admissions = items(await api.get("/v1/admissions", {"referral_id": referral_id}, allow=(422,)) or [])
     mine = [a for a in admissions if str(a["referral_id"]) == referral_id]
@@ -468,7 +538,13 @@ async def _decision(api: Api, referral_id: str, homes: dict) -> str:
 async def decide(referral_id: str, request: Request):
     async def action(api: Api, user, form):
         body = {"referral_id": referral_id, "decision": form.get("decision")}
-        if body["decision"] == "accept":
+        if body["decision"] == "accept" and form.get("team_id"):  # an outreach referral, for a team
+            body.update(team_id=form.get("team_id"), planned_start_date=form.get("planned_start_date"),
+                        impact_risk_assessment_id=form.get("iraid") or None,
+                        outreach_basis=form.get("outreach_basis") or None)
+            if (form.get("planned_weeks") or "").strip().isdigit():
+                body["planned_weeks"] = int(form.get("planned_weeks"))
+        elif body["decision"] == "accept":
             body.update(home_id=form.get("home_id"), planned_start_date=form.get("planned_start_date"),
                         impact_risk_assessment_id=form.get("iraid") or None)
         else:
