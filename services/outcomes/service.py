@@ -439,7 +439,9 @@ async def intervention_started(uow: UnitOfWork, *, intervention_id: str, referra
                   team_id=team_id, basis=basis, planned_weeks=planned_weeks, start_date=start_date,
                   current_setting=current_setting)
     if found is None:
-        values["status"] = "active"
+        values["status"] = "accepted"   # started at acceptance (assessment); active from status_changed
+    else:
+        values.pop("start_date")        # a later status change may have set the day it really began
     await repo.save_intervention(uow.session, intervention_id, values)
 
 
@@ -448,8 +450,9 @@ async def intervention_status(uow: UnitOfWork, *, intervention_id: str, status: 
     if found is None:
         raise LookupError("intervention.status_changed before intervention.started")  # retried, then parked
     if found["status"] != "closed":
+        day = {"active": "start_date", "closed": "end_date"}.get(status)
         await repo.save_intervention(uow.session, intervention_id, dict(
-            status=status, **({"end_date": effective_date} if status == "closed" else {})))
+            status=status, **({day: effective_date} if day else {})))
 
 
 async def intervention_session(uow: UnitOfWork, *, intervention_id: str, session_id: str, session_date: date,

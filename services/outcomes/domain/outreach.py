@@ -3,7 +3,7 @@ broken down at the follow-up checkpoints, time to stabilise, and the return on i
 against the breakdown costs avoided at the council's assumed cost of a breakdown. Pure.
 
 Rules (README "Outreach evidence"):
-- A checkpoint (6 weeks, 3 months, 6 months after the intervention began) reads `held` or `broke` from the
+- A checkpoint (6 weeks, 3 months, 6 months after the intervention closed, as assessment schedules them) reads `held` or `broke` from the
   follow-up recorded for it; a breakdown at one checkpoint means every later checkpoint broke too; a checkpoint
   not yet recorded is `pending`. An intervention that closed with outcome `breakdown` broke.
 - A placement counts as held when its latest recorded checkpoint says held and nothing says it broke; as broken
