@@ -36,7 +36,7 @@ DEMO_CLIENTS = [
          homes=[BLUEPRINT_HOME_ID]),
     # the hub's finance officer: contracts, fee periods, invoices, viability (the dashboard's finance pages)
     dict(client_id="demo-finance", client_secret="demo-finance-secret", name="Hub finance officer (demo)",
-         role="finance", scopes=["billing:write", "invoices:read"]),
+         role="finance", scopes=["billing:write", "invoices:read", "homes:read"]),
 ]
 
 

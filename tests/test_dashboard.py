@@ -99,3 +99,30 @@ async def test_the_outcomes_page_and_a_placements_sdq_chart(sut):
     sut.client.cookies.clear()
     await _sign_in(sut, "demo-finance")
     assert (await sut.client.get("/dashboard/outcomes")).status_code == 403
+
+
+async def test_a_session_outlives_the_access_token_within_its_limit(sut):
+    """The access token lives 10 minutes; the dashboard re-mints it from its session cookie (same client, read
+    again) until the session limit (8 hours), then asks to sign in again."""
+    await seed_demo(**sut.overrides)
+    ok = await _sign_in(sut, "demo-hub")
+    cookie = next(c for c in ok.headers.get_list("set-cookie") if c.startswith("itp_dashboard_session="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/dashboard" in cookie
+    # the session token is no access token: the API refuses it
+    raw = cookie.split(";")[0].split("=", 1)[1]
+    assert (await sut.client.get("/v1/referrals", headers={"Authorization": f"Bearer {raw}"})).status_code == 401
+    verifier = sut.runtime("gateway").verifier
+    real = verifier.now
+    try:
+        verifier.now = lambda: real() + 11 * 60                      # the first access token has expired
+        board = await sut.client.get("/dashboard/board")
+        assert board.status_code == 200 and "Beaumont House (demo)" in board.text
+        assert any(c.startswith("itp_session=") for c in board.headers.get_list("set-cookie"))
+        again = await sut.client.get("/dashboard/referrals")
+        assert again.status_code == 200
+        assert not any(c.startswith("itp_session=") for c in again.headers.get_list("set-cookie"))
+        verifier.now = lambda: real() + 8 * 3600 + 60               # past the session limit
+        late = await sut.client.get("/dashboard/board")
+        assert late.status_code == 303 and late.headers["location"].startswith("/dashboard/sign-in")
+    finally:
+        verifier.now = real

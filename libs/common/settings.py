@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     jwks_url: str | None = None  # distributed mode: http://gateway:8000/.well-known/jwks.json
     keys_file: Path | None = None  # embedded mode and the gateway: the signing keys (default data_dir/signing-keys.json)
     token_ttl_seconds: int = 600
+    # the hub dashboard's sign-in session: access tokens are re-minted within it (services/gateway/dashboard/session.py)
+    dashboard_session_seconds: int = 8 * 3600
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from libs.common.auth import InvalidToken
 
 from .api import Api, ApiError, items
+from .session import SESSION_COOKIE, fresh_access_token, mint_session, needs_refresh, session_seconds
 from .html import (
     INFORMANT_NAMES,
     badge,
@@ -67,17 +68,36 @@ def _csrf_of(request: Request) -> str:
 
 
 async def _user(request: Request) -> dict:
+    """The signed-in user. An access token expired (or about to) is re-minted from the session cookie within the
+    session limit (session.py); the response then carries it (_keep)."""
+    verifier = request.app.state.runtime.verifier
     token = request.cookies.get(SESSION)
-    if not token:
-        raise SignInNeeded
-    try:
-        principal = await request.app.state.runtime.verifier.verify(token)
-    except InvalidToken:
-        raise SignInNeeded from None
+    principal = None
+    if token:
+        try:
+            principal = await verifier.verify(token)
+        except InvalidToken:
+            principal = None
+    if needs_refresh(request.app, principal):
+        fresh = await fresh_access_token(request)
+        if fresh is not None:
+            token, principal = fresh, await verifier.verify(fresh)
+            request.state.dashboard_token = fresh
+        elif principal is None:
+            raise SignInNeeded
     if principal.is_council or principal.role not in ("hub", "home_manager", "finance", "provider_admin"):
         raise SignInNeeded
     return {"token": token, "role": principal.role, "client_id": principal.client_id, "homes": principal.homes,
             "outcomes": principal.allows("outcomes:read")}
+
+
+def _keep(request: Request, resp: Response) -> Response:
+    """Carry a re-minted access token back to the browser."""
+    fresh = getattr(request.state, "dashboard_token", None)
+    if fresh:
+        resp.set_cookie(SESSION, fresh, max_age=session_seconds(request.app.state.runtime.settings), httponly=True,
+                        samesite="strict", secure=_secure(request), path="/dashboard")
+    return resp
 
 
 def _allow(user: dict, *roles: str) -> None:
@@ -112,6 +132,12 @@ def _html(content: str, status: int = 200) -> HTMLResponse:
 async def _render(request: Request, title: str, build, *, roles: tuple[str, ...], current: str = "",
                   live: str = "", fragment: bool = False):
     """Runs build(api, user) -> body HTML as the signed-in user; sign-in, role and API errors become pages."""
+    return _keep(request, await _render_page(request, title, build, roles=roles, current=current, live=live,
+                                             fragment=fragment))
+
+
+async def _render_page(request: Request, title: str, build, *, roles: tuple[str, ...], current: str = "",
+                       live: str = "", fragment: bool = False):
     try:
         user = await _user(request)
     except SignInNeeded:
@@ -141,6 +167,10 @@ async def _render(request: Request, title: str, build, *, roles: tuple[str, ...]
 
 async def _act(request: Request, action, *, roles: tuple[str, ...]):
     """A form post: checks, then action(api, user, form) -> the URL to go to next (303)."""
+    return _keep(request, await _act_now(request, action, roles=roles))
+
+
+async def _act_now(request: Request, action, *, roles: tuple[str, ...]):
     try:
         user = await _user(request)
     except SignInNeeded:
@@ -204,7 +234,7 @@ async def sign_in(request: Request):
         await api.close()
     if r.status_code != 200:
         return _sign_in_page(request, _csrf_of(request), "Those credentials were not accepted.", 401)
-    token, ttl = r.json()["access_token"], int(r.json().get("expires_in", 600))
+    token = r.json()["access_token"]
     try:
         principal = await request.app.state.runtime.verifier.verify(token)
     except InvalidToken:
@@ -217,8 +247,12 @@ async def sign_in(request: Request):
     target = nxt if nxt.startswith("/dashboard/") and not nxt.startswith("/dashboard/sign") and "//" not in nxt \
         else home
     resp = RedirectResponse(target, status_code=303)
-    resp.set_cookie(SESSION, token, max_age=ttl, httponly=True, samesite="strict", secure=_secure(request),
-                    path="/dashboard")
+    settings = request.app.state.runtime.settings
+    resp.set_cookie(SESSION, token, max_age=session_seconds(settings), httponly=True, samesite="strict",
+                    secure=_secure(request), path="/dashboard")
+    # the session outlives the access token (ttl seconds): the dashboard re-mints it within this limit
+    resp.set_cookie(SESSION_COOKIE, mint_session(settings, principal), max_age=session_seconds(settings),
+                    httponly=True, samesite="strict", secure=_secure(request), path="/dashboard")
     # a fresh CSRF token for the session (not the one used before signing in)
     resp.set_cookie(CSRF, secrets.token_urlsafe(32), httponly=True, samesite="strict", secure=_secure(request),
                     path="/dashboard")
@@ -233,6 +267,7 @@ async def sign_out(request: Request):
         pass  # signing out is harmless; the cookies go either way
     resp = RedirectResponse("/dashboard/sign-in", status_code=303)
     resp.delete_cookie(SESSION, path="/dashboard")
+    resp.delete_cookie(SESSION_COOKIE, path="/dashboard")
     resp.delete_cookie(CSRF, path="/dashboard")
     return resp
 
@@ -244,7 +279,8 @@ async def index(request: Request):
         user = await _user(request)
     except SignInNeeded:
         return RedirectResponse("/dashboard/sign-in", status_code=303)
-    return RedirectResponse("/dashboard/finance" if user["role"] == "finance" else "/dashboard/board", status_code=303)
+    return _keep(request, RedirectResponse("/dashboard/finance" if user["role"] == "finance" else "/dashboard/board",
+                                           status_code=303))
 
 
 # --- shared reads -----------------------------------------------------------------------------------------
@@ -827,8 +863,8 @@ async def sufficiency_csv(request: Request):
         await api.close()
     if r.status_code != 200:
         return Response(status_code=r.status_code)
-    return Response(r.content, media_type=r.headers.get("content-type"), headers={
-        "Content-Disposition": r.headers.get("content-disposition", "attachment"), "Cache-Control": "no-store"})
+    return _keep(request, Response(r.content, media_type=r.headers.get("content-type"), headers={
+        "Content-Disposition": r.headers.get("content-disposition", "attachment"), "Cache-Control": "no-store"}))
 
 
 # --- finance ----------------------------------------------------------------------------------------
@@ -899,7 +935,10 @@ async def _viability(api: Api, user: dict, chosen: str | None, invoices: list[di
             for line in inv.get("lines", []):
                 if line.get("home_id"):
                     seen.setdefault(line["home_id"], None)
-        choices = [(h, f"Home {h[:8]}", 3) for h in seen]
+        # each home's name from matching's profile (finance holds homes:read for it; no residents, no beds)
+        profiles = await api.gather(*[api.get(f"/v1/homes/{h}/profile", allow=(403, 404)) for h in seen])
+        names = {h: p["name"] for h, p in zip(seen, profiles) if p}
+        choices = sorted(((h, names.get(h) or f"Home {h[:8]}", 3) for h in seen), key=lambda c: c[1])
     if not choices:
         return '<p class="empty">No home to show.</p>'
     home_id, name, places = next((c for c in choices if c[0] == chosen), choices[0])
@@ -952,5 +991,5 @@ async def download(invoice_id: str, fmt: str, request: Request):
         await api.close()
     if r.status_code != 200:
         return Response(status_code=r.status_code)
-    return Response(r.content, media_type=r.headers.get("content-type"), headers={
-        "Content-Disposition": r.headers.get("content-disposition", "attachment"), "Cache-Control": "no-store"})
+    return _keep(request, Response(r.content, media_type=r.headers.get("content-type"), headers={
+        "Content-Disposition": r.headers.get("content-disposition", "attachment"), "Cache-Control": "no-store"}))
