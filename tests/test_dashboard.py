@@ -126,3 +126,26 @@ async def test_a_session_outlives_the_access_token_within_its_limit(sut):
         assert late.status_code == 303 and late.headers["location"].startswith("/dashboard/sign-in")
     finally:
         verifier.now = real
+
+
+async def test_a_home_at_its_phase_1_limit_shows_no_free_pathway_bed(sut):
+    """After a child arrives in Phase 1 matching names another vacant bed the Pathway Bed, but the home's Phase 1
+    limit (1) keeps it from a new admission: matching says so (not_offered_because phase_1_limit) and the board
+    shows the bed held, not free."""
+    from .support.assessment import admit, arrive, new_home
+    await seed_demo(**sut.overrides)
+    home = await new_home(sut)
+    placement = await admit(sut, home)
+    await arrive(sut, placement, days_ago=3)
+
+    async def at_limit():
+        r = await sut.client.get(f"/v1/homes/{home['id']}", headers=sut.hub())
+        return r.json() if r.json()["in_phase_1"] == 1 else None
+    from .support import wait_for
+    view = await wait_for(at_limit)
+    assert any(b["is_pathway"] and b["state"] == "vacant" for b in view["beds"])
+    assert [n["reason"] for n in view["not_offered_because"]] == ["phase_1_limit"]
+    await _sign_in(sut, "demo-hub")
+    board = (await sut.client.get("/dashboard/board")).text
+    card = board.split(f'id="home-{home["id"]}"')[1].split("</section>")[0]
+    assert "Pathway Bed held: Phase 1 limit (1 of 1)" in card and "Free Pathway Bed" not in card

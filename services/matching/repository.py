@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,7 +69,8 @@ async def home_by_urn(session: AsyncSession, urn: str) -> dict | None:
 
 
 async def homes_with_parts(session: AsyncSession, stmt: Select) -> list[tuple[dict, dict[str, dict], list[dict]]]:
-    """Each home the statement selects with its checklist (by item) and its beds: three queries in all."""
+    """Each home the statement selects with its checklist (by item), its beds and how many of its children are
+    in Phase 1 (`in_phase_1`): four queries in all."""
     rows = [dict(r) for r in (await session.execute(stmt.order_by(homes.c.name, homes.c.id))).mappings()]
     if not rows:
         return []
@@ -81,6 +82,13 @@ async def homes_with_parts(session: AsyncSession, stmt: Select) -> list[tuple[di
     for r in (await session.execute(select(beds).where(beds.c.home_id.in_(ids))
                                     .order_by(beds.c.label, beds.c.id))).mappings():
         home_beds.setdefault(r["home_id"], []).append(dict(r))
+    # children in Phase 1 now (the home's Phase 1 limit): one more query
+    in_phase_1 = dict((await session.execute(
+        select(residents.c.home_id, func.count()).where(residents.c.home_id.in_(ids), residents.c.end_date.is_(None),
+                                                        residents.c.phase == "phase_1")
+        .group_by(residents.c.home_id))).all())
+    for r in rows:
+        r["in_phase_1"] = int(in_phase_1.get(r["id"], 0))
     return [(r, items.get(r["id"], {}), home_beds.get(r["id"], [])) for r in rows]
 
 

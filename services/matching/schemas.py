@@ -136,7 +136,7 @@ class RegistrationChange(BaseModel):
 
 class NotOffered(BaseModel):
     reason: Literal["onboarding", "checklist_incomplete", "registration_suspended", "rated_inadequate",
-                    "no_free_pathway_bed"]
+                    "no_free_pathway_bed", "phase_1_limit"]
     detail: str
     next_step: str | None = Field(default=None, examples=["POST /v1/homes/{id}/go-live"])
 
@@ -166,6 +166,8 @@ class HomeOut(BaseModel):
         "Why the home is not offered to the hub's matching now (empty when matchable); a matchable home may still "
         "be excluded for one child, e.g. with no free Pathway Bed (see `offered`)"))
     phase_1_limit: int
+    in_phase_1: int = Field(default=0, description="Children in Phase 1 now; at phase_1_limit the home's Pathway "
+                                                   "Bed is not free (not_offered_because: phase_1_limit)")
     version: int
     went_live_at: datetime | None
     checklist: list[ChecklistItem]

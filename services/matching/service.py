@@ -87,6 +87,12 @@ def _not_offered(h: dict, items: dict[str, dict], bed_rows: list[dict]) -> list[
         out.append({"reason": "no_free_pathway_bed",
                     "detail": "no vacant Pathway Bed: the home is not offered for a new admission until one is free",
                     "next_step": None})
+    elif h["status"] == "live" and h.get("in_phase_1", 0) >= h["phase_1_limit"]:
+        # the hard limit of domain/limits.failed_limit: its Pathway Bed capacity is used by children in Phase 1
+        out.append({"reason": "phase_1_limit",
+                    "detail": f"{h['in_phase_1']} child(ren) already in Phase 1; the home's limit is "
+                              f"{h['phase_1_limit']}: its Pathway Bed is free once one moves to Phase 2",
+                    "next_step": None})
     return out
 
 
@@ -95,6 +101,7 @@ def _view(h: dict, items: dict[str, dict], bed_rows: list[dict]) -> dict:
     return {
         **{k: h[k] for k in HOME_FIELDS},
         "not_offered_because": _not_offered(h, items, bed_rows),
+        "in_phase_1": h.get("in_phase_1", 0),
         "matchable": live and is_matchable(Home(id=h["id"], registration_status=h["registration_status"],
                                                 ofsted_rating=h["ofsted_rating"])),
         "checklist": [{"item": i, "done": bool(items.get(i, {}).get("done")),

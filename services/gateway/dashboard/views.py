@@ -320,7 +320,10 @@ async def _board(api: Api, user: dict) -> str:
     for h in sorted(homes, key=lambda h: (h["status"] != "live", h["name"])):
         reason = _unmatchable_reason(h)
         beds = h.get("beds", [])
-        free_pathway = any(b["is_pathway"] and b["state"] == "vacant" for b in beds) and reason is None
+        # matching's answer (not re-derived): a home is offered for a new admission when nothing stops it, which
+        # takes in a vacant Pathway Bed and the home's Phase 1 limit
+        why_not = {n["reason"]: n for n in h.get("not_offered_because", [])}
+        free_pathway = reason is None and h.get("matchable", True) and not why_not
         total_beds += len(beds)
         rows = []
         for b in sorted(beds, key=lambda b: b["label"]):
@@ -341,6 +344,9 @@ async def _board(api: Api, user: dict) -> str:
             total_free += 1
         status = badge("Free Pathway Bed", "green") if free_pathway else ""
         status += badge(reason, "red") if reason else ""
+        if reason is None and "phase_1_limit" in why_not:
+            status += badge(f"Pathway Bed held: Phase 1 limit ({h.get('in_phase_1', 0)} of {h['phase_1_limit']})",
+                            "amber")
         rating = label(h.get("ofsted_rating")) or "Not yet rated"
         cls = "unmatchable" if reason else ("free" if free_pathway else "")
         cards.append(
