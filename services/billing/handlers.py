@@ -6,6 +6,10 @@ from datetime import datetime, timezone
 
 from libs.common.events.catalogue import (
     AdmissionAccepted,
+    InterventionClosed,
+    InterventionStarted,
+    InterventionStatusChanged,
+    OutreachAccepted,
     PhaseTransitioned,
     PlacementEnded,
     PlacementStarted,
@@ -13,6 +17,7 @@ from libs.common.events.catalogue import (
 )
 from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
+from libs.common.ids import intervention_id_for
 
 from . import service
 
@@ -49,6 +54,34 @@ async def on_placement_ended(uow: UnitOfWork, event: EventEnvelope, payload: Pla
     await service.placement_ended(uow, placement_id=str(payload.placement_id), end_date=payload.end_date, now=_now())
 
 
+async def on_outreach_accepted(uow: UnitOfWork, event: EventEnvelope, payload: OutreachAccepted) -> None:
+    await service.record_intervention(uow, intervention_id=intervention_id_for(payload.admission_id),
+                                      referral_id=str(payload.referral_id), la_code=event.council(),
+                                      team_id=str(payload.team_id), basis=payload.basis,
+                                      planned_weeks=payload.planned_weeks,
+                                      planned_start_date=payload.planned_start_date, now=_now())
+
+
+async def on_intervention_started(uow: UnitOfWork, event: EventEnvelope, payload: InterventionStarted) -> None:
+    await service.record_intervention(uow, intervention_id=str(payload.intervention_id),
+                                      referral_id=str(payload.referral_id), la_code=event.council(),
+                                      team_id=str(payload.team_id), basis=payload.basis,
+                                      planned_weeks=payload.planned_weeks, planned_start_date=payload.start_date,
+                                      now=_now())
+
+
+async def on_intervention_status(uow: UnitOfWork, event: EventEnvelope, payload: InterventionStatusChanged) -> None:
+    await service.intervention_moved(uow, intervention_id=str(payload.intervention_id), to_status=payload.to_status,
+                                     effective_date=payload.effective_date, now=_now())
+
+
+async def on_intervention_closed(uow: UnitOfWork, event: EventEnvelope, payload: InterventionClosed) -> None:
+    await service.intervention_closed(uow, intervention_id=str(payload.intervention_id), start_date=payload.start_date,
+                                      end_date=payload.end_date, outcome=payload.outcome, now=_now())
+
+
 HANDLERS = {"referral.received": on_referral, "referral.updated": on_referral,
             "admission.accepted": on_admission_accepted, "placement.started": on_placement_started,
-            "phase.transitioned": on_phase_transitioned, "placement.ended": on_placement_ended}
+            "phase.transitioned": on_phase_transitioned, "placement.ended": on_placement_ended,
+            "outreach.accepted": on_outreach_accepted, "intervention.started": on_intervention_started,
+            "intervention.status_changed": on_intervention_status, "intervention.closed": on_intervention_closed}

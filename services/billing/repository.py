@@ -14,7 +14,8 @@ from libs.common.auth import Principal
 from libs.common.tenancy import readable
 
 from .tables import (add_ons, admissions, billing_changes, contracts, fee_notices, fee_periods, fee_schedules,
-                     home_costs, invoice_counters, invoice_lines, invoices, placements, referrals, schemes)
+                     home_costs, interventions, invoice_counters, invoice_lines, invoices, placements, referrals,
+                     schemes)
 
 CHUNK = 5000
 
@@ -72,9 +73,61 @@ async def update_placement(session: AsyncSession, placement_id: str, **values) -
 
 
 async def add_change(session: AsyncSession, now: datetime, *, placement_id: str | None = None,
-                     contract_id: str | None = None) -> None:
+                     contract_id: str | None = None, intervention_id: str | None = None) -> None:
     await session.execute(billing_changes.insert().values(placement_id=placement_id, contract_id=contract_id,
-                                                          created_at=now))
+                                                          intervention_id=intervention_id, created_at=now))
+
+
+# --- outreach interventions (issue 16) ----------------------------------------------------------------------
+async def get_intervention(session: AsyncSession, intervention_id: str, *, for_update: bool = False) -> dict | None:
+    stmt = select(interventions).where(interventions.c.id == intervention_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert_intervention(session: AsyncSession, **values) -> None:
+    await session.execute(_insert_ignore(session, interventions, ["id"]).values(**values))
+
+
+async def update_intervention(session: AsyncSession, intervention_id: str, **values) -> None:
+    await session.execute(update(interventions).where(interventions.c.id == intervention_id).values(**values))
+
+
+async def interventions_for_close(session: AsyncSession, la_codes: Iterable[str], period_start: date,
+                                  period_end: date, changed: Iterable[str], retainer_councils: Iterable[str]
+                                  ) -> list[dict]:
+    """Interventions a close must look at: started and running in the period or never invoiced, those changed,
+    and every fixed-fee one of a council with a retainer (which of them the retainer covers depends on all)."""
+    cols = [*interventions.c, referrals.c.child_ref]
+    base = select(*cols).select_from(interventions.outerjoin(referrals, referrals.c.referral_id ==
+                                                             interventions.c.referral_id))
+    started = interventions.c.start_date.is_not(None)
+    rows = {}
+    stmt = base.where(interventions.c.la_code.in_(list(la_codes)), started,
+                      interventions.c.start_date <= period_end,
+                      or_(interventions.c.end_date.is_(None), interventions.c.end_date >= period_start,
+                          interventions.c.billed_through.is_(None)))
+    for r in (await session.execute(stmt)).mappings().all():
+        rows[r["id"]] = dict(r)
+    retainers = list(retainer_councils)
+    if retainers:
+        for r in (await session.execute(base.where(interventions.c.la_code.in_(retainers), started,
+                                                   interventions.c.basis == "fixed_fee"))).mappings().all():
+            rows[r["id"]] = dict(r)
+    missing = [i for i in changed if i not in rows]
+    for chunk in _chunks(missing):
+        for r in (await session.execute(base.where(interventions.c.id.in_(chunk), started))).mappings().all():
+            rows[r["id"]] = dict(r)
+    return list(rows.values())
+
+
+async def mark_interventions_billed(session: AsyncSession, intervention_ids: Iterable[str], through: date) -> None:
+    for chunk in _chunks(list(intervention_ids)):
+        await session.execute(update(interventions).where(interventions.c.id.in_(chunk),
+                                                          interventions.c.billed_through.is_(None))
+                              .values(billed_through=through))
 
 
 # --- the weekly fee told to the other services (placement.fee_applied) -------------------------------------
@@ -271,12 +324,14 @@ async def placements_of_councils(session: AsyncSession, la_codes: Iterable[str])
         placements.c.la_code.in_(list(la_codes))))).scalars())
 
 
-async def billed_lines(session: AsyncSession, placement_ids: Iterable[str] = (), contract_ids: Iterable[str] = ()
+async def billed_lines(session: AsyncSession, placement_ids: Iterable[str] = (), contract_ids: Iterable[str] = (),
+                       intervention_ids: Iterable[str] = (), retainer_contract_ids: Iterable[str] = ()
                        ) -> list[dict]:
-    """Lines already invoiced for these placements (or these contracts' blocks), adjustments included."""
+    """Lines already invoiced for these placements (or these contracts' blocks), these outreach interventions
+    (or these contracts' outreach retainers), adjustments included."""
     cols = [invoice_lines.c.id, invoice_lines.c.kind, invoice_lines.c.stream, invoice_lines.c.placement_id,
             invoice_lines.c.from_date, invoice_lines.c.to_date, invoice_lines.c.amount_pence,
-            invoice_lines.c.refers_to, invoices.c.contract_id]
+            invoice_lines.c.refers_to, invoices.c.contract_id, invoice_lines.c.intervention_id]
     base = select(*cols).select_from(invoice_lines.join(invoices, invoices.c.id == invoice_lines.c.invoice_id))
     out = []
     for chunk in _chunks(list(placement_ids)):
@@ -287,6 +342,14 @@ async def billed_lines(session: AsyncSession, placement_ids: Iterable[str] = (),
         out += [dict(r) for r in (await session.execute(base.where(invoice_lines.c.stream == "block",
                                                                    invoices.c.contract_id.in_(ids))))
                 .mappings().all()]
+    for chunk in _chunks(list(intervention_ids)):
+        out += [dict(r) for r in (await session.execute(base.where(invoice_lines.c.intervention_id.in_(chunk))))
+                .mappings().all()]
+    ids = list(retainer_contract_ids)
+    if ids:
+        out += [dict(r) for r in (await session.execute(base.where(
+            invoice_lines.c.stream == "outreach", invoice_lines.c.intervention_id.is_(None),
+            invoices.c.contract_id.in_(ids)))).mappings().all()]
     return out
 
 

@@ -38,6 +38,12 @@ class OpenBookIn(BaseModel):
     homes: list[uuid.UUID] = []
 
 
+class RetainerIn(BaseModel):
+    interventions: int = Field(ge=1, le=1000, description="Outreach interventions a contract year the retainer covers "
+                                                          "(fixed-fee ones; beyond them, each at the fixed fee)")
+    yearly_fee: Money = Field(description="Charged in 12 monthly parts, one on the first day of each contract month")
+
+
 class ContractIn(BaseModel):
     la_code: str = Field(pattern=r"^E\d{8}$", examples=["E10000018"])
     name: str = Field(min_length=1, max_length=200)
@@ -49,6 +55,7 @@ class ContractIn(BaseModel):
     charge_leaving_day: bool = False
     block: BlockIn | None = None
     open_book: OpenBookIn | None = None
+    outreach_retainer: RetainerIn | None = Field(default=None, description="A yearly outreach retainer (issue 16)")
 
 
 class ScheduleIn(BaseModel):
@@ -57,6 +64,10 @@ class ScheduleIn(BaseModel):
     phase_1_weekly: Money | None = Field(default=None, description="Enhanced assessment fee a week")
     phase_2_weekly: Money | None = Field(default=None, description="Standard therapeutic fee a week")
     blended_weekly: Money | None = Field(default=None, description="Blended contracts: one fee a week")
+    outreach_weekly: Money | None = Field(default=None, description="Weekly outreach support, a week (charged by day "
+                                                                    "from an intervention's start to its close)")
+    outreach_fixed: Money | None = Field(default=None, description="A fixed-fee (six-week) outreach intervention, "
+                                                                   "charged once in the period it starts")
 
 
 class ScheduleOut(BaseModel):
@@ -66,6 +77,8 @@ class ScheduleOut(BaseModel):
     phase_1_weekly: Money | None
     phase_2_weekly: Money | None
     blended_weekly: Money | None
+    outreach_weekly: Money | None = None
+    outreach_fixed: Money | None = None
 
 
 class AddOnIn(BaseModel):
@@ -97,6 +110,7 @@ class ContractOut(BaseModel):
     charge_leaving_day: bool
     block: dict | None
     open_book: dict | None
+    outreach_retainer: dict | None = Field(default=None, description="{interventions, yearly_fee}")
     version: int
     fee_schedules: list[ScheduleOut]
     add_ons: list[AddOnOut]
@@ -154,6 +168,11 @@ class InvoiceLineOut(BaseModel):
                                                "cumulatively, never from this display)")
     amount: Money
     refers_to: LineReference | None = Field(description="An adjustment: the original line it corrects")
+    stream: str | None = Field(default=None, examples=["fee", "outreach"], description=(
+        "fee, add_on:<id>, block or outreach"))
+    rate_key: str | None = Field(default=None, examples=["phase_1", "outreach_weekly"], description=(
+        "phase_1, phase_2, blended, add_on:<kind>, block, outreach_weekly, outreach_fixed or outreach_retainer"))
+    intervention_id: str | None = Field(default=None, description="An outreach line: the intervention")
 
 
 class InvoiceOut(InvoiceSummary):

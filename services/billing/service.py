@@ -19,13 +19,17 @@ from .domain.closing import Billed, Settlement, settle
 from .domain.contracts import (BLOCK, AddOn, ContractError, FeeSchedule, OpenBook, Terms, check_add_on,
                                check_schedule, check_terms, contract_for, open_book_year)
 from .domain.money import daily_rate, format_pence
+from .domain.outreach import (FIXED, RETAINER, WEEKLY, Outreach, line_span, outreach_contract_for, outreach_stream,
+                              retainer_covered, retainer_stream)
 from .domain.periods import PeriodError, period_starting
 from .domain.viability import monthly, occupancy_by_day, ramp_up
 
 ONE_DAY = timedelta(days=1)
 RATE_LABELS = {"phase_1": "Phase 1 enhanced assessment fee", "phase_2": "Phase 2 standard therapeutic fee",
                "blended": "Blended fee", "block": "Block contract", "add_on:one_to_one": "1:1 staffing uplift",
-               "add_on:two_to_one": "2:1 staffing uplift", "add_on:outreach": "Outreach support"}
+               "add_on:two_to_one": "2:1 staffing uplift", "add_on:outreach": "Outreach support",
+               WEEKLY: "Weekly outreach support", FIXED: "Fixed-fee outreach intervention",
+               RETAINER: "Outreach retainer (yearly fee, monthly part)"}
 
 
 
@@ -40,12 +44,19 @@ def terms_of(row: dict) -> Terms:
     return Terms(id=row["id"], la_code=row["la_code"], form=row["form"], start=row["start_date"],
                  end=row["end_date"], scheme=row["scheme"], charge_arrival_day=row["charge_arrival_day"],
                  charge_leaving_day=row["charge_leaving_day"], block_beds=row["block_beds"],
-                 block_weekly_pence=row["block_weekly_pence"], open_book=book)
+                 block_weekly_pence=row["block_weekly_pence"], open_book=book,
+                 retainer_interventions=row.get("retainer_interventions") or 0,
+                 retainer_yearly_pence=row.get("retainer_yearly_pence") or 0)
 
 
 def schedule_of(row: dict) -> FeeSchedule:
     return FeeSchedule(row["id"], row["effective_from"], row["effective_to"], row["phase_1_weekly_pence"],
-                       row["phase_2_weekly_pence"], row["blended_weekly_pence"])
+                       row["phase_2_weekly_pence"], row["blended_weekly_pence"], row.get("outreach_weekly_pence"),
+                       row.get("outreach_fixed_pence"))
+
+
+def outreach_of(row: dict) -> Outreach:
+    return Outreach(row["id"], row["la_code"], row["basis"], row["planned_weeks"], row["start_date"], row["end_date"])
 
 
 def add_on_of(row: dict) -> AddOn:
@@ -183,6 +194,49 @@ async def placement_ended(uow: UnitOfWork, *, placement_id: str, end_date: date,
                            referral_ids=[row["referral_id"]])
 
 
+# --- outreach interventions (issue 16) ---------------------------------------------------------------------
+async def record_intervention(uow: UnitOfWork, *, intervention_id: str, referral_id: str, la_code: str,
+                              team_id: str | None, basis: str, planned_weeks: int, planned_start_date: date,
+                              now: datetime) -> None:
+    """From outreach.accepted or intervention.started, whichever comes first (they travel on different topics):
+    the intervention with its basis; either again changes nothing."""
+    s = uow.session
+    if await repo.get_intervention(s, intervention_id) is None:
+        await repo.insert_intervention(s, id=intervention_id, referral_id=referral_id, la_code=la_code,
+                                       team_id=team_id, basis=basis, planned_weeks=planned_weeks,
+                                       planned_start_date=planned_start_date, updated_at=now)
+
+
+async def intervention_moved(uow: UnitOfWork, *, intervention_id: str, to_status: str, effective_date: date,
+                             now: datetime) -> None:
+    """To active: the start charged from. To closed: the end (a never-started intervention has no start and is
+    never charged). The next close re-settles it."""
+    s = uow.session
+    row = await repo.get_intervention(s, intervention_id, for_update=True)
+    if row is None:
+        raise ValueError(f"intervention.status_changed for {intervention_id} before intervention.started")
+    if to_status == "active":
+        await repo.update_intervention(s, intervention_id, start_date=effective_date, updated_at=now)
+    elif to_status == "closed":
+        await repo.update_intervention(s, intervention_id, end_date=effective_date, updated_at=now)
+    else:
+        return
+    await repo.add_change(s, now, intervention_id=intervention_id)
+
+
+async def intervention_closed(uow: UnitOfWork, *, intervention_id: str, start_date: date, end_date: date,
+                              outcome: str, now: datetime) -> None:
+    s = uow.session
+    row = await repo.get_intervention(s, intervention_id, for_update=True)
+    if row is None:
+        raise ValueError(f"intervention.closed for {intervention_id} before intervention.started")
+    values = {"end_date": end_date}
+    if row["start_date"] is None and outcome != "withdrawn":
+        values["start_date"] = start_date
+    await repo.update_intervention(s, intervention_id, **values, updated_at=now)
+    await repo.add_change(s, now, intervention_id=intervention_id)
+
+
 # --- contracts ------------------------------------------------------------------------------------------
 async def create_contract(uow: UnitOfWork, principal: Principal, *, values: dict, now: datetime) -> dict:
     contract_id = str(uuid.uuid4())
@@ -191,7 +245,9 @@ async def create_contract(uow: UnitOfWork, principal: Principal, *, values: dict
                   charge_leaving_day=values["charge_leaving_day"], block_beds=values["block_beds"],
                   block_weekly_pence=values["block_weekly_pence"],
                   open_book=None if values["open_book"] is None else OpenBook(**{
-                      **values["open_book"], "homes": tuple(values["open_book"].get("homes", ()))}))
+                      **values["open_book"], "homes": tuple(values["open_book"].get("homes", ()))}),
+                  retainer_interventions=values.get("retainer_interventions") or 0,
+                  retainer_yearly_pence=values.get("retainer_yearly_pence") or 0)
     check_terms(terms)
     await repo.insert_contract(uow.session, id=contract_id, version=1, created_at=now, **values)
     await repo.add_change(uow.session, now, contract_id=contract_id)
@@ -209,7 +265,8 @@ async def add_schedule(uow: UnitOfWork, principal: Principal, contract_id: str, 
         raise Stale(row["version"], "contract")
     new = FeeSchedule(str(uuid.uuid4()), schedule["effective_from"], schedule["effective_to"],
                       schedule["phase_1_weekly_pence"], schedule["phase_2_weekly_pence"],
-                      schedule["blended_weekly_pence"])
+                      schedule["blended_weekly_pence"], schedule.get("outreach_weekly_pence"),
+                      schedule.get("outreach_fixed_pence"))
     check_schedule(terms_of(row), new, [schedule_of(r) for r in await repo.schedules_of(s, [contract_id])])
     await repo.insert_schedule(s, id=new.id, contract_id=contract_id, created_at=now, **schedule)
     await repo.bump_contract(s, contract_id, row["version"])
@@ -290,7 +347,12 @@ def _billed(lines: list[dict]) -> dict[tuple, list[Billed]]:
     out = defaultdict(list)
     for line in lines:
         if line["kind"] != "adjustment":
-            key = (line["placement_id"] if line["stream"] != "block" else line["contract_id"], line["stream"])
+            if line.get("intervention_id"):
+                key = (line["intervention_id"], "outreach")
+            elif line["stream"] == "outreach":
+                key = (line["contract_id"], RETAINER)
+            else:
+                key = (line["placement_id"] if line["stream"] != "block" else line["contract_id"], line["stream"])
             out[key].append(Billed(line["id"], line["from_date"], line["to_date"] + ONE_DAY,
                                    line["amount_pence"] + adjustments[line["id"]]))
     return out
@@ -303,7 +365,8 @@ def _describe(charges) -> str:
 
 def _lines(settlement: Settlement, stream: str, placement: dict | None) -> list[dict]:
     common = {"stream": stream, "placement_id": placement and placement["id"],
-              "child_ref": placement and placement["child_ref"], "home_id": placement and placement["home_id"]}
+              "child_ref": placement and placement["child_ref"], "home_id": placement and placement["home_id"],
+              "intervention_id": None}
     out = []
     for kind, charges in (("charge", settlement.charges), ("late", settlement.late)):
         for c in charges:
@@ -317,6 +380,37 @@ def _lines(settlement: Settlement, stream: str, placement: dict | None) -> list[
                     "from_date": a.start, "to_date": a.end - ONE_DAY, "days": (a.end - a.start).days,
                     "weekly_pence": a.now[0].weekly if uniform and a.now else None, "amount_pence": a.amount,
                     "refers_to": a.refers_to, "description": "Recalculated: " + _describe(a.now)})
+    return out
+
+
+def _outreach_lines(settlement: Settlement, terms: Terms, o: Outreach | None, child_ref: str | None,
+                    covered_no: int | None = None) -> list[dict]:
+    """Lines of an intervention's outreach stream (o) or of the contract's retainer (o None): a weekly line shows
+    its days and weekly rate; a fixed fee (or a covered intervention, at 0) its planned weeks; a retainer part
+    its contract month."""
+    common = {"stream": "outreach", "placement_id": None, "child_ref": child_ref, "home_id": None,
+              "intervention_id": o.id if o else None}
+    out = []
+    for kind, charges in (("charge", settlement.charges), ("late", settlement.late)):
+        for c in charges:
+            first, end = line_span(c.key, c.start, outreach=o, terms=terms) or (c.start, c.end)
+            label = RATE_LABELS[c.key]
+            if o is not None and c.key == RETAINER:
+                label = f"Outreach intervention covered by the yearly retainer ({covered_no} of " \
+                        f"{terms.retainer_interventions} this contract year)"
+            out.append({**common, "kind": kind, "rate_key": c.key, "from_date": first, "to_date": end - ONE_DAY,
+                        "days": (end - first).days, "weekly_pence": c.weekly if c.key == WEEKLY else None,
+                        "amount_pence": c.amount, "refers_to": None,
+                        "description": label + (" (earlier days not invoiced before)" if kind == "late" else "")})
+    for a in settlement.adjustments:
+        keys = {c.key for c in a.now}
+        key = keys.pop() if len(keys) == 1 else None
+        weekly = a.now[0].weekly if key == WEEKLY and len({c.weekly for c in a.now}) == 1 else None
+        out.append({**common, "kind": "adjustment", "rate_key": key, "from_date": a.start,
+                    "to_date": a.end - ONE_DAY, "days": (a.end - a.start).days, "weekly_pence": weekly,
+                    "amount_pence": a.amount, "refers_to": a.refers_to,
+                    "description": "Recalculated: " + ("; ".join(f"{RATE_LABELS[c.key]} {format_pence(c.amount)}"
+                                                                 for c in a.now) or "nothing charged")})
     return out
 
 
@@ -375,7 +469,29 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
             if p["billed_through"] is not None and (whole or p["id"] in changed):
                 dirty.add(p["id"])
     blocks = [cid for cid, c in in_scheme.items() if c.form == BLOCK]
-    billed = _billed(await repo.billed_lines(s, dirty, blocks))
+
+    # outreach interventions (issue 16): each under its council's contract that buys outreach on its start day
+    changed_interventions = {c["intervention_id"] for c in changes if c.get("intervention_id")}
+    council_terms = [c for c in every if c.la_code in councils]
+    outreach_schedules = defaultdict(list)
+    for row in await repo.schedules_of(s, [c.id for c in council_terms]):
+        outreach_schedules[row["contract_id"]].append(schedule_of(row))
+    retainers = [cid for cid, c in in_scheme.items() if c.has_retainer]
+    outreach_rows = await repo.interventions_for_close(
+        s, councils, period.start, period.end, changed_interventions,
+        {in_scheme[cid].la_code for cid in retainers}) if councils else []
+    outreach_assigned: dict[str, list[Outreach]] = defaultdict(list)
+    outreach_settled, outreach_child = [], {}
+    for r in outreach_rows:
+        o = outreach_of(r)
+        outreach_child[o.id] = (r["child_ref"], r["referral_id"], r["billed_through"])
+        c = outreach_contract_for(by_council[r["la_code"]], outreach_schedules, r["la_code"], o.start)
+        if c is None or c.id in in_scheme:
+            outreach_settled.append(o.id)
+        if c is not None and c.id in in_scheme:
+            outreach_assigned[c.id].append(o)
+    billed = _billed(await repo.billed_lines(
+        s, dirty, blocks, [o.id for items in outreach_assigned.values() for o in items], retainers))
 
     unpriced, invoice_rows, line_rows, events = [], [], [], []
     end_excl = period.end_excl
@@ -400,6 +516,17 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
                 else:
                     result = Settlement(stream.charges(period.start, end_excl), [], [])
                 lines += _lines(result, key, p)
+        assigned_outreach = sorted(outreach_assigned.get(cid, []), key=lambda o: (o.start, o.id))
+        covered = retainer_covered(terms, assigned_outreach)
+        for o in assigned_outreach:
+            stream, missing = outreach_stream(o, terms, outreach_schedules[cid], end_excl, covered=o.id in covered)
+            if missing:
+                unpriced.append({"intervention_id": o.id, "contract_id": cid, "days": missing})
+            result = settle(stream, billed.get((o.id, "outreach"), []), period.start, end_excl)
+            lines += _outreach_lines(result, terms, o, outreach_child[o.id][0], covered.get(o.id))
+        if terms.has_retainer:
+            result = settle(retainer_stream(terms, end_excl), billed.get((cid, RETAINER), []), period.start, end_excl)
+            lines += _outreach_lines(result, terms, None, None)
         if not lines:
             continue
         total = sum(line["amount_pence"] for line in lines)
@@ -415,14 +542,16 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
         wanted[row["sequence"]] += 1
     following = await repo.take_numbers(s, wanted)
     referral_of = {r["id"]: r["referral_id"] for r in rows}
+    referral_of.update({iid: child[1] for iid, child in outreach_child.items()})
     told = defaultdict(list)  # the event tells each line: codes, ids, dates and numbers (no child_ref, no text)
     for line in line_rows:
-        pid = line["placement_id"]
+        pid, iid = line["placement_id"], line["intervention_id"]
         told[line["invoice_id"]].append(InvoiceLine(
             line_id=line["id"], line_no=line["line_no"], kind=line["kind"], stream=line["stream"],
-            rate_key=line["rate_key"], referral_id=referral_of.get(pid) if pid else None, placement_id=pid,
-            from_date=line["from_date"], to_date=line["to_date"], days=line["days"],
-            weekly_pence=line["weekly_pence"], amount_pence=line["amount_pence"], adjusts_line_id=line["refers_to"]))
+            rate_key=line["rate_key"], referral_id=referral_of.get(pid or iid) if pid or iid else None,
+            placement_id=pid, from_date=line["from_date"], to_date=line["to_date"], days=line["days"],
+            weekly_pence=line["weekly_pence"], amount_pence=line["amount_pence"], adjusts_line_id=line["refers_to"],
+            intervention_id=iid))
     for row in invoice_rows:  # numbered in the order the invoices were made (council, contract start, id)
         row["number"] = following[row["sequence"]]
         following[row["sequence"]] += 1
@@ -433,9 +562,12 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
     await repo.insert_invoices(s, invoice_rows)
     await repo.insert_lines(s, line_rows)
     await repo.mark_billed(s, [pid for pid in settled_ids if pid not in billed_before], period.end)
+    await repo.mark_interventions_billed(s, [o.id for items in outreach_assigned.values() for o in items
+                                             if outreach_child[o.id][2] is None], period.end)
     settled = set(settled_ids)
+    outreach_done = set(outreach_settled)
     await repo.forget_changes(s, [c["seq"] for c in changes if c["placement_id"] in settled
-                                  or c["contract_id"] in in_scheme])
+                                  or c["contract_id"] in in_scheme or c.get("intervention_id") in outreach_done])
     await repo.set_scheme(s, scheme, last_closed_end=period.end, first_start=lock["first_start"] or period.start)
     await _record_unpriced(s, period_id, unpriced)
     await uow.emit_many([(event, row["id"], row["la_code"]) for event, row in zip(events, invoice_rows)] + [

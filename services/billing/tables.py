@@ -58,6 +58,9 @@ contracts = Table(
     Column("open_book", JSON, nullable=True),
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # 0004 (outreach, issue 16): a yearly retainer for N interventions per contract year at a yearly fee
+    Column("retainer_interventions", Integer, nullable=True),
+    Column("retainer_yearly_pence", Integer, nullable=True),
 )
 
 fee_schedules = Table(
@@ -70,6 +73,9 @@ fee_schedules = Table(
     Column("phase_2_weekly_pence", Integer, nullable=True),
     Column("blended_weekly_pence", Integer, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # 0004: outreach rates from the same effective date: weekly outreach, and the fixed fee per intervention
+    Column("outreach_weekly_pence", Integer, nullable=True),
+    Column("outreach_fixed_pence", Integer, nullable=True),
 )
 
 add_ons = Table(
@@ -101,6 +107,7 @@ billing_changes = Table(
     Column("placement_id", String(36), nullable=True),
     Column("contract_id", String(36), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("intervention_id", String(36), nullable=True),   # 0004: an outreach intervention changed
 )
 
 # One row per period scheme, locked by a close (FOR UPDATE): closes of a scheme run one at a time.
@@ -166,10 +173,12 @@ invoice_lines = Table(
     Column("amount_pence", Integer, nullable=False),
     Column("refers_to", String(36), nullable=True),
     Column("description", Text, nullable=True),
+    Column("intervention_id", String(36), nullable=True),   # 0004: stream "outreach": the intervention
 )
 
 Index("ix_invoice_lines_placement", invoice_lines.c.placement_id, invoice_lines.c.stream)
 Index("ix_invoice_lines_refers_to", invoice_lines.c.refers_to)
+Index("ix_invoice_lines_intervention", invoice_lines.c.intervention_id)
 
 # The weekly fee last told to the other services per child (referral): placement.fee_applied is emitted when
 # what applies differs from this row (sequence: the notice's number, so consumers keep the newest).
@@ -187,5 +196,24 @@ fee_notices = Table(
     Column("basis", String(20), nullable=True),
     Column("effective_date", Date, nullable=True),
     Column("sequence", Integer, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+
+# 0004 (issue 16): outreach interventions, from outreach.accepted and intervention.started (the basis, the planned
+# weeks), intervention.status_changed (to active: the start charged from) and intervention.closed (the end).
+# billed_through: the last day of the first period closed that charged it (NULL: never invoiced).
+interventions = Table(
+    "interventions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("referral_id", String(36), nullable=False, index=True),
+    Column("la_code", String(16), nullable=False, index=True),
+    Column("team_id", String(36), nullable=True),
+    Column("basis", String(20), nullable=False),            # fixed_fee | weekly
+    Column("planned_weeks", Integer, nullable=False),
+    Column("planned_start_date", Date, nullable=False),
+    Column("start_date", Date, nullable=True),
+    Column("end_date", Date, nullable=True),
+    Column("billed_through", Date, nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
 )

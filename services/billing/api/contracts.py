@@ -26,14 +26,18 @@ def contract_out(view: dict) -> ContractOut:
     book = None if ob is None else {"margin_percent": f"{ob['margin_bp'] / 100:g}",
                                     "annual_target": Money.of(ob["annual_target_pence"]),
                                     "council_share_percent": ob["council_share_bp"] // 100, "homes": ob["homes"]}
+    retainer = None if not view.get("retainer_interventions") else {
+        "interventions": view["retainer_interventions"], "yearly_fee": Money.of(view["retainer_yearly_pence"])}
     return ContractOut(
         **{k: view[k] for k in ("id", "la_code", "name", "form", "start_date", "end_date", "scheme",
                                 "charge_arrival_day", "charge_leaving_day", "version")},
-        block=block, open_book=book,
+        block=block, open_book=book, outreach_retainer=retainer,
         fee_schedules=[ScheduleOut(id=s["id"], effective_from=s["effective_from"], effective_to=s["effective_to"],
                                    phase_1_weekly=Money.of(s["phase_1_weekly_pence"]),
                                    phase_2_weekly=Money.of(s["phase_2_weekly_pence"]),
-                                   blended_weekly=Money.of(s["blended_weekly_pence"]))
+                                   blended_weekly=Money.of(s["blended_weekly_pence"]),
+                                   outreach_weekly=Money.of(s.get("outreach_weekly_pence")),
+                                   outreach_fixed=Money.of(s.get("outreach_fixed_pence")))
                        for s in view["fee_schedules"]],
         add_ons=[AddOnOut(id=a["id"], placement_id=a["placement_id"], kind=a["kind"],
                           weekly_fee=Money.of(a["weekly_pence"]), start_date=a["start_date"], end_date=a["end_date"])
@@ -48,7 +52,9 @@ def _written(view: dict, status_code: int = 200, **headers) -> Written:
 async def create_contract(body: ContractIn, request: Request, principal: FinanceWriter,
                           idempotency_key: IdempotencyKey = None):
     """Spot, block (beds, term and weekly block price; use above the block at the schedule's spot rates),
-    blended (one weekly fee for the stay) or open-book cost-plus (margin, annual target, gain share).
+    blended (one weekly fee for the stay) or open-book cost-plus (margin, annual target, gain share). Any form may
+    carry a yearly outreach retainer (`outreach_retainer`: N interventions a contract year at a yearly fee, in 12
+    monthly parts; fixed-fee interventions beyond N at the schedule's `outreach_fixed`).
     Calendar-month fee periods unless `period.kind` is four_weekly (with an anchor)."""
     values = {
         "la_code": body.la_code, "name": body.name, "form": body.form, "start_date": body.start_date,
@@ -60,7 +66,10 @@ async def create_contract(body: ContractIn, request: Request, principal: Finance
             "margin_bp": basis_points(body.open_book.margin_percent, "body.open_book.margin_percent"),
             "annual_target_pence": pence(body.open_book.annual_target, "body.open_book.annual_target"),
             "council_share_bp": body.open_book.council_share_percent * 100,
-            "homes": [str(h) for h in body.open_book.homes]}}
+            "homes": [str(h) for h in body.open_book.homes]},
+        "retainer_interventions": body.outreach_retainer.interventions if body.outreach_retainer else None,
+        "retainer_yearly_pence": pence(body.outreach_retainer.yearly_fee, "body.outreach_retainer.yearly_fee")
+        if body.outreach_retainer else None}
 
     async def op(uow) -> Written:
         view = await service.create_contract(uow, principal, values=values, now=now())
@@ -100,7 +109,9 @@ async def add_schedule(contract_id: uuid.UUID, body: ScheduleIn, request: Reques
     schedule = {"effective_from": body.effective_from, "effective_to": body.effective_to,
                 "phase_1_weekly_pence": pence(body.phase_1_weekly, "body.phase_1_weekly"),
                 "phase_2_weekly_pence": pence(body.phase_2_weekly, "body.phase_2_weekly"),
-                "blended_weekly_pence": pence(body.blended_weekly, "body.blended_weekly")}
+                "blended_weekly_pence": pence(body.blended_weekly, "body.blended_weekly"),
+                "outreach_weekly_pence": pence(body.outreach_weekly, "body.outreach_weekly"),
+                "outreach_fixed_pence": pence(body.outreach_fixed, "body.outreach_fixed")}
 
     async def op(uow) -> Written:
         view = await service.add_schedule(uow, principal, str(contract_id), schedule=schedule, precondition=if_match,

@@ -47,6 +47,12 @@ class Terms:
     block_beds: int = 0
     block_weekly_pence: int = 0             # the block's weekly price (all N beds)
     open_book: OpenBook | None = None
+    retainer_interventions: int = 0         # outreach: interventions a contract year the retainer covers
+    retainer_yearly_pence: int = 0          # outreach: the retainer's yearly fee (12 monthly parts)
+
+    @property
+    def has_retainer(self) -> bool:
+        return self.retainer_interventions > 0
 
     def covers(self, day: date) -> bool:
         return self.start <= day and (self.end is None or day <= self.end)
@@ -60,6 +66,16 @@ class FeeSchedule:
     phase_1_weekly: int | None = None       # enhanced assessment fee, pence a week
     phase_2_weekly: int | None = None       # standard therapeutic fee
     blended_weekly: int | None = None       # one fee for the whole stay (blended contracts)
+    outreach_weekly: int | None = None      # weekly outreach support, pence a week (issue 16)
+    outreach_fixed: int | None = None       # a fixed-fee (six-week) outreach intervention, pence per intervention
+
+    @property
+    def prices_outreach(self) -> bool:
+        return self.outreach_weekly is not None or self.outreach_fixed is not None
+
+    @property
+    def prices_beds(self) -> bool:
+        return any(r is not None for r in (self.phase_1_weekly, self.phase_2_weekly, self.blended_weekly))
 
     def covers(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
@@ -96,6 +112,8 @@ def check_terms(t: Terms) -> None:
         raise ContractError("body.block", "block_only", "only a block contract has a block")
     if t.form == OPEN_BOOK and t.open_book is None:
         raise ContractError("body.open_book", "required", "an open-book contract states its margin and target")
+    if (t.retainer_interventions > 0) != (t.retainer_yearly_pence > 0):
+        raise ContractError("body.outreach_retainer", "required", "a retainer has its interventions and yearly fee")
     if t.open_book is not None:
         if t.form != OPEN_BOOK:
             raise ContractError("body.open_book", "open_book_only", "only an open-book contract has open-book terms")
@@ -107,7 +125,9 @@ def check_schedule(terms: Terms, new: FeeSchedule, existing: Iterable[FeeSchedul
     """Dates in order, the rates the form needs, and no overlap with another schedule of the contract."""
     if new.effective_to is not None and new.effective_to < new.effective_from:
         raise ContractError("body.effective_to", "end_not_before_start", "a schedule cannot end before it starts")
-    if terms.form == BLENDED:
+    if new.prices_outreach and not new.prices_beds:
+        pass  # an outreach-only schedule (a council buying outreach and no beds)
+    elif terms.form == BLENDED:
         if new.blended_weekly is None:
             raise ContractError("body.blended_weekly", "required", "a blended contract's schedule has a blended fee")
     else:
