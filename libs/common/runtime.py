@@ -49,10 +49,11 @@ class ServiceRuntime:
         self.verifier = TokenVerifier.from_settings(settings)
         self.transport = transport or make_transport(settings, bus)
         self.relay = OutboxRelay(self.db, self.tables[0], self.transport, self.service,
-                                 poll_seconds=settings.outbox_poll_seconds)
+                                 poll_seconds=settings.outbox_poll_seconds, batch=settings.outbox_batch)
         self.consumer = EventConsumer(self.service, self.db, self.tables, self.transport, handlers or {},
                                       retry_attempts=settings.consumer_retry_attempts,
-                                      retry_backoff=settings.consumer_retry_backoff_seconds)
+                                      retry_backoff=settings.consumer_retry_backoff_seconds,
+                                      max_batch=settings.consumer_max_batch)
         self.jobs = PeriodicJobs(self.service, settings.scheduler_interval_seconds)
 
     def uow(self, **kwargs) -> UnitOfWork:

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 1.0  # safety net only: the relay is woken by the commit
     consumer_retry_attempts: int = 4
     consumer_retry_backoff_seconds: float = 0.2
+    # events handled (and deduplicated) in one transaction when a backlog is waiting; 1 = one at a time
+    consumer_max_batch: int = 500
+    outbox_batch: int = 500  # outbox rows the relay publishes together and marks in one statement
     # periodic jobs in the service process (referral expiry, reservation lapse, assessment deadlines);
     # each is safe in several replicas at once. ITP_SCHEDULER_ENABLED=false leaves them to cron (`itp ...`).
     scheduler_enabled: bool = True

@@ -4,6 +4,7 @@ assessment service's outreach interventions, issue 16) gives an outreach team it
 payload and calls a service operation with the consumer's unit of work (the consumer commits)."""
 from __future__ import annotations
 
+from libs.common.events.consumer import handles_many
 from libs.common.events.catalogue import (InterventionClosed, PhaseTransitioned, PlacementEnded, PlacementFeeApplied, PlacementStarted,
                                           ReferralReceived, ReferralUpdated, ReferralWithdrawn)
 from libs.common.events.envelope import EventEnvelope
@@ -21,6 +22,13 @@ def _facts(payload: ReferralReceived) -> dict:
                 outreach_basis=payload.outreach_basis, outreach_planned_weeks=payload.outreach_planned_weeks)
 
 
+async def on_referrals_received(uow: UnitOfWork, events: list[tuple[EventEnvelope, ReferralReceived]]) -> None:
+    """A run of referral.received in one batch (a backlog, a replay): one read and one insert for all."""
+    await service.referrals_received(uow, [(str(payload.referral_id), event.la_code, payload.received_at, event.time,
+                                            _facts(payload)) for event, payload in events])
+
+
+@handles_many(on_referrals_received)
 async def on_referral_received(uow: UnitOfWork, event: EventEnvelope, payload: ReferralReceived) -> None:
     await service.referral_received(uow, str(payload.referral_id), event.la_code, payload.received_at, event.time,
                                     **_facts(payload))

@@ -263,6 +263,19 @@ async def insert_referral_if_new(session: AsyncSession, values: dict) -> None:
         await session.execute(referrals.insert().values(**values))
 
 
+async def insert_referrals_if_new(session: AsyncSession, rows: list[dict]) -> None:
+    """insert_referral_if_new for many: one read, one insert; the first row of an id wins, as one by one."""
+    existing = set((await session.execute(select(referrals.c.id).where(
+        referrals.c.id.in_({row["id"] for row in rows})))).scalars())
+    new = []
+    for row in rows:
+        if row["id"] not in existing:
+            existing.add(row["id"])
+            new.append(row)
+    if new:
+        await session.execute(referrals.insert(), new)
+
+
 async def update_referral(session: AsyncSession, referral_id: str, values: dict) -> None:
     await session.execute(referrals.update().where(referrals.c.id == referral_id).values(**values))
 

@@ -531,6 +531,13 @@ async def referral_received(uow: UnitOfWork, referral_id: str, la_code: str, rec
                                                         **_referral_values(**facts)))
 
 
+async def referrals_received(uow: UnitOfWork, received: list[tuple[str, str, datetime, datetime, dict]]) -> None:
+    """referral_received for many referrals at once (id, council, received_at, event time, facts), in order."""
+    await repo.insert_referrals_if_new(uow.session, [
+        dict(id=referral_id, la_code=la_code, status="awaiting_decision", received_at=received_at, updated_at=at,
+             **_referral_values(**facts)) for referral_id, la_code, received_at, at, facts in received])
+
+
 async def referral_updated(uow: UnitOfWork, referral_id: str, status: str, at: datetime, **facts) -> None:
     await repo.update_referral(uow.session, referral_id, dict(updated_at=at, **_referral_values(**facts)))
     if status in CLOSED_BY_THE_REFERRAL_SERVICE:  # expired (or withdrawn): no longer awaiting a decision

@@ -150,3 +150,46 @@ async def test_a_relay_losing_its_connection_mid_batch_republishes_at_most_the_m
     assert sent["terminated"] >= 1
     assert set(published) == set(ids)
     assert duplicates <= 2, duplicates
+
+
+async def test_a_batching_relay_cut_between_the_acks_and_the_mark_publishes_that_batch_again_and_loses_nothing(
+        system_overrides):
+    """The batched path (issue 15 item 3): the broker acknowledged the whole batch, then the relay's connections
+    are terminated before its one marking statement: the batch goes out again (consumers deduplicate by event
+    id), never more than the batch, and every event is out."""
+    async with asyncio.timeout(90), referral_relay(system_overrides, relay_enabled=False, outbox_batch=80) as runtime:
+        database = make_url(runtime.db.url).database
+        ids = await emit(runtime.db, runtime, count=200)
+        real = runtime.relay.transport
+        sent = Counter()
+
+        class CutAfterFirstBatch:
+            async def publish(self, topic, key, value, headers=None):
+                raise AssertionError("the batching relay publishes batches")
+
+            async def publish_many(self, messages):
+                acked = await real.publish_many(messages)
+                sent["batches"] += 1
+                if sent["batches"] == 1:
+                    sent["terminated"] += await terminate(database)
+                return acked
+
+        runtime.relay.transport = CutAfterFirstBatch()
+        runtime.relay.start()
+
+        async def drained():
+            try:
+                async with runtime.db.session() as session:
+                    return await pending_count(session, runtime.tables[0]) == 0
+            except Exception:  # noqa: BLE001 - this test's own pooled connection may be one of those cut
+                return False
+        await wait_for(drained, timeout=30)
+        records = await real.read_all(TOPIC, timeout=10)
+    published = Counter(json.loads(r.value)["id"] for r in records)
+    duplicates = sum(n - 1 for n in published.values())
+    print(f"200 events in batches of 80, connections cut after the first batch's acks: {sum(published.values())} "
+          f"messages, {duplicates} duplicates, {sent['batches']} batches")
+    assert sent["terminated"] >= 1
+    assert set(published) == set(ids)
+    assert 0 < duplicates <= 80, duplicates
+    assert sent["batches"] <= 5  # 200 events in batches, not one by one (3 batches + the one sent again)

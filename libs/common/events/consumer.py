@@ -3,6 +3,14 @@
 A handler receives a UnitOfWork (its session plus emit()) and the typed payload. The inbox row,
 the handler's writes and any events it emits commit in one transaction; only then does the
 transport advance the group's position. A duplicate delivery finds the inbox row and changes nothing.
+
+Batches: what the transport already holds (a backlog, a replay) arrives as a batch. Its events are
+deduplicated against the inbox in one query and handled, in order, in one transaction: one inbox insert,
+every handler's writes, one commit, then the position moves past the batch. A handler that must run in its
+own transaction is marked `@per_event` and the batch is split around it. When anything in a batch fails
+(a poison event, a unique-key race with another replica), the batch's transaction is rolled back and its
+events are handled one by one as a single record is (retries, then the dead-letter topic), so the failing
+event is isolated and parked and the others still land once.
 """
 from __future__ import annotations
 
@@ -29,6 +37,25 @@ log = logging.getLogger("itp.consumer")
 Handler = Callable[[UnitOfWork, EventEnvelope, Payload], Awaitable[None]]
 
 
+ManyHandler = Callable[[UnitOfWork, list[tuple[EventEnvelope, Payload]]], Awaitable[None]]
+
+
+def handles_many(many: ManyHandler):
+    """Give a handler a set-based form for a run of consecutive events of its type in one batch (for read
+    models: one statement for many events). The form applies the events in the order given and emits no
+    events (the batch falls back to one by one if it does)."""
+    def mark(handler: Handler) -> Handler:
+        handler.itp_many = many  # type: ignore[attr-defined]
+        return handler
+    return mark
+
+
+def per_event(handler: Handler) -> Handler:
+    """Mark a handler that must not share a transaction with other events (it is then never batched)."""
+    handler.itp_per_event = True  # type: ignore[attr-defined]
+    return handler
+
+
 @dataclass
 class HandleResult:
     handled: bool = False
@@ -38,7 +65,8 @@ class HandleResult:
 
 class EventConsumer:
     def __init__(self, service: str, db: Database, tables: tuple[Table, Table, Table], transport: Transport,
-                 handlers: dict[str, Handler], *, retry_attempts: int = 4, retry_backoff: float = 0.2):
+                 handlers: dict[str, Handler], *, retry_attempts: int = 4, retry_backoff: float = 0.2,
+                 max_batch: int = 500):
         unknown = set(handlers) - set(CATALOGUE)
         if unknown:
             raise ValueError(f"handlers for events not in the catalogue: {sorted(unknown)}")
@@ -49,6 +77,9 @@ class EventConsumer:
         self.handlers = handlers
         self.retry_attempts = max(1, retry_attempts)
         self.retry_backoff = retry_backoff
+        self.max_batch = max(1, max_batch)  # 1: every event in its own transaction (the per-event path)
+        self.batches = 0  # batches handled in one transaction
+        self.batch_fallbacks = 0  # batches that failed and were handled event by event
         self._subscription: Subscription | None = None
 
     @property
@@ -57,7 +88,11 @@ class EventConsumer:
 
     async def start(self) -> None:
         if self.handlers and self._subscription is None:
-            self._subscription = await self.transport.subscribe(self.service, self.topics, self.on_record)
+            if self.max_batch > 1:
+                self._subscription = await self.transport.subscribe(
+                    self.service, self.topics, self.on_record, batch_handler=self.on_batch, max_batch=self.max_batch)
+            else:
+                self._subscription = await self.transport.subscribe(self.service, self.topics, self.on_record)
 
     async def stop(self) -> None:
         if self._subscription is not None:
@@ -73,6 +108,51 @@ class EventConsumer:
             return
         if envelope.type not in self.handlers:
             return
+        await self._deliver(record, envelope)
+
+    async def on_batch(self, records: list[Record]) -> None:
+        """A fetched batch: runs of batchable events each in one transaction; @per_event ones alone."""
+        if len(records) == 1:
+            await self.on_record(records[0])
+            return
+        service_var.set(self.service)
+        run: list[tuple[Record, EventEnvelope]] = []
+        for record in records:
+            try:
+                envelope = EventEnvelope.from_bytes(record.value)
+            except Exception as exc:  # noqa: BLE001 - parked raw as a single record is
+                await self._park_raw(record, f"undecodable envelope: {type(exc).__name__}")
+                continue
+            handler = self.handlers.get(envelope.type)
+            if handler is None:
+                continue
+            if getattr(handler, "itp_per_event", False):
+                await self._deliver_run(run)
+                run = []
+                await self._deliver(record, envelope)
+            else:
+                run.append((record, envelope))
+        await self._deliver_run(run)
+
+    async def _deliver_run(self, run: list[tuple[Record, EventEnvelope]]) -> None:
+        if len(run) == 1:
+            await self._deliver(*run[0])
+            return
+        if not run:
+            return
+        try:
+            await self.handle_batch([envelope for _, envelope in run])
+            self.batches += 1
+            return
+        except Exception as exc:  # noqa: BLE001 - rolled back: every event of the batch is handled again alone
+            self.batch_fallbacks += 1
+            log.warning("batch failed; handling its events one by one",
+                        extra={"events": len(run), "error_type": type(exc).__name__})
+        for record, envelope in run:
+            await self._deliver(record, envelope)
+
+    async def _deliver(self, record: Record, envelope: EventEnvelope) -> None:
+        """One event in its own transaction, retried with backoff, then parked on the dead-letter topic."""
         error = ""
         for attempt in range(1, self.retry_attempts + 1):
             try:
@@ -111,6 +191,62 @@ class EventConsumer:
                     # a concurrent delivery of the same event won the inbox row
                     return HandleResult(duplicate=True)
                 return HandleResult(handled=True)
+        finally:
+            correlation_id_var.reset(token)
+            service_var.reset(service_token)
+
+    async def handle_batch(self, envelopes: list[EventEnvelope]) -> list[HandleResult]:
+        """Several events in one transaction: the inbox asked once for all of them, their inbox rows inserted in
+        one statement, each handler run in order, one commit. Raises (after rolling everything back) when any
+        handler or the commit fails; the caller then handles the events one by one."""
+        results = [HandleResult() for _ in envelopes]
+        ids = [str(envelope.id) for envelope in envelopes]
+        service_token = service_var.set(self.service)
+        token = correlation_id_var.set(None)
+        try:
+            async with UnitOfWork(self.db, self.outbox, self.service) as uow:
+                seen = set((await uow.session.execute(
+                    select(self.inbox.c.event_id).where(self.inbox.c.event_id.in_(set(ids))))).scalars())
+                fresh: list[tuple[int, EventEnvelope]] = []
+                for i, envelope in enumerate(envelopes):
+                    handler = self.handlers.get(envelope.type)
+                    if handler is None:
+                        results[i].ignored = True
+                    elif ids[i] in seen:
+                        results[i].duplicate = True
+                    else:
+                        seen.add(ids[i])  # the same event twice in one batch is handled once
+                        fresh.append((i, envelope))
+                if fresh:
+                    now = datetime.now(timezone.utc)
+                    await uow.session.execute(self.inbox.insert(), [
+                        dict(event_id=ids[i], event_type=envelope.type, handled_at=now) for i, envelope in fresh])
+                k = 0
+                while k < len(fresh):
+                    i, envelope = fresh[k]
+                    handler = self.handlers[envelope.type]
+                    many = getattr(handler, "itp_many", None)
+                    if many is not None:  # the run of consecutive events of this type, in one call
+                        end = k
+                        while end < len(fresh) and fresh[end][1].type == envelope.type:
+                            end += 1
+                        emitted = len(uow.emitted)
+                        await many(uow, [(e, parse_payload(e.type, e.payload)) for _, e in fresh[k:end]])
+                        if len(uow.emitted) != emitted:
+                            raise RuntimeError(f"the set-based handler of {envelope.type} emitted events")
+                        for j, _ in fresh[k:end]:
+                            results[j].handled = True
+                        k = end
+                        continue
+                    payload = parse_payload(envelope.type, envelope.payload)
+                    uow.correlation_id = envelope.correlation_id
+                    uow.causation_id = ids[i]
+                    correlation_id_var.set(envelope.correlation_id)
+                    await handler(uow, envelope, payload)
+                    results[i].handled = True
+                    k += 1
+                await uow.commit()
+            return results
         finally:
             correlation_id_var.reset(token)
             service_var.reset(service_token)

@@ -20,7 +20,7 @@ from ..observability import correlation_id_var
 from ..tasks import cancel_and_wait, within
 from .catalogue import Payload, spec_for
 from .envelope import EventEnvelope
-from .transport import Transport
+from .transport import PublishIncomplete, Transport
 
 log = logging.getLogger("itp.outbox")
 
@@ -95,9 +95,12 @@ def relay_lock_keys(service: str) -> tuple[int, int]:
 class OutboxRelay:
     """Publishes committed outbox rows in order, at least once; consumers deduplicate by event id.
 
-    Each row is marked published in its own statement right after the broker acknowledged it, so a relay
-    that dies or loses its database connection mid-batch republishes at most the one message in flight,
-    never the batch.
+    A batch of rows (oldest first) is handed to the transport's publish_many at once; after the broker
+    acknowledged them, the batch's rows are marked published in one statement. A relay that dies or loses its
+    database connection between the acks and that statement publishes the batch again (consumers deduplicate
+    by event id); when only part of a batch was acknowledged, the acknowledged prefix is marked and the rest
+    is tried again, in order. A transport without publish_many is given one message at a time, and each row
+    is marked right after its ack (at most the message in flight is published again).
 
     On Postgres the relay keeps one dedicated connection that LISTENs for commits in other processes and
     holds the relay's lease (a session advisory lock): among replicas of a service (the relay inside each
@@ -135,21 +138,41 @@ class OutboxRelay:
         stmt = select(self.outbox.c.seq, self.outbox.c.topic, self.outbox.c.key, self.outbox.c.envelope,
                       self.outbox.c.event_type).where(self.outbox.c.published_at.is_(None)) \
             .order_by(self.outbox.c.seq).limit(self.batch)
-        done = 0
         async with self.db.engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             rows = (await conn.execute(stmt)).all()
-            for row in rows:
-                if not self.holds_lease:
-                    break  # the lease went with the LISTEN connection: another replica may be publishing now
-                await self.transport.publish(row.topic, row.key, row.envelope.encode(),
-                                             {"event_type": row.event_type})
-                self.published += 1
-                # its own statement (autocommit), at once: a connection lost after this point costs nothing,
-                # one lost before it costs this one message again
-                await conn.execute(update(self.outbox).where(self.outbox.c.seq == row.seq)
-                                   .values(published_at=datetime.now(timezone.utc)))
-                done += 1
+            if not rows:
+                return 0
+            if getattr(self.transport, "publish_many", None) is None:
+                return await self._publish_one_by_one(conn, rows)
+            if not self.holds_lease:
+                return 0  # the lease went with the LISTEN connection: another replica may be publishing now
+            try:
+                acked = await self.transport.publish_many(
+                    [(row.topic, row.key, row.envelope.encode(), {"event_type": row.event_type}) for row in rows])
+            except PublishIncomplete as incomplete:
+                # what was acknowledged is marked; the rest (and anything after it) is published again, in order
+                await self._mark(conn, [row.seq for row in rows[:incomplete.acked]])
+                raise incomplete.cause
+            await self._mark(conn, [row.seq for row in rows[:acked]])
+            return acked
+
+    async def _mark(self, conn, seqs: list[int]) -> None:
+        if seqs:
+            self.published += len(seqs)
+            await conn.execute(update(self.outbox).where(self.outbox.c.seq.in_(seqs))
+                               .values(published_at=datetime.now(timezone.utc)))
+
+    async def _publish_one_by_one(self, conn, rows) -> int:
+        done = 0
+        for row in rows:
+            if not self.holds_lease:
+                break  # the lease went with the LISTEN connection: another replica may be publishing now
+            await self.transport.publish(row.topic, row.key, row.envelope.encode(), {"event_type": row.event_type})
+            # its own statement (autocommit), at once: a connection lost after this point costs nothing,
+            # one lost before it costs this one message again
+            await self._mark(conn, [row.seq])
+            done += 1
         return done
 
     async def run(self) -> None:

@@ -3,6 +3,11 @@
 Semantics both keep: records of one topic are delivered in order per key; each consumer group
 has a committed position, advanced only after the handler returned (so a crash mid-handler means
 redelivery, never loss); a group that subscribes later starts from the earliest record.
+
+Batches: a subscriber may pass `batch_handler`; it then receives what is already waiting (up to `max_batch`
+records, in order per partition, never waiting for more) in one call, and the position advances past the
+whole batch only after that call returned. Publishers may hand `publish_many` a batch of messages: they are
+sent together and it answers how many, from the first, the broker acknowledged.
 """
 from __future__ import annotations
 
@@ -28,6 +33,19 @@ class Record:
 
 
 RecordHandler = Callable[[Record], Awaitable[None]]
+BatchHandler = Callable[[list[Record]], Awaitable[None]]
+# (topic, key, value, headers): one message for publish_many
+Message = tuple[str, str, bytes, "dict[str, str] | None"]
+
+
+class PublishIncomplete(Exception):
+    """publish_many could not have every message acknowledged: the first `acked` were; `cause` stopped the rest
+    (the ones after it may or may not have reached the broker: they are published again, and deduplicated)."""
+
+    def __init__(self, acked: int, cause: BaseException):
+        super().__init__(f"{acked} acknowledged before {type(cause).__name__}")
+        self.acked = acked
+        self.cause = cause
 
 
 class Subscription(Protocol):
@@ -40,7 +58,9 @@ class Transport(Protocol):
     async def ping(self) -> None: ...
     async def ensure_topics(self, topics: list[str]) -> None: ...
     async def publish(self, topic: str, key: str, value: bytes, headers: dict[str, str] | None = None) -> None: ...
-    async def subscribe(self, group: str, topics: list[str], handler: RecordHandler) -> Subscription: ...
+    async def publish_many(self, messages: list[Message]) -> int: ...
+    async def subscribe(self, group: str, topics: list[str], handler: RecordHandler, *,
+                        batch_handler: BatchHandler | None = None, max_batch: int = 500) -> Subscription: ...
     async def read_all(self, topic: str, timeout: float = 5.0) -> list[Record]: ...
 
 
@@ -87,10 +107,18 @@ class InProcessBus:
             self._version += 1
             cond.notify_all()
 
-    async def subscribe(self, group: str, topics: list[str], handler: RecordHandler) -> Subscription:
-        return _TaskSubscription(asyncio.create_task(self._consume(group, topics, handler), name=f"bus:{group}"))
+    async def publish_many(self, messages: list[Message]) -> int:
+        for topic, key, value, headers in messages:
+            await self.publish(topic, key, value, headers)
+        return len(messages)
 
-    async def _consume(self, group: str, topics: list[str], handler: RecordHandler) -> None:
+    async def subscribe(self, group: str, topics: list[str], handler: RecordHandler, *,
+                        batch_handler: BatchHandler | None = None, max_batch: int = 500) -> Subscription:
+        return _TaskSubscription(asyncio.create_task(
+            self._consume(group, topics, handler, batch_handler, max(1, max_batch)), name=f"bus:{group}"))
+
+    async def _consume(self, group: str, topics: list[str], handler: RecordHandler,
+                       batch_handler: BatchHandler | None = None, max_batch: int = 1) -> None:
         cond = self._condition()
         while True:
             seen = self._version
@@ -98,8 +126,14 @@ class InProcessBus:
             for topic in topics:
                 records = self._logs[topic]
                 while self._positions[(group, topic)] < len(records):
-                    await handler(records[self._positions[(group, topic)]])
-                    self._positions[(group, topic)] += 1  # commit only after the handler returned
+                    position = self._positions[(group, topic)]
+                    if batch_handler is None:
+                        await handler(records[position])
+                        self._positions[(group, topic)] += 1  # commit only after the handler returned
+                    else:
+                        batch = records[position:position + max_batch]
+                        await batch_handler(batch)
+                        self._positions[(group, topic)] += len(batch)  # past the batch once it was handled
                     progressed = True
             if not progressed:
                 async with cond:
