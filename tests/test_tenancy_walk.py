@@ -17,6 +17,7 @@ from services.billing.tables import placements as billing_placements
 
 from .support import wait_for
 from .support.matching import onboard_live_home, ranked
+from .support.outreach import accept_outreach, create_team, refer_outreach
 from .support.referrals import REFERRAL
 
 pytestmark = pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
@@ -90,14 +91,30 @@ async def objects_of_council_a(sut) -> dict:
     plan = (await sut.client.get(f"/v1/placements/{placement['id']}/plan", headers=sut.hub())).json()
     review = (await sut.client.get(f"/v1/placements/{placement['id']}/reviews", headers=sut.hub())).json()["items"][0]
     placement = (await sut.client.get(f"/v1/placements/{placement['id']}", headers=sut.council(A))).json()
+    # A's outreach (issue 16): a child referred for outreach, accepted for a team; the intervention it makes
+    team = await create_team(sut)
+    outreach_id = await refer_outreach(sut, la_code=A, child_ref="A-OUTREACH-7731")
+    await accept_outreach(sut, outreach_id, team["id"])
+
+    async def intervention():
+        r = await sut.client.get(f"/v1/referrals/{outreach_id}", headers=sut.council(A))
+        return r.json()["intervention_id"] if r.json()["status"] == "accepted" else None
+    intervention_id = await wait_for(intervention)
+
+    async def made():
+        return (await sut.client.get(f"/v1/interventions/{intervention_id}", headers=sut.council(A))).status_code == 200
+    await wait_for(made)
     return {"ids": {"referral_id": referral["id"], "endpoint_id": hook["id"], "delivery_id": delivery["id"],
                     "home_id": home["id"], "bed_id": admission["bed_id"], "item": "registration_verified",
                     "admission_id": admission["id"], "placement_id": placement["id"], "plan_id": plan["id"],
                     "review_id": review["id"], "code": "safety_and_risk_plan", "version": "1",
                     "contract_id": contract["id"], "period_id": period["id"], "invoice_id": invoice["id"],
-                    "fmt": "pdf", "month": last_month.strftime("%Y-%m"), "timepoint": "baseline", "la_code": A},
-            "secrets": [referral["id"], "A-CHILD-7731", hook_url, hook["secret"]],
+                    "fmt": "pdf", "month": last_month.strftime("%Y-%m"), "timepoint": "baseline", "la_code": A,
+                    "team_id": team["id"], "intervention_id": intervention_id},
+            "secrets": [referral["id"], "A-CHILD-7731", hook_url, hook["secret"], outreach_id, "A-OUTREACH-7731"],
             "snapshots": {f"/v1/referrals/{referral['id']}": referral,
+                          f"/v1/referrals/{outreach_id}": (await sut.client.get(f"/v1/referrals/{outreach_id}",
+                                                                                headers=sut.council(A))).json(),
                           f"/v1/placements/{placement['id']}": placement,
                           f"/v1/invoices/{invoice['id']}": (await sut.client.get(f"/v1/invoices/{invoice['id']}",
                                                                                  headers=sut.council(A))).json()}}
