@@ -5,20 +5,19 @@ elsewhere with 26 weeks of weekly outreach (the ending hands the child over), bi
 council sees only its own interventions."""
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy import select
 
-from libs.common.events.catalogue import OutreachAccepted
 from libs.common.ids import intervention_id_for
 from services.assessment.domain.intervention import follow_up_due
 from services.billing.tables import interventions as billing_interventions
 
 from .support import wait_for
 from .support.assessment import TODAY, admit, arrive, issue_plan, key, new_home
+from .support.outreach import accept_outreach, create_team, ranked_teams, refer_outreach
 
 A, B = "E10000018", "E06000016"
 FINANCE = ("billing:write", "invoices:read")
@@ -53,15 +52,13 @@ async def contract(sut, finance: dict, la_code: str = A) -> dict:
     return s.json()
 
 
-async def accepted(sut, la_code: str, basis: str, weeks: int, referral_id: str | None = None) -> str:
-    """The hub's acceptance of an outreach referral for a team, as matching emits it; answers the intervention."""
-    runtime = sut.runtime("matching")
-    payload = OutreachAccepted(admission_id=uuid.uuid4(), referral_id=referral_id or uuid.uuid4(), team_id=uuid.uuid4(),
-                               basis=basis, planned_weeks=weeks, planned_start_date=TODAY)
-    async with runtime.uow() as uow:
-        await uow.emit(payload, subject_id=str(payload.referral_id), la_code=la_code)
-        await uow.commit()
-    iid = intervention_id_for(payload.admission_id)
+async def accepted(sut, referral_id: str, team: dict) -> str:
+    """The hub ranks the outreach teams for the referral and accepts it for the team; answers the intervention
+    assessment makes from outreach.accepted."""
+    ranking = await ranked_teams(sut, referral_id)
+    assert team["id"] in [o["team_id"] for o in ranking["options"]], ranking
+    decision = await accept_outreach(sut, referral_id, team["id"])
+    iid = intervention_id_for(decision["id"])
 
     async def made():
         r = await sut.client.get(f"/v1/interventions/{iid}", headers=sut.hub())
@@ -99,8 +96,12 @@ def outreach_lines(invoice: dict, iid: str) -> list[dict]:
 async def test_a_fixed_fee_intervention_stabilises_a_foster_placement_and_is_invoiced_once(sut):
     finance = sut.hub("finance", scopes=FINANCE)
     await contract(sut, finance)
-    iid = await accepted(sut, A, "fixed_fee", 6)
-    other = await accepted(sut, B, "fixed_fee", 6)
+    team = await create_team(sut)
+    # a council refers a child living with a foster carer whose placement is at risk, for a six-week intervention
+    iid = await accepted(sut, await refer_outreach(sut, current_setting="foster_care", outreach_basis="fixed_fee"), team)
+    other = await accepted(sut, await refer_outreach(sut, la_code=B, outreach_basis="fixed_fee"), team)
+    shown = (await sut.client.get(f"/v1/interventions/{iid}", headers=sut.hub())).json()
+    assert (shown["basis"], shown["planned_weeks"], shown["team_id"]) == ("fixed_fee", 6, team["id"])
     start = TODAY - timedelta(days=150)
     await move(sut, iid, status="active", effective_date=str(start))
     for week in range(6):
@@ -155,7 +156,7 @@ async def test_a_step_down_hands_the_child_to_weekly_outreach_billed_month_by_mo
     finance = sut.hub("finance", scopes=FINANCE)
     await contract(sut, finance)
     home = await new_home(sut)
-    placement = await admit(sut, home)
+    placement = await admit(sut, home, child_ref="LCC-HANDOFF-1")
     await arrive(sut, placement, days_ago=130)
     await issue_plan(sut, placement)
     moved = await sut.client.post(f"/v1/placements/{placement['id']}/phase-2", headers={**key(), **sut.hub()},
@@ -172,7 +173,17 @@ async def test_a_step_down_hands_the_child_to_weekly_outreach_billed_month_by_mo
     ended = await sut.client.post(f"/v1/placements/{placement['id']}/ending", headers={**key(), **sut.hub()}, json=ending)
     assert ended.status_code == 200 and ended.json()["ending"]["outreach_handoff"]["planned_weeks"] == 26, ended.text
 
-    iid = await accepted(sut, A, "weekly", 26, referral_id=placement["referral_id"])
+    # the referral service opens an outreach referral from the ending; the hub accepts it for a team near NG7
+
+    async def opened():
+        r = await sut.client.get("/v1/referrals", params={"child_ref": "LCC-HANDOFF-1", "kind": "outreach"},
+                                 headers=sut.council(A))
+        return r.json()["items"] or None
+    [handoff] = await wait_for(opened)
+    assert handoff["handoff_from_placement_id"] == placement["id"] and handoff["outreach_planned_weeks"] == 26
+    iid = await accepted(sut, handoff["id"], await create_team(sut, base_postcode_district="NG7"))
+    shown = (await sut.client.get(f"/v1/interventions/{iid}", headers=sut.council(A))).json()
+    assert (shown["basis"], shown["planned_weeks"], shown["handoff_from_placement_id"]) == ("weekly", 26, placement["id"])
     await move(sut, iid, status="active", effective_date=str(end))
     await billing_has(sut, iid, ended=False)
     first, second = month_start(end), next_month(end)

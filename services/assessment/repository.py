@@ -408,6 +408,13 @@ async def save_intervention(session: AsyncSession, row: dict, values: dict, now:
     return new
 
 
+async def intervention_setting(session: AsyncSession, referral_id: str, current_setting: str | None,
+                               handoff_from_placement_id: str | None) -> None:
+    """Where the child lives and the placement handed over from, on the referral's intervention (when there is one)."""
+    await session.execute(interventions.update().where(interventions.c.referral_id == referral_id).values(
+        current_setting=current_setting, handoff_from_placement_id=handoff_from_placement_id))
+
+
 async def insert_session(session: AsyncSession, **values) -> None:
     await session.execute(intervention_sessions.insert().values(**values))
 

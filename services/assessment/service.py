@@ -330,6 +330,10 @@ async def change_legal_status(uow: UnitOfWork, principal: Principal, placement_i
 
 async def child_facts(uow: UnitOfWork, referral_id: str, la_code: str, facts: dict, now: datetime) -> None:
     await repo.upsert_child(uow.session, referral_id, la_code, facts, now)
+    if facts.get("kind") == "outreach":  # an intervention made before these facts arrived (another topic) gets them
+        handoff = facts.get("handoff_from_placement_id")
+        await repo.intervention_setting(uow.session, referral_id, facts.get("current_setting"),
+                                        str(handoff) if handoff else None)
 
 
 async def episodes(session, principal: Principal, *, placement: str | None = None, start: date | None = None,
