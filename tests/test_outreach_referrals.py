@@ -18,6 +18,7 @@ from libs.common.events.catalogue import InterventionClosed, OutreachHandoff, Pl
 from .support import wait_for
 from .support.assessment import admit, new_home
 from .support.outreach import (LEICESTER, LEICS, TODAY, accept_outreach, create_team, emit_as, handled, key,
+                               team_body,
                                outreach_body, ranked_teams, refer_outreach, referral_status)
 from .support.referrals import events_of
 
@@ -182,3 +183,42 @@ async def test_the_hub_accepts_an_outreach_referral_on_the_dashboard(sut):
     await referral_status(sut, referral_id, "accepted")
     page = await sut.client.get(f"/dashboard/referrals/{referral_id}")
     assert "Accepted for outreach" in page.text and "12 weeks" in page.text
+
+
+@pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
+async def test_the_hub_keeps_its_outreach_teams(sut):
+    hub = sut.hub()
+    bad = await sut.client.post("/v1/outreach-teams", json=team_body(base_postcode_district="ZZ99"), headers=hub)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.base_postcode_district"
+    bad = await sut.client.post("/v1/outreach-teams", json=team_body(specialisms=["juggling"]), headers=hub)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("body.specialisms")
+    assert (await sut.client.get("/v1/outreach-teams", headers=sut.council(LEICS))).status_code == 403
+    body = team_body("Charnwood outreach")
+    made = await sut.client.post("/v1/outreach-teams", json=body, headers={"Idempotency-Key": "team-1", **hub})
+    assert made.status_code == 201 and made.headers["location"] == f"/v1/outreach-teams/{made.json()['id']}"
+    replay = await sut.client.post("/v1/outreach-teams", json=body, headers={"Idempotency-Key": "team-1", **hub})
+    assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+    retried = await sut.client.post("/v1/outreach-teams", json=body, headers=hub)  # no key: the same facts
+    assert retried.status_code == 200 and retried.json()["id"] == made.json()["id"]
+    clash = await sut.client.post("/v1/outreach-teams", json={**body, "reach_miles": 5}, headers=hub)
+    assert clash.status_code == 409
+    team = made.json()
+    assert team["caseload"] == 0 and team["capacity_left"] == 6 and team["not_offered_because"] == []
+    url = f"/v1/outreach-teams/{team['id']}"
+    read = await sut.client.get(url, headers=hub)
+    assert read.headers["etag"] == '"1"'
+    assert (await sut.client.patch(url, json={"status": "suspended"}, headers=hub)).status_code == 428
+    stale = await sut.client.patch(url, json={"status": "suspended"}, headers={"If-Match": '"7"', **hub})
+    assert stale.status_code == 412 and stale.headers["etag"] == '"1"'
+    suspended = await sut.client.patch(url, json={"status": "suspended", "caseload_limit": 9},
+                                       headers={"If-Match": '"1"', **hub})
+    assert suspended.status_code == 200 and suspended.headers["etag"] == '"2"'
+    assert suspended.json()["caseload_limit"] == 9
+    assert [x["reason"] for x in suspended.json()["not_offered_because"]] == ["team_suspended"]
+    listed = (await sut.client.get("/v1/outreach-teams", params={"status": "suspended"}, headers=hub)).json()
+    assert [t["id"] for t in listed["items"]] == [team["id"]]
+    ranking = await ranked_teams(sut, await refer_outreach(sut))
+    assert ranking["excluded"]["team_suspended"] == 1 and ranking["options"] == []
+    vocabulary = (await sut.client.get("/v1/outreach-teams/vocabulary", headers=hub)).json()
+    assert "exploitation_risk" in next(t for t in vocabulary["specialisms"]
+                                       if t["code"] == "child_sexual_exploitation")["serves"]
