@@ -20,7 +20,10 @@ What the hub sees after seeding:
 - two outreach teams (issue 16) with a live caseload: children living with foster carers, with an IFA, at home,
   in another provider's home and in hospital, referred for outreach and accepted (fixed fee or weekly); the
   Nottingham team is at its caseload limit, so the outreach referral waiting in the queue is offered the
-  Leicestershire team only, and the ranking says why.
+  Leicestershire team only, and the ranking says why. Their interventions are under way: started, sessions
+  logged with the people around each child, one closed stabilised with its 6-week follow-up
+  held (CASELOAD); Leicester City's schedule prices weekly outreach and the fixed fee, and Leicestershire buys
+  outreach by a yearly retainer (4 interventions a year, in monthly parts).
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from datetime import date, timedelta
 
 import httpx
 
+from libs.common.ids import intervention_id_for
 from services.assessment.domain.calendar import add_months
 
 from .blueprint import SECTIONS, _money, _until, start_of_story
@@ -158,6 +162,20 @@ OUTREACH: list[dict] = [
     dict(ref="LC-2026-0550", la=LEICESTER, team="notts", sex="male", age=11, postcode="NG9 2AB", setting="own_home",
          at_risk=["school_place"], basis="fixed_fee", needs=["education_not_in_school"], risks=[]),
 ]
+# what each accepted child's intervention has been through (days before today): active from `started`, a session
+# every `every` days with the people in turn, stepping down from `stepping`, closed (stabilised) at `closed` with
+# the 6-week follow-up recorded; the others run on (the Nottingham team stays at its caseload limit)
+CASELOAD: dict[str, dict] = {
+    "LCC-2026-0501": dict(started=20, every=3),
+    "LC-2026-0512": dict(started=61, every=7, plan=(["family_relationships", "school_attendance"], 1)),
+    "LCC-2026-0520": dict(started=100, every=3, stepping=66, closed=58, stabilised=70),
+    "LC-2026-0533": dict(started=30, every=6, plan=(["stabilise_placement", "emotional_regulation"], 2)),
+    "LCC-2026-0544": dict(started=8, every=2),
+}
+WITH_WHOM = (["child"], ["child", "carers"], ["carers"], ["child", "school"], ["family", "social_worker"],
+             ["child", "other_professional"])
+OUTREACH_WEEKLY, OUTREACH_FIXED = 66000, 1000000      # pence: a week of outreach, a six-week intervention
+RETAINER_INTERVENTIONS, RETAINER_YEARLY = 4, 3600000  # Leicestershire's retainer: 4 a year for 36,000.00
 WAITING_OUTREACH = dict(ref="LCC-2026-0561", la=LEICESTERSHIRE, sex="female", age=15, postcode="LE67 3AB",
                         setting="foster_care", at_risk=["placement_breakdown", "school_place"], basis="fixed_fee",
                         needs=["trauma"], risks=["missing_episodes", "exploitation_risk"])
@@ -339,11 +357,48 @@ class Region:
                 r = await self.client.get(f"/v1/referrals/{referral_id}/matches", headers=self.hub)
                 return r.status_code == 200
             await _until(known)
-            await self._call("POST", "/v1/admissions", {"referral_id": referral_id, "decision": "accept",
-                                                        "team_id": teams[spec["team"]]["id"],
-                                                        "planned_start_date": str(self.today)})
+            decision = await self._call("POST", "/v1/admissions", {"referral_id": referral_id, "decision": "accept",
+                                                                   "team_id": teams[spec["team"]]["id"],
+                                                                   "planned_start_date": str(self.today)})
+            if spec["ref"] in CASELOAD:
+                await self.intervention(intervention_id_for(decision["id"]), CASELOAD[spec["ref"]])
         await self.refer_outreach(WAITING_OUTREACH)
         return {k: t["id"] for k, t in teams.items()}
+
+    async def intervention(self, intervention_id: str, story: dict) -> None:
+        """The intervention the acceptance made (assessment hears of it by event): started, sessions logged with
+        the people around the child (codes only), stepped down, closed and followed up as the story says."""
+        url = f"/v1/interventions/{intervention_id}"
+
+        async def made():
+            return (await self.client.get(url, headers=self.hub)).status_code == 200
+        await _until(made)
+
+        async def move(body: dict) -> None:
+            etag = (await self.client.get(url, headers=self.hub)).headers["etag"]
+            r = await self.client.patch(url, json=body, headers={**self.hub, "If-Match": etag})
+            if r.status_code != 200:
+                raise RuntimeError(f"PATCH {url}: {r.status_code} {r.text}")
+        day = lambda n: str(self.today - timedelta(days=n))  # noqa: E731
+        await move({"status": "active", "effective_date": day(story["started"])})
+        if "plan" in story:
+            etag = (await self.client.get(url, headers=self.hub)).headers["etag"]
+            goals, per_week = story["plan"]
+            await self.client.put(f"{url}/plan", json={"goals": goals, "sessions_per_week": per_week},
+                                  headers={**self.hub, "If-Match": etag})
+        last = story.get("closed", 0)
+        for n, ago in enumerate(range(story["started"] - 1, last, -story["every"])):
+            if story.get("stepping") is not None and ago <= story["stepping"] and n % 2:
+                continue  # sessions taper off while stepping down
+            await self._call("POST", f"{url}/sessions", {"session_date": day(ago), "minutes": 60 + 15 * (n % 5),
+                                                         "with_whom": WITH_WHOM[n % len(WITH_WHOM)]})
+        if story.get("stepping") is not None:
+            await move({"status": "stepping_down", "effective_date": day(story["stepping"])})
+        if story.get("closed") is not None:
+            await move({"status": "closed", "effective_date": day(story["closed"]), "outcome": "stabilised",
+                        "stabilised_on": day(story["stabilised"])})
+            await self._call("POST", f"{url}/follow-ups", {"checkpoint": "6_weeks", "held": True,
+                                                          "recorded_on": day(story["closed"] - 42)})
 
     # --- outcomes ----------------------------------------------------------------------------------------
     async def measures(self, spec: dict, placement: dict, arrival: date) -> None:
@@ -384,7 +439,17 @@ class Region:
                 "start_date": str(first)})
             await self._call("POST", f"/v1/contracts/{contract['id']}/fee-schedules", {
                 "effective_from": str(first), "phase_1_weekly": _money(PHASE_1_WEEKLY),
-                "phase_2_weekly": _money(PHASE_2_WEEKLY)})
+                "phase_2_weekly": _money(PHASE_2_WEEKLY), "outreach_weekly": _money(OUTREACH_WEEKLY),
+                "outreach_fixed": _money(OUTREACH_FIXED)})
+        if not any(c["la_code"] == LEICESTERSHIRE and c.get("outreach_retainer") for c in contracts):
+            start = add_months(self.today.replace(day=1), -4)
+            contract = await self._call("POST", "/v1/contracts", {
+                "la_code": LEICESTERSHIRE, "name": "Leicestershire outreach retainer (demo)", "form": "spot",
+                "start_date": str(start), "outreach_retainer": {"interventions": RETAINER_INTERVENTIONS,
+                                                                "yearly_fee": _money(RETAINER_YEARLY)}})
+            await self._call("POST", f"/v1/contracts/{contract['id']}/fee-schedules", {  # beyond the retainer
+                "effective_from": str(start), "outreach_weekly": _money(OUTREACH_WEEKLY),
+                "outreach_fixed": _money(OUTREACH_FIXED)})
         for spec in HOMES:
             if spec["state"] == "onboarding":
                 continue
