@@ -80,15 +80,14 @@ def cmd_run(args) -> int:
             if not args.log_console else "  Logs:      this console")
     print(BANNER.format(host=args.host, port=args.port, clients=clients, home=BLUEPRINT_HOME_ID,
                         data_dir=Settings(**overrides).data_dir.resolve(), logs=logs), flush=True)
-    uvicorn.run(system.gateway, host=args.host, port=args.port, log_config=None)
+    uvicorn.run(system.gateway, host=args.host, port=args.port, log_config=None, loop="uvloop", http="httptools")
     return 0
 
 
 def cmd_serve(args) -> int:
-    import uvicorn
+    from .serving import serve
 
-    app = app_factory(args.service)(settings_for(args.service))
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    serve(args.service, args.host, args.port, workers=args.workers)
     return 0
 
 
@@ -151,7 +150,7 @@ def cmd_run_distributed(args) -> int:
 
     return run_distributed(port=args.port, database=args.database, data_dir=Path(args.data_dir),
                            admin_url=args.pg_admin_url, seed=not args.no_seed, procfile_only=args.procfile_only,
-                           log_level=args.log_level)
+                           log_level=args.log_level, gateway_workers=args.gateway_workers)
 
 
 def add_run_distributed_parser(sub) -> None:
@@ -162,12 +161,14 @@ def add_run_distributed_parser(sub) -> None:
     rd.add_argument("--database", default=os.environ.get("ITP_DISTRIBUTED_DATABASE", "itp_distributed"),
                     help="the Postgres database, dropped and created afresh at each start")
     rd.add_argument("--data-dir", default=os.environ.get("ITP_DISTRIBUTED_DATA_DIR", ".itp-data/distributed"),
-                    help="the Procfile and the gateway's signing keys")
+                    help="the Procfile and plan.json (where each process listens)")
     rd.add_argument("--pg-admin-url", default=None,
                     help="a superuser URL (default ITP_PG_ADMIN_URL, else postgres@127.0.0.1:5432)")
     rd.add_argument("--no-seed", action="store_true", help="start empty: no demo clients or blueprint data")
     rd.add_argument("--procfile-only", action="store_true", help="write DATA_DIR/Procfile and exit")
     rd.add_argument("--log-level", default=os.environ.get("ITP_LOG_LEVEL", "WARNING"))
+    rd.add_argument("--gateway-workers", type=int, default=int(os.environ.get("ITP_GATEWAY_WORKERS", "2")),
+                    help="the gateway's worker processes on its one port (default 2)")
     rd.set_defaults(func=cmd_run_distributed)
 
 
@@ -248,11 +249,33 @@ def cmd_keys(args) -> int:
     one still verifies the tokens it signed until they expire; a second rotation retires it."""
     from libs.common.auth import KeyStore
 
-    store = KeyStore(settings_for("gateway").resolved_keys_file)
+    settings = settings_for("gateway")
+    if settings.gateway_state == "database":  # shared by the replicas, in the gateway's database
+        return asyncio.run(_shared_keys(settings, args.keys_command))
+    store = KeyStore(settings.resolved_keys_file)
     if args.keys_command == "rotate":
         print(json.dumps(store.rotate()))
     else:
         print(json.dumps({"keys": [{"kid": k["kid"], "alg": k["alg"]} for k in store.jwks()["keys"]]}))
+    return 0
+
+
+async def _shared_keys(settings, command: str) -> int:
+    from libs.common.db import Database
+    from services.gateway.keys import SharedKeys
+
+    db = Database(settings)
+    try:
+        keys = SharedKeys(db, token_ttl_seconds=settings.token_ttl_seconds,
+                          refresh_seconds=settings.gateway_keys_refresh_seconds, key_file=settings.resolved_keys_file)
+        if command == "rotate":
+            await keys.ensure()
+            print(json.dumps(await keys.rotate()))
+        else:
+            await keys.refresh()
+            print(json.dumps({"keys": [{"kid": k["kid"], "alg": k["alg"]} for k in keys.jwks()["keys"]]}))
+    finally:
+        await db.dispose()
     return 0
 
 
@@ -387,6 +410,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=ALL_SERVICES)
     serve.add_argument("--host", default=os.environ.get("ITP_HOST", "0.0.0.0"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("ITP_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=None,
+                       help="worker processes on this one port (default 1; the gateway: ITP_GATEWAY_WORKERS)")
     serve.set_defaults(func=cmd_serve)
 
     relay = sub.add_parser("relay", help="a service's outbox relay as its own process")

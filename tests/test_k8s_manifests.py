@@ -78,18 +78,17 @@ def test_every_container_requests_resources_and_every_http_one_has_readiness_and
             assert c["ports"] == [{"name": "http", "containerPort": 8000}]
 
 
-def test_the_gateway_runs_several_replicas_behind_one_service_sharing_one_secret_mounted_key_file():
+def test_the_gateway_runs_several_replicas_behind_one_service_sharing_keys_and_limits_through_its_database():
     gateway = of_kind("Deployment")["itp-gateway"]
     assert gateway["spec"]["replicas"] >= 2
     service = of_kind("Service")["itp-gateway"]
     assert service["spec"]["selector"] == {"app.kubernetes.io/name": "itp-gateway"}
     c = container(gateway)
     env = env_of(c)
-    keys_file = Path(env["ITP_KEYS_FILE"]["value"])
-    mount = next(m for m in c["volumeMounts"] if m["mountPath"] == str(keys_file.parent))
-    assert mount.get("readOnly") is True
-    volume = next(v for v in gateway["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"])
-    assert volume["secret"]["secretName"] == "itp-gateway-keys"
+    # keys and rate-limit buckets in the gateway's schema (services/gateway/keys.py), not a file per replica
+    assert env["ITP_GATEWAY_STATE"]["value"] == "database"
+    assert "ITP_KEYS_FILE" not in env
+    assert not [v for v in gateway["spec"]["template"]["spec"]["volumes"] if "secret" in v]
     for s in UPSTREAM_SERVICES:
         assert env[f"ITP_{s.upper()}_URL"]["value"] == f"http://itp-{s}:8000"
     assert env["ITP_GATEWAY_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "itp-database", "key": "gateway"}

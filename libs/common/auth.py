@@ -91,11 +91,12 @@ class KeyStore:
 
     @staticmethod
     def _new_key() -> dict:
-        private = ec.generate_private_key(ec.SECP256R1())
-        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-        return {"kid": uuid.uuid4().hex[:16], "private_pem": pem, "status": "active",
-                "created_at": datetime.now(timezone.utc).isoformat()}
+        kid, pem = new_signing_key()
+        return {"kid": kid, "private_pem": pem, "status": "active", "created_at": datetime.now(timezone.utc).isoformat()}
+
+    def keys(self) -> list[dict]:
+        """The file's keys as stored (kid, private_pem, status, created_at)."""
+        return self._load()
 
     def ensure(self) -> None:
         if not any(k["status"] == "active" for k in self._load()):
@@ -131,15 +132,54 @@ class KeyStore:
 
     def jwks(self) -> dict:
         self.ensure()
-        out = []
-        for key in self._load():
-            if key["status"] not in ("active", "previous"):
-                continue
-            public = serialization.load_pem_private_key(key["private_pem"].encode(), password=None).public_key()
-            jwk = json.loads(ECAlgorithm.to_jwk(public))
-            jwk.update({"kid": key["kid"], "use": "sig", "alg": ALGORITHM})
-            out.append(jwk)
-        return {"keys": out}
+        return {"keys": [public_jwk(key["kid"], key["private_pem"]) for key in self._load()
+                         if key["status"] in ("active", "previous")]}
+
+
+def new_signing_key() -> tuple[str, str]:
+    """A fresh ES256 key: (kid, private key as PKCS#8 PEM)."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return uuid.uuid4().hex[:16], pem
+
+
+def public_jwk(kid: str, private_pem: str) -> dict:
+    """The public half of a signing key as the JWKS lists it."""
+    public = serialization.load_pem_private_key(private_pem.encode(), password=None).public_key()
+    jwk = json.loads(ECAlgorithm.to_jwk(public))
+    jwk.update({"kid": kid, "use": "sig", "alg": ALGORITHM})
+    return jwk
+
+
+class KeySet:
+    """Signing keys held in memory, with the two calls mint_token and ForwardedTokens make of a KeyStore
+    (cached_signing_key, jwks). The gateway fills it from its database when its replicas share their keys
+    (services/gateway/keys.py); the private key is parsed once per signing key, not per token."""
+
+    def __init__(self) -> None:
+        self._signing: tuple[str, Any] | None = None
+        self._public: list[dict] = []
+
+    def replace(self, *, signing: tuple[str, str] | None, public: list[dict]) -> None:
+        """signing: (kid, private PEM) of the key that signs now; public: every JWK that verifies."""
+        if signing is None:
+            self._signing = None
+        elif self._signing is None or self._signing[0] != signing[0]:
+            self._signing = (signing[0], serialization.load_pem_private_key(signing[1].encode(), password=None))
+        self._public = [dict(k) for k in public]
+
+    @property
+    def loaded(self) -> bool:
+        return self._signing is not None
+
+    def cached_signing_key(self) -> tuple[str, Any]:
+        if self._signing is None:
+            raise RuntimeError("no signing key loaded yet")
+        return self._signing
+
+    def jwks(self) -> dict:
+        return {"keys": [dict(k) for k in self._public]}
 
 
 def mint_token(store: KeyStore, *, client_id: str, la_code: str | None = None, role: str | None = None,
@@ -220,7 +260,7 @@ class TokenVerifier:
     NBF_LEEWAY_SECONDS = 5  # a service whose clock is behind the gateway's still takes a token just minted
 
     def __init__(self, source: JwksSource, *, refresh_after: float = 300.0, audience: str = AUDIENCE,
-                 now: Clock = time.time, monotonic: Clock = time.monotonic):
+                 now: Clock = time.time, monotonic: Clock = time.monotonic, max_cached: int = 10_000):
         self.source = source
         self.refresh_after = refresh_after
         self.audience = audience
@@ -229,6 +269,10 @@ class TokenVerifier:
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
+        # tokens that verified, by their exact text: (principal, kid, nbf). A hit skips the signature check
+        # (an ECDSA verify and two JSON decodes) but not the clock (exp, nbf) nor the key (its kid still listed).
+        self._verified: dict[str, tuple[Principal, str, float]] = {}
+        self.max_cached = max_cached
 
     @classmethod
     def from_settings(cls, settings) -> "TokenVerifier":
@@ -251,6 +295,9 @@ class TokenVerifier:
         return cls(local, refresh_after=1.0, audience=audience)
 
     async def _refresh(self, force: bool = False) -> None:
+        if not force and self._keys and self._fetched_at is not None \
+                and self.monotonic() - self._fetched_at < self.refresh_after:
+            return  # the common case, without taking the lock
         async with self._lock:
             age = None if self._fetched_at is None else self.monotonic() - self._fetched_at
             if not force and age is not None and age < self.refresh_after and self._keys:
@@ -263,6 +310,29 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         """The caller's principal, or InvalidToken with a short fixed reason (never the JWT library's text)."""
+        await self._refresh()
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, kid, nbf = cached
+            if kid in self._keys:
+                now = self.now()
+                if now >= principal.expires_at:
+                    del self._verified[token]
+                    raise InvalidToken("token expired")
+                if now >= nbf - self.NBF_LEEWAY_SECONDS:
+                    return principal
+            else:
+                del self._verified[token]  # its key was retired: checked afresh (and refused) below
+        principal, kid, nbf = await self._verify_signed(token)
+        if len(self._verified) >= self.max_cached:
+            now = self.now()
+            self._verified = {t: v for t, v in self._verified.items() if v[0].expires_at > now}
+            if len(self._verified) >= self.max_cached:
+                self._verified.clear()
+        self._verified[token] = (principal, kid, nbf)
+        return principal
+
+    async def _verify_signed(self, token: str) -> tuple[Principal, str, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -270,6 +340,8 @@ class TokenVerifier:
         if header.get("alg") != ALGORITHM:
             raise InvalidToken("unsupported algorithm")
         kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise InvalidToken("unknown signing key")
         await self._refresh()
         if kid not in self._keys:
             await self._refresh(force=True)
@@ -295,11 +367,12 @@ class TokenVerifier:
         if now < nbf - self.NBF_LEEWAY_SECONDS:
             raise InvalidToken("token not yet valid")
         try:
-            return Principal(client_id=str(claims["sub"]), la_code=claims.get("la"), role=claims.get("role"),
-                             scopes=frozenset(str(claims.get("scope", "")).split()),
-                             homes=tuple(claims.get("homes", ())), expires_at=exp)
+            principal = Principal(client_id=str(claims["sub"]), la_code=claims.get("la"), role=claims.get("role"),
+                                  scopes=frozenset(str(claims.get("scope", "")).split()),
+                                  homes=tuple(claims.get("homes", ())), expires_at=exp)
         except TypeError:
             raise InvalidToken("invalid token") from None
+        return principal, kid, nbf
 
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /oauth/token")

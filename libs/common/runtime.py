@@ -60,7 +60,7 @@ class ServiceRuntime:
         return UnitOfWork(self.db, self.tables[0], self.service, **kwargs)
 
     async def start(self) -> None:
-        if self.service == "gateway" and not self.settings.jwks_url:
+        if self.service == "gateway" and not self.settings.jwks_url and self.settings.gateway_state == "local":
             KeyStore(self.settings.resolved_keys_file).ensure()
         await self.transport.start()
         await self.transport.ensure_topics(list(TOPICS) + [dead_letter_topic(s) for s in SERVICES])

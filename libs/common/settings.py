@@ -65,10 +65,17 @@ class Settings(BaseSettings):
     billing_url: str | None = None
     outcomes_url: str | None = None
 
-    # gateway: the council door (rate limits are per client_id, or per IP without a token, and per
-    # gateway process: with several replicas each replica keeps its own buckets)
+    # gateway: the council door (rate limits are per client_id, or per IP without a token)
     gateway_rate_limit_per_second: float = 50.0
     gateway_rate_limit_burst: int = 200
+    # where the gateway keeps its signing keys and rate-limit buckets: "local" (the key file and this process's
+    # memory: one gateway process, the embedded mode) or "database" (its schema: every replica and worker signs
+    # and verifies with the same keys and spends from the same buckets; services/gateway/keys.py, protection.py)
+    gateway_state: Literal["local", "database"] = "local"
+    gateway_keys_refresh_seconds: float = 10.0  # database state: how often a replica rereads the key set
+    gateway_rate_limit_sync_seconds: float = 0.1  # database state: how often a replica reports what it admitted
+    # uvicorn worker processes of `itp serve gateway` (one port; the kernel spreads connections over them)
+    gateway_workers: int = 1
     gateway_max_body_bytes: int = 1024 * 1024
     gateway_cors_origins: list[str] = ["http://127.0.0.1:5173", "http://localhost:5173"]
     gateway_hsts_max_age: int = 63072000  # two years

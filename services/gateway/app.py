@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.middleware import Middleware
 
-from libs.common.auth import ForwardedTokens, KeyStore
+from libs.common.auth import AUDIENCE, ForwardedTokens, KeyStore, TokenVerifier
 from libs.common.contract import contract_document, declare_scopes
 from libs.common.errors import NotFound, problem_response
 from libs.common.runtime import ServiceRuntime
@@ -22,10 +22,12 @@ from libs.common.web import create_service_app, mark_required_headers
 from . import audit, oauth, openapi
 from .dashboard import router as dashboard_router
 from .domain.principals import SCOPE_DESCRIPTIONS
+from .keys import SharedKeys
 from .protection import (
     BodySizeLimitMiddleware,
     RateLimitMiddleware,
     SecurityHeadersMiddleware,
+    rate_limits,
 )
 from .proxy import Upstreams
 from .routing import UPSTREAMS, allowed_methods, method_index, service_for
@@ -118,8 +120,16 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
     webhook_wake = asyncio.Event()
     runtime = ServiceRuntime(settings, metadata, handlers=fanout.handlers(webhook_wake), bus=bus)
     worker = DeliveryWorker(runtime, webhook_wake)
+    # the signing keys: the key file (one gateway process) or the database (shared by every replica, keys.py)
+    signing = signing_keys(settings, runtime)
+    if upstream_apps is not None and isinstance(signing, SharedKeys):
+        for upstream in upstream_apps.values():  # in-process services verify with the keys the gateway holds
+            upstream_runtime = getattr(upstream.state, "runtime", None)
+            if upstream_runtime is not None:
+                upstream_runtime.verifier.source = _held_jwks(signing)
     # what the services accept: an internal token the gateway mints from the caller's (docs/decisions/0005)
-    tokens = ForwardedTokens(KeyStore(settings.resolved_keys_file))
+    tokens = ForwardedTokens(signing)
+    limits = rate_limits(settings, runtime.db)
     if upstream_apps is not None:
         upstreams = Upstreams.in_process(upstream_apps, tokens)
     else:
@@ -132,6 +142,9 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
     app.include_router(dashboard_router)  # the hub dashboard at /dashboard (not in the OpenAPI document)
     app.state.upstreams = upstreams
     app.state.forwarded_tokens = tokens
+    app.state.signing_keys = signing
+    app.state.rate_limits = limits
+    app.state.audit_writer = audit.AuditWriter(runtime.db)
     app.add_exception_handler(405, method_not_allowed)
     app.state.webhook_wake = webhook_wake
     app.state.webhook_worker = worker
@@ -148,6 +161,11 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
                     await runtime.start()
                     stack.push_async_callback(runtime.stop)
                 starts.append(own_runtime())
+            if isinstance(signing, SharedKeys):
+                async def shared_keys():
+                    await signing.start()
+                    stack.push_async_callback(signing.stop)
+                starts.append(shared_keys())
             failed = [r for r in await asyncio.gather(*starts, return_exceptions=True) if isinstance(r, BaseException)]
             if failed:
                 raise failed[0]  # what did start is stopped by the exit stack
@@ -156,6 +174,9 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
                     worker.start()
                     stack.push_async_callback(lambda: within(worker.stop(), 10.0, "webhook worker"))
             stack.push_async_callback(lambda: within(upstreams.close(), 10.0, "upstream clients"))
+            await limits.start()
+            stack.push_async_callback(lambda: within(limits.stop(), 10.0, "rate-limit sync"))
+            stack.push_async_callback(lambda: within(app.state.audit_writer.stop(), 10.0, "access log writer"))
             yield
 
     app.router.lifespan_context = lifespan
@@ -176,10 +197,28 @@ def install_door(app: FastAPI, settings: Settings) -> None:
                    expose_headers=["ETag", "Location", "Retry-After", "X-Request-Id", "X-Correlation-Id"],
                    max_age=600),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.gateway_max_body_bytes),
-        Middleware(RateLimitMiddleware, settings=settings, verifier_of=lambda: runtime.verifier),
-        Middleware(audit.AccessAuditMiddleware, runtime_of=lambda: runtime),
+        Middleware(RateLimitMiddleware, limits_of=lambda: app.state.rate_limits, verifier_of=lambda: runtime.verifier),
+        Middleware(audit.AccessAuditMiddleware, runtime_of=lambda: runtime, writer_of=lambda: app.state.audit_writer),
     ]
     app.user_middleware[1:1] = door
+
+
+def signing_keys(settings: Settings, runtime: ServiceRuntime) -> KeyStore | SharedKeys:
+    """ITP_GATEWAY_STATE=database: the keys in the gateway's database, and the gateway's own verifier reads
+    them there (a token minted by any replica verifies on every other); otherwise the key file."""
+    if settings.gateway_state != "database":
+        return KeyStore(settings.resolved_keys_file)
+    shared = SharedKeys(runtime.db, token_ttl_seconds=settings.token_ttl_seconds,
+                        refresh_seconds=settings.gateway_keys_refresh_seconds, key_file=settings.resolved_keys_file)
+    runtime.verifier = TokenVerifier(shared.jwks_source, refresh_after=settings.gateway_keys_refresh_seconds,
+                                     audience=AUDIENCE)
+    return shared
+
+
+def _held_jwks(shared: SharedKeys):
+    async def source() -> dict:
+        return shared.jwks()
+    return source
 
 
 def runtime_of(app: FastAPI) -> ServiceRuntime:

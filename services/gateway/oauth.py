@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote_plus
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from libs.common.auth import KeyStore, mint_token
+from libs.common.auth import mint_token
 
 from .domain.grants import OAuthError, check_grant_type, client_credentials_from, granted_scopes
 from .domain.ratelimit import FailureBudget, retry_after_header
@@ -182,7 +182,7 @@ async def token(request: Request) -> JSONResponse:
     except OAuthError as exc:
         return _error(exc, basic_used)
     settings = runtime.settings
-    access_token = mint_token(KeyStore(settings.resolved_keys_file), client_id=row.client_id, la_code=row.la_code,
+    access_token = mint_token(await signing_keys_of(request.app), client_id=row.client_id, la_code=row.la_code,
                               role=row.role, scopes=scopes, homes=row.homes or (), ttl_seconds=settings.token_ttl_seconds)
     log.info("token issued", extra={"client_id": row.client_id, "scope": " ".join(scopes)})
     return JSONResponse({"access_token": access_token, "token_type": "Bearer",
@@ -192,5 +192,14 @@ async def token(request: Request) -> JSONResponse:
 @router.get("/.well-known/jwks.json", name="get_jwks", summary="The public keys that verify access tokens",
             description="During a key rotation two keys are listed: the one signing now and the one before it.")
 async def jwks(request: Request) -> JSONResponse:
-    settings = request.app.state.runtime.settings
-    return JSONResponse(KeyStore(settings.resolved_keys_file).jwks(), headers={"Cache-Control": "public, max-age=60"})
+    return JSONResponse((await signing_keys_of(request.app)).jwks(), headers={"Cache-Control": "public, max-age=60"})
+
+
+async def signing_keys_of(app):
+    """The gateway's signing keys (app.py: the key file, or the database's shared by every replica, reread
+    here if older than its refresh period so that a rotation elsewhere is seen before signing)."""
+    keys = app.state.signing_keys
+    fresh = getattr(keys, "fresh", None)
+    if fresh is not None:
+        await fresh()
+    return keys

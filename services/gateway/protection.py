@@ -2,13 +2,19 @@
 per-client rate limits. Pure ASGI middleware, so streamed bodies are counted as they arrive."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 
 from libs.common.errors import PROBLEM_BASE, ProblemError, problem_response
 from libs.common.settings import Settings
 
-from .domain.ratelimit import RateLimiter, retry_after_header
+from .domain.ratelimit import RateLimiter, SharedBuckets, retry_after_header
 from .principal import client_key, principal_of
+from .repository import forget_full_buckets, spend_from_buckets
+
+log = logging.getLogger("itp.gateway.protection")
 
 # Swagger UI is served from a CDN and runs an inline script; only /docs gets that allowance.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
@@ -103,21 +109,122 @@ class BodySizeLimitMiddleware:
             await _problem(scope, receive, send, exc)
 
 
-class RateLimitMiddleware:
-    """A token bucket per client_id (per IP without a valid token). The buckets live in this gateway
-    process: with N replicas behind a balancer a client gets up to N times the rate."""
+class LocalLimits:
+    """Rate-limit buckets in this process's memory (ITP_GATEWAY_STATE=local: one gateway process)."""
 
-    def __init__(self, app, settings: Settings, verifier_of, clock=time.monotonic):
-        self.app = app
-        self.limiter = RateLimiter(settings.gateway_rate_limit_per_second, settings.gateway_rate_limit_burst)
-        self.verifier_of = verifier_of
+    def __init__(self, rate: float, burst: int, clock=time.monotonic):
+        self.limiter = RateLimiter(rate, burst)
         self.clock = clock
+
+    async def take(self, key: str) -> float:
+        return self.limiter.take(key, self.clock())
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+
+class SharedLimits:
+    """Rate-limit buckets shared by every gateway replica and worker through the database
+    (ITP_GATEWAY_STATE=database): admitted here against a local copy, reported every `sync_seconds` in one
+    statement for all buckets (domain.ratelimit.SharedBuckets says how exact that is). The first request of a
+    client this replica has not seen waits for one read of its bucket. If the database cannot be reached the
+    replica keeps admitting against its own copies (the door stays open; its limit is then per replica) and
+    reports when it can."""
+
+    FORGET_EVERY_SECONDS = 60.0
+
+    def __init__(self, db, rate: float, burst: int, *, sync_seconds: float = 0.1, clock=time.time):
+        self.db = db
+        self.buckets = SharedBuckets(rate, burst)
+        self.sync_seconds = sync_seconds
+        self.clock = clock
+        self._learning: dict[str, asyncio.Future] = {}
+        self._task: asyncio.Task | None = None
+        self._forgot_at = 0.0
+        self.syncs = 0  # statements sent (tests and the load bench read it)
+
+    async def take(self, key: str) -> float:
+        if not self.buckets.knows(key):
+            await self._learn(key)
+        return self.buckets.take(key, self.clock())
+
+    async def _learn(self, key: str) -> None:
+        pending = self._learning.get(key)
+        if pending is None:
+            pending = self._learning[key] = asyncio.ensure_future(self._report({key: 0}))
+            pending.add_done_callback(lambda _: self._learning.pop(key, None))
+        try:
+            await asyncio.shield(pending)
+        except Exception:  # noqa: BLE001 - logged by _report; admitted against a fresh local bucket
+            pass
+
+    async def _report(self, spent: dict[str, int]) -> None:
+        now = self.clock()
+        try:
+            async with self.db.session() as session, session.begin():
+                levels = await spend_from_buckets(session, spent, rate=self.buckets.rate, burst=self.buckets.burst,
+                                                  now=now)
+                if now - self._forgot_at >= self.FORGET_EVERY_SECONDS:
+                    self._forgot_at = now
+                    await forget_full_buckets(session, before=now - self.buckets.burst / self.buckets.rate - 60)
+        except Exception as exc:
+            self.buckets.restore({k: n for k, n in spent.items() if n})
+            log.warning("rate-limit buckets not synchronised", extra={"error": type(exc).__name__})
+            raise
+        self.syncs += 1
+        self.buckets.learn(levels, now)
+
+    async def sync(self) -> None:
+        """Report what was admitted here since the last report (the background task does this every period)."""
+        spent = self.buckets.report(self.clock())
+        if spent:
+            await self._report(spent)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="gateway rate-limit sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.sync()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.sync_seconds)
+            try:
+                await self.sync()
+            except Exception:  # noqa: BLE001 - logged; the report goes with the next one
+                await asyncio.sleep(1.0)
+
+
+def rate_limits(settings: Settings, db) -> LocalLimits | SharedLimits:
+    if settings.gateway_state == "database":
+        return SharedLimits(db, settings.gateway_rate_limit_per_second, settings.gateway_rate_limit_burst,
+                            sync_seconds=settings.gateway_rate_limit_sync_seconds)
+    return LocalLimits(settings.gateway_rate_limit_per_second, settings.gateway_rate_limit_burst)
+
+
+class RateLimitMiddleware:
+    """A token bucket per client_id (per IP without a valid token): in this process (LocalLimits) or shared by
+    every replica through the database (SharedLimits)."""
+
+    def __init__(self, app, limits_of, verifier_of):
+        self.app = app
+        self.limits_of = limits_of
+        self.verifier_of = verifier_of
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope.get("path", "").startswith("/health") or scope.get("method") == "OPTIONS":
             return await self.app(scope, receive, send)
         principal = await principal_of(scope, self.verifier_of())
-        wait = self.limiter.take(client_key(scope, principal), self.clock())
+        wait = await self.limits_of().take(client_key(scope, principal))
         if wait > 0:
             retry_after = retry_after_header(wait)
             return await _problem(scope, receive, send, ProblemError(

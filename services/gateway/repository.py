@@ -1,15 +1,15 @@
 """The gateway's SQL for its own records: the access log (rows written at the door, the data-protection
-officer's pages of it). The webhooks' SQL is in webhooks/repository.py. Nothing here commits except
-`write_access`, which is its own short transaction by design: the door writes the access log before the
-answer leaves, whatever the request itself did."""
+officer's pages of it), the shared signing keys and the shared rate-limit buckets. The webhooks' SQL is in
+webhooks/repository.py. Nothing here commits except `write_access`, which is its own short transaction by
+design: the door writes the access log before the answer leaves, whatever the request itself did."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .tables import access_log
+from .tables import access_log, rate_limit_buckets, signing_keys
 
 
 async def write_access(db, rows: list[dict]) -> None:
@@ -39,3 +39,65 @@ async def access_page(session: AsyncSession, limit: int, **narrowing) -> list[di
     """Up to limit + 1 rows (the extra one tells the caller there is a next page)."""
     rows = (await session.execute(access_entries(**narrowing).limit(limit + 1))).mappings().all()
     return [dict(r) for r in rows]
+
+
+# --- signing keys (services/gateway/keys.py) --------------------------------------------------------------
+async def verifying_keys(session: AsyncSession, now: datetime) -> list[dict]:
+    """The active key and every key that still verifies the tokens it signed."""
+    rows = await session.execute(select(signing_keys).where(or_(
+        signing_keys.c.status == "active",
+        (signing_keys.c.status == "previous") & (signing_keys.c.verify_until > now))))
+    return [dict(r) for r in rows.mappings()]
+
+
+async def insert_signing_key(session: AsyncSession, *, kid: str, private_pem: str | None, public_jwk: dict,
+                             now: datetime, active: bool, verify_until: datetime | None = None) -> None:
+    """An active key takes the one active slot (a second active key is an IntegrityError)."""
+    await session.execute(signing_keys.insert().values(
+        kid=kid, status="active" if active else "previous", active_slot=1 if active else None,
+        private_pem=private_pem if active else None, public_jwk=public_jwk, created_at=now,
+        signing_ended_at=None if active else now, verify_until=verify_until))
+
+
+async def end_signing(session: AsyncSession, *, now: datetime, verify_until: datetime) -> list[str]:
+    """The active key stops signing: it keeps verifying until verify_until, and its private half is dropped."""
+    rows = await session.execute(update(signing_keys).where(signing_keys.c.status == "active").values(
+        status="previous", active_slot=None, private_pem=None, signing_ended_at=now, verify_until=verify_until)
+        .returning(signing_keys.c.kid))
+    return [r[0] for r in rows]
+
+
+async def retire_expired_keys(session: AsyncSession, now: datetime) -> None:
+    await session.execute(update(signing_keys).where(signing_keys.c.status == "previous",
+                                                     signing_keys.c.verify_until <= now).values(status="retired"))
+
+
+# --- rate-limit buckets (protection.py) -------------------------------------------------------------------
+async def spend_from_buckets(session: AsyncSession, spent: dict[str, int], *, rate: float, burst: int,
+                             now: float) -> dict[str, float]:
+    """One statement for every bucket: each is refilled for the time since its last update (at most `burst`),
+    then what this replica admitted since its last report is taken off (it may go below zero: the other
+    replicas then refuse until it refills). Answers the tokens each bucket holds now. Atomic per row, so
+    replicas reporting at once are all counted."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    least, greatest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
+    t = rate_limit_buckets
+    stmt = insert(t)
+    refilled = least(float(burst), t.c.tokens + greatest(0.0, stmt.excluded.updated - t.c.updated) * rate)
+    stmt = stmt.on_conflict_do_update(index_elements=[t.c.bucket], set_={
+        # excluded.tokens is burst - spent (what a new bucket would hold)
+        "tokens": refilled - (float(burst) - stmt.excluded.tokens),
+        "updated": greatest(t.c.updated, stmt.excluded.updated),
+    }).returning(t.c.bucket, t.c.tokens)
+    # executemany of one cached statement: SQLAlchemy sends it as one multi-row INSERT ("insertmanyvalues")
+    # without compiling a statement for each number of rows
+    rows = [{"bucket": k, "tokens": float(burst - n), "updated": now} for k, n in spent.items()]
+    return {bucket: tokens for bucket, tokens in (await session.execute(stmt, rows)).all()}
+
+
+async def forget_full_buckets(session: AsyncSession, *, before: float) -> None:
+    """Buckets untouched since `before` have refilled completely: nothing worth keeping."""
+    await session.execute(rate_limit_buckets.delete().where(rate_limit_buckets.c.updated < before))

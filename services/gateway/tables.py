@@ -1,5 +1,5 @@
 from libs.common.types import UtcDateTime
-from sqlalchemy import JSON, Boolean, Column, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Float, Integer, String, Table, Text, UniqueConstraint
 
 from libs.common.runtime import build_metadata
 
@@ -87,4 +87,29 @@ webhook_attempts = Table(
     Column("error", String(500), nullable=True),
     Column("duration_ms", Integer, nullable=False),
     Column("manual", Boolean, nullable=False, default=False),
+)
+
+# The token signing keys, shared by every gateway replica (ITP_GATEWAY_STATE=database; services/gateway/keys.py).
+# One key is active (active_slot = 1, unique: two replicas cannot both create one); a key that stopped signing
+# loses its private half and still verifies the tokens it signed until verify_until.
+signing_keys = Table(
+    "signing_keys", metadata,
+    Column("kid", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),  # active / previous / retired
+    Column("active_slot", Integer, nullable=True),
+    Column("private_pem", Text, nullable=True),
+    Column("public_jwk", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("signing_ended_at", UtcDateTime(), nullable=True),
+    Column("verify_until", UtcDateTime(), nullable=True),
+    UniqueConstraint("active_slot", name="uq_signing_keys_one_active"),
+)
+
+# Rate-limit token buckets shared by every gateway replica (ITP_GATEWAY_STATE=database; protection.py): per
+# client ("client:<id>") or per address ("ip:<addr>"); tokens left as of `updated` (epoch seconds).
+rate_limit_buckets = Table(
+    "rate_limit_buckets", metadata,
+    Column("bucket", String(200), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated", Float, nullable=False),
 )

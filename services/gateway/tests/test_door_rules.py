@@ -162,3 +162,41 @@ def test_a_delivery_ends_at_its_first_success_or_after_the_schedule_is_spent_and
         assert not any(s in (200, 204) for s in statuses[:attempts])
     else:
         assert state == "failed" and attempts == len(statuses) <= len(schedule)
+
+
+def test_shared_buckets_hold_one_limit_across_replicas_within_the_documented_excess():
+    """Two replicas spend from one store-held bucket (the database's rows, here a dict applying the same
+    arithmetic as repository.spend_from_buckets), reporting every 0.1 s, while a client floods both at
+    500/s each for 10 s: the admitted total stays within rate x time + burst + the excess of about two sync
+    periods of the other replica's admissions."""
+    from services.gateway.domain.ratelimit import SharedBuckets
+
+    rate, burst, period = 20.0, 40, 0.1
+    store: dict[str, tuple[float, float]] = {}
+
+    def spend(spent: dict[str, int], now: float) -> dict[str, float]:
+        out = {}
+        for key, n in spent.items():
+            tokens, updated = store.get(key, (float(burst), now))
+            tokens = min(float(burst), tokens + max(0.0, now - updated) * rate) - n
+            store[key] = (tokens, max(updated, now))
+            out[key] = tokens
+        return out
+
+    replicas = [SharedBuckets(rate, burst) for _ in range(2)]
+    admitted, now, step = 0, 0.0, 0.002  # each replica gets one request every 2 ms
+    next_sync = period
+    for r in replicas:
+        r.learn(spend({"client:c": 0}, now), now)  # what a replica does the first time it sees a client
+    while now < 10.0:
+        for r in replicas:
+            admitted += r.take("client:c", now) == 0
+        now += step
+        if now >= next_sync:
+            for r in replicas:
+                r.learn(spend(r.report(now), now), now)
+            next_sync += period
+    excess = 2 * period * 500  # the other replica's admissions in two sync periods
+    assert admitted <= rate * 10.0 + burst + excess
+    assert admitted >= rate * 10.0  # and the limit is not stricter than promised
+    assert store["client:c"][0] <= 1 + 1e-6  # the bucket is spent (in debt, if anything) after the flood
