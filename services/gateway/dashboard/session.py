@@ -26,8 +26,10 @@ def session_seconds(settings) -> int:
     return int(getattr(settings, "dashboard_session_seconds", 8 * 3600))
 
 
-def mint_session(settings, principal: Principal) -> str:
-    return mint_token(KeyStore(settings.resolved_keys_file), client_id=principal.client_id, role=principal.role,
+def mint_session(settings, principal: Principal, keys=None) -> str:
+    """keys: the gateway's signing keys (app.state.signing_keys: the key file, or the database's shared by
+    every replica with ITP_GATEWAY_STATE=database); the key file when not given."""
+    return mint_token(keys or KeyStore(settings.resolved_keys_file), client_id=principal.client_id, role=principal.role,
                       scopes=principal.scopes, ttl_seconds=session_seconds(settings), audience=SESSION_AUDIENCE)
 
 
@@ -66,5 +68,5 @@ async def fresh_access_token(request: Request) -> str | None:
     settings = runtime.settings
     now = runtime.verifier.now()
     expires = min(now + settings.token_ttl_seconds, session.expires_at)
-    return mint_token(KeyStore(settings.resolved_keys_file), client_id=row.client_id, role=row.role, scopes=scopes,
+    return mint_token(app.state.signing_keys, client_id=row.client_id, role=row.role, scopes=scopes,
                       homes=row.homes or (), now=now, expires_at=expires)

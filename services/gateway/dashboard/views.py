@@ -251,7 +251,7 @@ async def sign_in(request: Request):
     resp.set_cookie(SESSION, token, max_age=session_seconds(settings), httponly=True, samesite="strict",
                     secure=_secure(request), path="/dashboard")
     # the session outlives the access token (ttl seconds): the dashboard re-mints it within this limit
-    resp.set_cookie(SESSION_COOKIE, mint_session(settings, principal), max_age=session_seconds(settings),
+    resp.set_cookie(SESSION_COOKIE, mint_session(settings, principal, request.app.state.signing_keys), max_age=session_seconds(settings),
                     httponly=True, samesite="strict", secure=_secure(request), path="/dashboard")
     # a fresh CSRF token for the session (not the one used before signing in)
     resp.set_cookie(CSRF, secrets.token_urlsafe(32), httponly=True, samesite="strict", secure=_secure(request),
