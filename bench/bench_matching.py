@@ -40,7 +40,7 @@ HOMES, PLACES, RESIDENTS = 3_500, 13_000, 11_000
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 TODAY = date(2026, 11, 23)
 # (code, share of children with it): a plausible mix for children referred to residential care
-CODE_MIX = [("trauma", .55), ("mental_health", .40), ("missing_episodes", .35), ("exploitation_risk", .30),
+CODE_MIX = [("trauma", .55), ("mental_health", .40), ("missing_episodes", .35), ("criminal_exploitation_risk", .30),
             ("self_harm", .25), ("neurodiversity", .25), ("camhs_involvement", .25), ("violence_to_others", .20),
             ("substance_misuse", .15), ("ehcp", .20), ("learning_disability", .10), ("bullying_victim", .10),
             ("sexualised_behaviour", .06), ("exploits_others", .05), ("youth_justice", .08), ("fire_setting", .03),
@@ -131,7 +131,7 @@ def domain_homes(home_rows, bed_rows, resident_rows, referral_rows) -> list[Home
 def the_referral() -> dict:
     return dict(id=str(uuid.UUID(int=42)), la_code="E10000018", date_of_birth=date(2012, 3, 14), sex="female",
                 home_outward_code="LE4", needs=[{"code": "mental_health", "severity": "high"}],
-                risks=[{"code": "exploitation_risk", "severity": "high"}, {"code": "missing_episodes", "severity": "medium"},
+                risks=[{"code": "criminal_exploitation_risk", "severity": "high"}, {"code": "missing_episodes", "severity": "medium"},
                        {"code": "self_harm", "severity": "medium"}],
                 urgency="crisis", wanted_start_date=TODAY, status="awaiting_decision",
                 received_at=datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc), updated_at=datetime.now(timezone.utc))

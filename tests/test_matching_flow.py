@@ -38,7 +38,7 @@ async def test_onboard_go_live_refer_rank_accept_reserves_the_pathway_bed(sut):
     assert (await sut.client.get(f"/v1/referrals/{referral_id}/matches",
                                  headers=sut.council("E10000018"))).status_code == 403
     ranking = await ranked(sut, referral_id)
-    assert ranking["homes_ranked"] == 1 and ranking["rules_version"] == "impact-rules/1"
+    assert ranking["homes_ranked"] == 1 and ranking["rules_version"] == "impact-rules/2"
     (option,) = ranking["options"]
     assert option["home_id"] == home["id"] and option["rating"] == "low"
     assert {t["term"] for t in option["terms"]} >= {"distance", "specialism", "ofsted", "resident_risks"}

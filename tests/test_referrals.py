@@ -170,7 +170,7 @@ async def test_only_the_outward_code_of_the_home_postcode_is_stored(sut):
 @embedded
 async def test_the_vocabulary_is_published_for_integrators(sut):
     v = (await sut.client.get("/v1/referrals/vocabulary", headers=sut.council())).json()
-    assert {"code": "exploitation_risk", "group": "safety"}.items() <= v["needs_and_risks"][0].items()
+    assert {"code": "sexual_exploitation_risk", "group": "safety"}.items() <= v["needs_and_risks"][0].items()
     assert v["severities"] == ["low", "medium", "high"] and "V2" in v["legal_statuses"]
 
 

@@ -24,6 +24,8 @@ class FieldError(BaseModel):
     field: str = Field(examples=["body.date_of_birth"])
     rule: str = Field(examples=["date_from_datetime_parsing"])
     message: str
+    value: Any = Field(default=None, description="A value outside a closed list: the value sent")
+    allowed: list[str] | None = Field(default=None, description="A value outside a closed list: the values allowed")
 
 
 class Problem(BaseModel):
@@ -86,11 +88,13 @@ def problem_type(title: str) -> str:
     return PROBLEM_BASE + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
-def field_problem(field: str, rule: str, message: str) -> ProblemError:
-    """422 naming one field (for example body.date_of_birth) and the rule it broke."""
+def field_problem(field: str, rule: str, message: str, **closed_list: Any) -> ProblemError:
+    """422 naming one field (for example body.date_of_birth) and the rule it broke (and, for a value outside a
+    closed list, `value` and `allowed`)."""
     return ProblemError(422, "Request validation failed", f"Invalid fields: {field} ({rule})",
                         type_=PROBLEM_BASE + "validation-error",
-                        errors=[{"field": field, "rule": rule, "message": message}])
+                        errors=[{"field": field, "rule": rule, "message": message,
+                                 **{k: v for k, v in closed_list.items() if v is not None}}])
 
 
 ProblemMapper = Callable[[Exception], ProblemError]
@@ -108,7 +112,7 @@ def problem_response(status: int, title: str, detail: str | None = None, *, type
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def validation_errors(exc_errors: list[dict[str, Any]], body_type: Any = None) -> list[dict[str, str]]:
+def validation_errors(exc_errors: list[dict[str, Any]], body_type: Any = None) -> list[dict[str, Any]]:
     """Each failing field by its path, its rule, and a message that teaches: the expected format (a date is
     YYYY-MM-DD), shape (an object {code, severity}) or allowed values, from pydantic's context and the body's
     model."""
@@ -119,7 +123,11 @@ def validation_errors(exc_errors: list[dict[str, Any]], body_type: Any = None) -
         hint = _teaching_hint(err, body_type)
         if hint and hint not in message:
             message = f"{message}; {hint}" if message else hint
-        out.append({"field": ".".join(loc) or "body", "rule": err.get("type", "invalid"), "message": message})
+        item = {"field": ".".join(loc) or "body", "rule": err.get("type", "invalid"), "message": message}
+        ctx = err.get("ctx") or {}
+        if isinstance(ctx.get("allowed"), list):  # a closed list (for example a data standard's options)
+            item.update(value=ctx.get("value"), allowed=[str(a) for a in ctx["allowed"]])
+        out.append(item)
     return out
 
 

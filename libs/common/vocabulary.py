@@ -21,7 +21,9 @@ class Term:
 
 
 _TERMS = [
-    Term("exploitation_risk", "At risk of exploitation (child sexual or criminal exploitation, CSE/CCE)", "safety"),
+    # exploitation_risk (CSE or CCE, undivided) was split in two (issue 12): see DEPRECATED below
+    Term("sexual_exploitation_risk", "At risk of child sexual exploitation (CSE)", "safety"),
+    Term("criminal_exploitation_risk", "At risk of child criminal exploitation (CCE, county lines)", "safety"),
     Term("exploits_others", "Exploits or grooms other children", "behaviour"),
     Term("missing_episodes", "Goes missing from home or care", "safety"),
     Term("self_harm", "Self-harm", "health"),
@@ -43,13 +45,42 @@ _TERMS = [
     Term("attachment_difficulties", "Attachment difficulties", "development"),
     Term("bullying_victim", "Victim of bullying", "safety"),
     Term("radicalisation_risk", "At risk of radicalisation", "safety"),
+    # issue 12: the Placements Data Standard's risks the vocabulary lacked
+    Term("eating_disorder", "Eating disorder", "health"),
+    Term("harm_to_animals", "Risk of harm to animals", "behaviour"),
+    Term("criminal_risk_to_others", "Risk to others: criminal exploitation of other children", "behaviour"),
+    Term("other_risk_to_child", "Another risk to the child (the referral's text says which)", "safety"),
+    Term("other_risk_to_others", "Another risk to others or property (the referral's text says which)", "behaviour"),
 ]
 
 NEEDS_AND_RISKS: dict[str, Term] = {t.code: t for t in _TERMS}
 
 
+# Retired codes, still accepted on input (and still decoded from old events): each stands for the codes it was
+# split into. Never answered: a referral stores, answers and emits the codes it expands to.
+DEPRECATED: dict[str, tuple[str, ...]] = {
+    "exploitation_risk": ("sexual_exploitation_risk", "criminal_exploitation_risk"),
+}
+
+
 def is_known(code: str) -> bool:
     return code in NEEDS_AND_RISKS
+
+
+def expand_deprecated(items: list[dict]) -> list[dict]:
+    """A list of {code, severity} with each retired code replaced by the codes it was split into (same severity;
+    a code already listed keeps its own). Order kept; idempotent."""
+    listed = {i["code"] for i in items}
+    out: list[dict] = []
+    for item in items:
+        if item["code"] not in DEPRECATED:
+            out.append(item)
+            continue
+        for code in DEPRECATED[item["code"]]:
+            if code not in listed:
+                listed.add(code)
+                out.append({**item, "code": code})
+    return out
 
 
 def label(code: str) -> str:

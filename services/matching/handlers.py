@@ -19,7 +19,8 @@ def _facts(payload: ReferralReceived) -> dict:
                 needs=payload.needs, risks=payload.risks, urgency=payload.urgency,
                 wanted_start_date=payload.wanted_start_date, kind=payload.kind,
                 current_setting=payload.current_setting, at_risk=payload.at_risk,
-                outreach_basis=payload.outreach_basis, outreach_planned_weeks=payload.outreach_planned_weeks)
+                outreach_basis=payload.outreach_basis, outreach_planned_weeks=payload.outreach_planned_weeks,
+                requirements=payload.placement_requirements.model_dump() if payload.placement_requirements else None)
 
 
 async def on_referrals_received(uow: UnitOfWork, events: list[tuple[EventEnvelope, ReferralReceived]]) -> None:

@@ -20,7 +20,7 @@ from libs.common.auth import Principal
 from libs.common import weekly_fees as weekly_fees_model
 
 from .domain.beds import ONBOARDING_CHECKLIST, Bed, choose_pathway_bed
-from .domain.model import Child, Home, Resident, age_on
+from .domain.model import Child, Home, Requirements, Resident, age_on
 from .tables import (admissions, beds, checklist_items, homes, impact_risk_assessments, matching_state,
                      outreach_caseload, outreach_teams, referrals, residents, weekly_fees)
 
@@ -362,7 +362,7 @@ async def set_admissions_status(session: AsyncSession, referral_id: str, from_st
 @dataclass(frozen=True)
 class _HomeRow:
     home: Home
-    resident_rows: tuple  # (placement_id, phase, referral_id, date_of_birth, sex, codes)
+    resident_rows: tuple  # (placement_id, phase, referral_id, date_of_birth, sex, codes, requirements)
 
 
 class HomesSnapshot:
@@ -407,10 +407,11 @@ def _with_ages(row: _HomeRow, as_of: date, free_again: bool) -> Home:
     if not row.resident_rows:
         return home
     out = []
-    for placement_id, phase, referral_id, dob, sex, codes in row.resident_rows:
+    for placement_id, phase, referral_id, dob, sex, codes, requirements in row.resident_rows:
         # a resident whose referral matching never saw is scored conservatively: age 0, no codes
         age = age_on(dob, as_of) if dob else 0
-        out.append(Resident(placement_id, Child(referral_id, age, sex or "unknown", codes), phase))
+        out.append(Resident(placement_id, Child(referral_id, age, sex or "unknown", codes,
+                                                requirements=requirements), phase))
     return replace(home, residents=tuple(out))
 
 
@@ -428,19 +429,24 @@ async def _load(session: AsyncSession) -> tuple[list[_HomeRow], list[tuple[datet
             reserved.append((r.reserved_until, r.home_id))
     res: dict[str, list] = {}
     q = (select(residents.c.placement_id, residents.c.home_id, residents.c.phase, residents.c.referral_id,
-                referrals.c.date_of_birth, referrals.c.sex, referrals.c.needs, referrals.c.risks)
+                referrals.c.date_of_birth, referrals.c.sex, referrals.c.needs, referrals.c.risks,
+                referrals.c.requirements)
          .select_from(residents.outerjoin(referrals, referrals.c.id == residents.c.referral_id))
          .where(residents.c.end_date.is_(None)))
     for r in (await session.execute(q)).all():
         res.setdefault(r.home_id, []).append((r.placement_id, r.phase, r.referral_id, r.date_of_birth, r.sex,
-                                              child_codes(r.needs or [], r.risks or [])))
+                                              child_codes(r.needs or [], r.risks or []),
+                                              Requirements.of(r.requirements)))
     out = []
     for h in (await session.execute(select(homes).order_by(homes.c.id))).mappings():
         home = Home(id=h["id"], name=h["name"], live=h["status"] == "live", registration_status=h["registration_status"],
                     ofsted_rating=h["ofsted_rating"], age_min=h["age_min"], age_max=h["age_max"],
                     sexes=frozenset(h["sexes"]), categories=frozenset(h["categories"]),
                     specialisms=frozenset(h["specialisms"]), outward_code=h["postcode_district"],
-                    pathway_bed_free=h["id"] in free, phase_1_limit=h["phase_1_limit"])
+                    pathway_bed_free=h["id"] in free, phase_1_limit=h["phase_1_limit"],
+                    registered_places=h["registered_places"], pets=bool(h["pets"]),
+                    accepts_deprivation_of_liberty=bool(h["accepts_deprivation_of_liberty"]),
+                    communication_support=frozenset(h["communication_support"] or ()), adapted=bool(h["adapted"]))
         out.append(_HomeRow(home, tuple(sorted(res.get(h["id"], []), key=lambda t: t[0]))))
     return out, sorted(reserved)
 

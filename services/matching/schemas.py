@@ -20,6 +20,8 @@ OfstedRating = Literal["outstanding", "good", "requires_improvement", "inadequat
 Category = Literal[tuple(REGISTRATION_CATEGORIES)]  # type: ignore[valid-type]
 Specialism = Literal[tuple(HOME_SPECIALISMS)]  # type: ignore[valid-type]
 Sex = Literal["female", "male"]
+# communication support a home offers, against a child's specificCommunicationRequirements (Placements Data Standard)
+CommunicationSupport = Literal["esol", "bsl", "makaton", "other"]
 # Ofsted URNs come in two forms: SC and six digits, and (for newly registered providers) seven digits
 URN_PATTERN = r"^(SC\d{6}|\d{7})$"
 # every collection a client sends is bounded (issue 10): at most each value once
@@ -69,6 +71,14 @@ class HomeCreate(BaseModel):
     inspection_date: date | None = None
     registration_status: Literal["registered", "suspended"] = "registered"
     phase_1_limit: int | None = Field(default=None, ge=1, le=20, description="Children in Phase 1 at once (default 1)")
+    pets: bool = Field(default=False, description=(
+        "Animals live in the home: never offered to a child who cannot live with pets; required by one who must"))
+    accepts_deprivation_of_liberty: bool = Field(default=False, description=(
+        "The home can care for a child under a Deprivation of Liberty order (otherwise never offered for one)"))
+    communication_support: list[CommunicationSupport] = Field(default=[], max_length=4, description=(
+        "Communication support the home's staff give (ESOL, BSL, Makaton, other): a child who needs one the home "
+        "lacks is still offered, with the gap explained and scored"))
+    adapted: bool = Field(default=False, description="Adapted for a child who needs home adaptations")
 
     _pc = field_validator("postcode")(classmethod(lambda cls, v: _postcode(v)))
 
@@ -98,6 +108,10 @@ class HomeUpdate(BaseModel):
     ofsted_rating: OfstedRating | None = None
     inspection_date: date | None = None
     phase_1_limit: int | None = Field(default=None, ge=1, le=20)
+    pets: bool | None = None
+    accepts_deprivation_of_liberty: bool | None = None
+    communication_support: list[CommunicationSupport] | None = Field(default=None, max_length=4)
+    adapted: bool | None = None
 
     _pc = field_validator("postcode")(classmethod(lambda cls, v: _postcode(v)))
 
@@ -168,6 +182,10 @@ class HomeOut(BaseModel):
     phase_1_limit: int
     in_phase_1: int = Field(default=0, description="Children in Phase 1 now; at phase_1_limit the home's Pathway "
                                                    "Bed is not free (not_offered_because: phase_1_limit)")
+    pets: bool = False
+    accepts_deprivation_of_liberty: bool = False
+    communication_support: list[str] = []
+    adapted: bool = False
     version: int
     went_live_at: datetime | None
     checklist: list[ChecklistItem]

@@ -21,6 +21,7 @@ from libs.common.auth import Principal
 from libs.common.events.catalogue import (AdmissionAccepted, AdmissionDeclined, HomeOnboarded, ImpactRiskAssessed,
                                           NeedOrRisk, OutreachAccepted)
 from libs.common.events.outbox import UnitOfWork
+from libs.common.vocabulary import expand_deprecated
 from libs.common.weekly_fees import weekly_fee_view
 from libs.common.errors import Missing, Stale
 
@@ -28,7 +29,7 @@ from . import repository as repo
 from .domain.beds import ONBOARDING_CHECKLIST, IllegalBedMove, check_manual_move
 from .domain.impact_risk import ImpactRiskAssessment, answer, assess, canonical
 from .domain.limits import failed_limit, is_matchable, required_categories
-from .domain.model import Child, Home, age_on
+from .domain.model import Child, Home, Requirements, age_on
 from .domain.postcodes import normalise
 from .domain.rules import load_rules
 from .domain import teams as team_rules
@@ -64,7 +65,8 @@ class Invalid(Exception):
 HOME_FIELDS = ("id", "urn", "name", "address", "postcode", "postcode_district", "registered_places", "age_min",
                "age_max", "sexes", "categories", "specialisms", "registered_manager", "registered_manager_email",
                "registered_manager_phone", "ofsted_rating",
-               "inspection_date", "registration_status", "status", "phase_1_limit", "version", "went_live_at")
+               "inspection_date", "registration_status", "status", "phase_1_limit", "pets",
+               "accepts_deprivation_of_liberty", "communication_support", "adapted", "version", "went_live_at")
 
 
 def _not_offered(h: dict, items: dict[str, dict], bed_rows: list[dict]) -> list[dict]:
@@ -179,7 +181,8 @@ async def onboard_home(uow: UnitOfWork, principal: Principal, fields: dict, now:
     postcode, district = normalise(fields["postcode"])
     values = {**fields, "postcode": postcode, "postcode_district": district,
               "sexes": sorted(set(fields["sexes"])), "categories": sorted(set(fields["categories"])),
-              "specialisms": sorted(set(fields.get("specialisms") or []))}
+              "specialisms": sorted(set(fields.get("specialisms") or [])),
+              "communication_support": sorted(set(fields.get("communication_support") or []))}
     existing = await repo.home_by_urn(uow.session, values["urn"])
     if existing is not None:
         if _registration(existing) == _registration(values):
@@ -211,7 +214,7 @@ async def update_home(uow: UnitOfWork, principal: Principal, home_id: str, chang
     changes = dict(changes)
     if changes.get("postcode"):
         changes["postcode"], changes["postcode_district"] = normalise(changes["postcode"])
-    for key in ("sexes", "categories", "specialisms"):
+    for key in ("sexes", "categories", "specialisms", "communication_support"):
         if changes.get(key) is not None:
             changes[key] = sorted(set(changes[key]))
     if (changes.get("age_min", h["age_min"]) or 0) > (changes.get("age_max", h["age_max"]) or 0):
@@ -332,7 +335,7 @@ class Ranking:
 def _child(referral: dict, as_of: date) -> Child:
     return Child(ref=referral["id"], age=age_on(referral["date_of_birth"], as_of), sex=referral["sex"],
                  codes=repo.child_codes(referral["needs"], referral["risks"]),
-                 outward_code=referral["home_outward_code"])
+                 outward_code=referral["home_outward_code"], requirements=Requirements.of(referral.get("requirements")))
 
 
 async def _assess(session: AsyncSession, snapshot: HomesSnapshot, referral: dict, as_of: date,
@@ -517,11 +520,15 @@ CLOSED_BY_THE_REFERRAL_SERVICE = ("expired", "withdrawn")
 def _referral_values(date_of_birth: date, sex: str, home_outward_code: str | None, needs: Iterable[NeedOrRisk],
                      risks: Iterable[NeedOrRisk], urgency: str, wanted_start_date: date | None, kind: str = "bed",
                      current_setting: str | None = None, at_risk: Iterable[str] = (),
-                     outreach_basis: str | None = None, outreach_planned_weeks: int | None = None) -> dict:
+                     outreach_basis: str | None = None, outreach_planned_weeks: int | None = None,
+                     requirements: dict | None = None) -> dict:
+    """The read model's values; a retired code in an old event (exploitation_risk) is read as its successors."""
     return dict(date_of_birth=date_of_birth, sex=sex, home_outward_code=home_outward_code,
-                needs=[n.model_dump() for n in needs], risks=[r.model_dump() for r in risks], urgency=urgency,
+                needs=expand_deprecated([n.model_dump() for n in needs]),
+                risks=expand_deprecated([r.model_dump() for r in risks]), urgency=urgency,
                 wanted_start_date=wanted_start_date, kind=kind, current_setting=current_setting,
-                at_risk=list(at_risk), outreach_basis=outreach_basis, outreach_planned_weeks=outreach_planned_weeks)
+                at_risk=list(at_risk), outreach_basis=outreach_basis, outreach_planned_weeks=outreach_planned_weeks,
+                requirements=requirements)
 
 
 async def referral_received(uow: UnitOfWork, referral_id: str, la_code: str, received_at: datetime,

@@ -29,6 +29,8 @@ referrals = Table(
     Column("at_risk", JSON, nullable=True),
     Column("outreach_basis", String(10), nullable=True),
     Column("outreach_planned_weeks", Integer, nullable=True),
+    # 0006: the child's placement requirements (the event's placement_requirements: coded, never free text)
+    Column("requirements", JSON, nullable=True),
 )
 
 # Spoke homes: registration facts, onboarding status, the per-home Phase 1 limit. version is the ETag.
@@ -55,6 +57,11 @@ homes = Table(
     Column("registration_status", String(20), nullable=False),
     Column("status", String(20), nullable=False),            # onboarding | live
     Column("phase_1_limit", Integer, nullable=False),
+    # 0006: what the home offers against a child's placement requirements (the Placements Data Standard)
+    Column("pets", Boolean, nullable=False, server_default=text("false")),
+    Column("accepts_deprivation_of_liberty", Boolean, nullable=False, server_default=text("false")),
+    Column("communication_support", JSON, nullable=False, server_default=text("'[]'")),
+    Column("adapted", Boolean, nullable=False, server_default=text("false")),
     Column("version", Integer, nullable=False),
     Column("went_live_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),

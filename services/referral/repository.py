@@ -15,6 +15,7 @@ from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.common.tenancy import readable
 from libs.common.vocabulary import SEX_TO_CODE, council_name
 
+from .domain import placements_standard as ps
 from .domain.referral import URGENCIES
 from .domain.status import OPEN, allowed_moves
 from .tables import referrals
@@ -175,6 +176,10 @@ def to_response(row: dict, *, now: datetime | None = None, with_waiting: bool = 
     out["links"] = links(row)
     out["kind"] = row.get("kind") or "bed"
     out["at_risk"] = row.get("at_risk") or []
+    out["no_known_risks"] = list(row.get("no_known_risks") or [])
+    out["placements_standard"] = (ps.to_standard(row["placement_request"], {r["code"] for r in row["risks"]},
+                                                 set(out["no_known_risks"]))
+                                  if row.get("placement_request") is not None else None)
     if with_waiting:
         now = now or datetime.now(timezone.utc)
         out["waiting_seconds"] = max(0, int((now - row["received_at"]).total_seconds()))
@@ -205,7 +210,9 @@ def _event_fields(row: dict) -> dict:
                 kind=row.get("kind") or "bed", current_setting=row.get("current_setting"),
                 at_risk=row.get("at_risk") or [], outreach_basis=row.get("outreach_basis"),
                 outreach_planned_weeks=row.get("outreach_planned_weeks"),
-                handoff_from_placement_id=row.get("handoff_from_placement_id"))
+                handoff_from_placement_id=row.get("handoff_from_placement_id"),
+                no_known_risks=list(row.get("no_known_risks") or []),
+                placement_requirements=ps.requirements_of(row.get("placement_request")))
 
 
 # --- cursor pagination (the cursor itself: libs.common.pagination) ------------------------------------

@@ -7,12 +7,15 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from libs.common.events.catalogue import NeedOrRisk
 from libs.common.pagination import Page
 from libs.common.vocabulary import CURRENT_SETTINGS, MAX_AT_RISK
+from libs.common.vocabulary import expand_deprecated
+
+from .domain import placements_standard as ps
 
 from .domain.outreach import MAX_PLANNED_WEEKS, check_at_risk
 from .domain.referral import (MAX_NEEDS, MAX_RISKS, InvalidCode, InvalidLegalStatus, InvalidPostcode,
@@ -113,13 +116,169 @@ def _legal_status(value: str | None) -> str | None:
 
 
 def _vocabulary(items: list[NeedOrRisk] | None) -> list[NeedOrRisk] | None:
+    """Known codes, each once; a retired code (exploitation_risk) is replaced by the codes it was split into."""
     if items is None:
         return None
     try:
-        check_needs_or_risks([i.code for i in items])
+        check_needs_or_risks([i.code for i in items], allow_deprecated=True)
     except UnknownNeedOrRisk as exc:
         raise PydanticCustomError("controlled_vocabulary", str(exc)) from None
-    return items
+    return [NeedOrRisk(**i) for i in expand_deprecated([i.model_dump() for i in items])]
+
+
+def _risk_codes(codes: list[str] | None) -> list[str] | None:
+    if codes is None:
+        return None
+    try:
+        check_needs_or_risks(list(codes), allow_deprecated=True)
+    except UnknownNeedOrRisk as exc:
+        raise PydanticCustomError("controlled_vocabulary", str(exc)) from None
+    return [i["code"] for i in expand_deprecated([{"code": c} for c in codes])]
+
+
+# --- the Placements Data Standard (v2): our model of a placement request, and the standard's own block ------------
+class Suitability(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    foster_care: Literal[ps.SUITABILITIES] | None = None  # type: ignore[valid-type]
+    residential_care: Literal[ps.SUITABILITIES] | None = None  # type: ignore[valid-type]
+    supported_accommodation: Literal[ps.SUITABILITIES] | None = None  # type: ignore[valid-type]
+
+
+URN_PATTERN = r"^(SC\d{6}|\d{7})$"  # Ofsted's two forms (as matching's homes)
+
+
+class ActualPlacement(BaseModel):
+    """The placement agreed (the standard's ActualPlacement), when the request already names one."""
+    model_config = ConfigDict(extra="forbid")
+    weekly_cost_pence: int | None = Field(default=None, ge=0, le=100_000_000, description=(
+        "The actual weekly fee, in pence (the standard's totalWeeklyCost is whole pounds)"))
+    location: str | None = Field(default=None, min_length=1, max_length=500, description="Free text; never logged")
+    location_preferred: bool | None = None
+    education_continuity: bool | None = None
+    provider_urn: str | None = Field(default=None, pattern=URN_PATTERN, examples=["SC123456", "2512345"])
+    siblings_placed_together: int | None = Field(default=None, ge=0, le=20)
+    placement_type: Literal[ps.PLACEMENT_TYPES] | None = None  # type: ignore[valid-type]
+
+
+class DataEntry(BaseModel):
+    """Who entered the request and when (the standard's QualityAssurance): council officers' names."""
+    model_config = ConfigDict(extra="forbid")
+    referral_officer: str | None = Field(default=None, min_length=1, max_length=120)
+    referral_date: date | None = None
+    placement_officer: str | None = Field(default=None, min_length=1, max_length=120)
+    placement_date: date | None = None
+    cost_officer: str | None = Field(default=None, min_length=1, max_length=120)
+    cost_date: date | None = None
+
+
+class PlacementRequest(BaseModel):
+    """A placement request in our words: the Placements Data Standard's fields other than its risks (which are the
+    referral's `risks` and `no_known_risks`). GET /v1/referrals/vocabulary maps each key and code to the standard."""
+    model_config = ConfigDict(extra="forbid")
+    child_id: int | None = Field(default=None, ge=0, description="The standard's childId (the council's number)")
+    needed_by: Literal[ps.NEEDED_BY] | None = None  # type: ignore[valid-type]
+    sibling_count: int | None = Field(default=None, ge=0, le=20, description="Siblings to be placed with the child")
+    preferred_location: str | None = Field(default=None, min_length=1, max_length=500,
+                                           description="Free text; never logged or put in an event")
+    communication_needs: Literal[ps.COMMUNICATION_NEEDS] | None = None  # type: ignore[valid-type]
+    communication_requirements: list[Literal[ps.COMMUNICATION_REQUIREMENTS]] | None = Field(  # type: ignore[valid-type]
+        default=None, max_length=len(ps.COMMUNICATION_REQUIREMENTS))
+    home_adaptation: bool | None = None
+    cultural_needs: Literal[ps.CULTURAL_NEEDS] | None = None  # type: ignore[valid-type]
+    living_companions: Literal[ps.LIVING_COMPANIONS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="solo: the child must live alone (a home registered for one child)")
+    pets: Literal[ps.PETS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="no_pets: never offered a home with pets; must_live_with_pets: only one with pets")
+    additional_support: Literal[ps.ADDITIONAL_SUPPORT] | None = None  # type: ignore[valid-type]
+    deprivation_of_liberty: bool | None = Field(default=None, description=(
+        "A Deprivation of Liberty order: only homes that accept one are offered"))
+    suitability: Suitability | None = None
+    risk_to_child_other: str | None = Field(default=None, min_length=1, max_length=1000, description=(
+        "The standard's riskOther: free text (risk code other_risk_to_child); never logged or put in an event"))
+    risk_to_others_other: str | None = Field(default=None, min_length=1, max_length=1000, description=(
+        "The standard's riskToOthersOther: free text (risk code other_risk_to_others)"))
+    actual_placement: ActualPlacement | None = None
+    data_entry: DataEntry | None = None
+
+    @field_validator("preferred_location", "risk_to_child_other", "risk_to_others_other")
+    @classmethod
+    def _check_printable(cls, value):
+        return _printable(value)
+
+    @field_validator("communication_requirements")
+    @classmethod
+    def _once(cls, value):
+        if value is not None and len(set(value)) != len(value):
+            raise PydanticCustomError("unique_items", "each requirement once")
+        return value
+
+
+def _standard_option(field_name: str):
+    def check(value):
+        try:
+            return ps.option_of(field_name, value)
+        except ps.StandardValueError as exc:
+            raise PydanticCustomError("standard_option", str(exc), {"value": exc.value, "allowed": exc.allowed}) \
+                from None
+    return check
+
+
+def _standard_bool(value):
+    """The standard's Booleans: true/false, or the prose's Y/N and Yes/No."""
+    if isinstance(value, str) and value.strip().casefold() in ("y", "yes", "n", "no"):
+        return value.strip().casefold().startswith("y")
+    return value
+
+
+def _standard_type(f: ps.StandardField, required: bool):
+    doc = f"{f.entity}.{f.name} ({f.cardinality}{', MUST' if f.must else ''}): {f.ours}"
+    if f.kind in ("categorical", "risk"):
+        kind = Annotated[Literal[tuple(f.options)], BeforeValidator(_standard_option(f.name))]  # type: ignore
+    elif f.kind == "categorical_many":
+        kind = Annotated[list[Annotated[Literal[tuple(f.options)],  # type: ignore
+                                        BeforeValidator(_standard_option(f.name))]],
+                         Field(min_length=1, max_length=len(f.options))]
+    elif f.kind == "boolean":
+        kind = Annotated[bool, BeforeValidator(_standard_bool)]
+    elif f.kind == "integer":
+        kind = Annotated[int, Field(ge=0, le=1_000_000 if f.name == "totalWeeklyCost" else
+                                    (20 if "ibling" in f.name else 2**53))]
+    elif f.kind == "date":
+        kind = Annotated[date, BeforeValidator(_iso_date)]
+    elif f.name == "providerURN":
+        kind = Annotated[str, Field(pattern=URN_PATTERN, description="SC and six digits, or seven digits")]
+    else:
+        kind = Annotated[str, Field(min_length=1, max_length=1000), BeforeValidator(_printable)]
+    if required:
+        return (kind, Field(description=doc))
+    return (kind | None, Field(default=None, description=doc))
+
+
+def _standard_model(name: str, *, intake: bool) -> type[BaseModel]:
+    fields = {f.name: _standard_type(f, intake and f.name in ps.REQUIRED_ON_INTAKE) for f in ps.FIELDS}
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)  # type: ignore[call-overload]
+
+
+PlacementsStandard = _standard_model("PlacementsStandard", intake=True)
+PlacementsStandard.__doc__ = (
+    "A placement request in the Placements Data Standard v2's own field names and option strings (options are "
+    "matched ignoring case). Required: childId and the MUST fields livingCompanions and pets; a risk field not "
+    "sent is recorded as not asked. GET /v1/referrals/vocabulary publishes the mapping to our model.")
+PlacementsStandardOut = _standard_model("PlacementsStandardOut", intake=False)
+PlacementsStandardOut.__doc__ = "What the referral holds, in the Placements Data Standard v2's names and options."
+
+STANDARD_EXAMPLE = {
+    "childId": 417, "neededBy": "Today", "siblingCount": 0, "preferredLocation": "Near Loughborough",
+    "communicationNeeds": "Y", "specificCommunicationRequirements": ["BSL"], "homeAdaptation": False,
+    "culturalNeeds": "Not required", "livingCompanions": "Only with other older children", "pets": "No",
+    "additionalSupport": "therapeutic support", "deprivationOfLiberty": False,
+    "fosterCareSuitability": "Unsuitable", "residentialCareSuitability": "Preferred",
+    "supportedAccommodationSuitability": "Unsuitable", "riskSelfHarm": "Risk Present",
+    "riskSexualExploitation": "No known risk", "riskCriminalExploitation": "Risk Present",
+    "riskDrugAlcohol": "No known risk", "riskEatingDisorder": "No known risk", "riskMissing": "Risk Present",
+    "riskToOthersPhysical": "No known risk", "riskToOthersSexual": "No known risk", "riskToOthersFire": "No known risk",
+    "riskToOthersAnimals": "No known risk", "riskToOthersCriminal": "No known risk", "referralDate": "2026-11-23",
+    "referralOfficerName": "J. Officer"}
 
 
 class _ReferralFields(BaseModel):
@@ -166,10 +325,14 @@ class _ReferralFields(BaseModel):
 
 
 class ReferralCreate(_ReferralFields):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        EXAMPLE, {k: v for k, v in EXAMPLE.items() if k not in ("child_ref", "urgency", "risks")}
+        | {"placements_standard": STANDARD_EXAMPLE}]})
 
-    child_ref: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$",
-                           description="The council's own reference for the child (never the child's name)")
+    child_ref: str | None = Field(default=None, validate_default=True, min_length=1, max_length=64,
+                                  pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$",
+                                  description="The council's own reference for the child (never the child's name). "
+                                              "Required, unless placements_standard gives its childId")
     date_of_birth: date = Field(description="The child's age on the wanted start date must be inside the homes' "
                                             "range (default 8 to 17)")
     sex: Sex
@@ -183,7 +346,9 @@ class ReferralCreate(_ReferralFields):
                                     description=f"Codes from GET /v1/referrals/vocabulary, each once; at most {MAX_NEEDS}")
     risks: list[NeedOrRisk] = Field(default=[], max_length=MAX_RISKS,
                                     description=f"Codes from GET /v1/referrals/vocabulary, each once; at most {MAX_RISKS}")
-    urgency: Urgency
+    urgency: Urgency | None = Field(default=None, validate_default=True, description=(
+        "Required, unless placements_standard says neededBy (Today: crisis, in less than 5 days: urgent, in more "
+        "than 5 days: planned)"))
     wanted_start_date: date | None = None
     summary: str | None = Field(default=None, max_length=4000,
                                 description="Free text for the hub; never logged and never put in an event")
@@ -200,6 +365,44 @@ class ReferralCreate(_ReferralFields):
         "Outreach: a fixed-fee intervention (six weeks) or weekly outreach; the hub's acceptance says which"))
     outreach_planned_weeks: int | None = Field(default=None, ge=1, le=MAX_PLANNED_WEEKS, description=(
         "Outreach: the weeks asked for (weekly outreach)"))
+    no_known_risks: list[str] = Field(default=[], max_length=MAX_RISKS, description=(
+        "Risk codes asked about with no known risk (a code in neither risks nor no_known_risks was not asked)"))
+    placement_request: PlacementRequest | None = Field(default=None, description=(
+        "The Placements Data Standard's requirements in our words (or send placements_standard instead)"))
+    placements_standard: PlacementsStandard | None = Field(default=None, description=(  # type: ignore[valid-type]
+        "A placement request in the Placements Data Standard v2's own field names and options: mapped to "
+        "placement_request, risks and no_known_risks, and answered back in both forms"))
+
+    @field_validator("no_known_risks")
+    @classmethod
+    def _check_no_known(cls, value):
+        return _risk_codes(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_standard(cls, data):
+        """child_ref and urgency left out: the standard block's childId and neededBy say them."""
+        block = data.get("placements_standard") if isinstance(data, dict) else None
+        if not isinstance(block, dict):
+            return data
+        data = dict(data)
+        child_id = block.get("childId")
+        if data.get("child_ref") is None and isinstance(child_id, int) and not isinstance(child_id, bool):
+            data["child_ref"] = str(child_id)
+        if data.get("urgency") is None and block.get("neededBy") is not None:
+            try:
+                data["urgency"] = ps.URGENCY_OF_NEEDED_BY[ps.our_code("neededBy", ps.option_of("neededBy",
+                                                                                             block["neededBy"]))]
+            except ps.StandardValueError:
+                pass  # the block's own error names neededBy
+        return data
+
+    @field_validator("child_ref", "urgency")
+    @classmethod
+    def _required(cls, value):
+        if value is None:
+            raise PydanticCustomError("missing", "Field required (or the placements_standard field that says it)")
+        return value
 
 
 class ReferralPatch(_ReferralFields):
@@ -225,10 +428,17 @@ class ReferralPatch(_ReferralFields):
     outreach_basis: OutreachBasis | None = Field(default=None, description="Outreach referrals only")
     outreach_planned_weeks: int | None = Field(default=None, ge=1, le=MAX_PLANNED_WEEKS,
                                                description="Outreach referrals only")
+    no_known_risks: list[str] | None = Field(default=None, max_length=MAX_RISKS)
+    placement_request: PlacementRequest | None = Field(default=None, description="Replaces the stored one whole")
+
+    @field_validator("no_known_risks")
+    @classmethod
+    def _check_no_known(cls, value):
+        return _risk_codes(value)
 
 
 # fields a merge patch may not set to null
-NOT_NULL = ("child_ref", "date_of_birth", "sex", "needs", "risks", "urgency", "social_worker")
+NOT_NULL = ("child_ref", "date_of_birth", "sex", "needs", "risks", "urgency", "social_worker", "no_known_risks")
 
 
 class Withdrawal(BaseModel):
@@ -267,6 +477,13 @@ class Referral(BaseModel):
     outreach_planned_weeks: int | None = None
     handoff_from_placement_id: uuid.UUID | None = Field(default=None, description=(
         "Outreach opened by a step-down from a Pathway Bed: the placement that ended (GET /v1/placements/{id})"))
+    no_known_risks: list[str] = Field(default=[], description=(
+        "Risk codes asked about with no known risk; a code in neither risks nor here was not asked"))
+    placement_request: PlacementRequest | None = Field(default=None, description=(
+        "The Placements Data Standard's requirements in our words"))
+    placements_standard: PlacementsStandardOut | None = Field(default=None, description=(  # type: ignore[valid-type]
+        "The same referral in the Placements Data Standard v2's field names and options (when it has a "
+        "placement_request); risk fields not asked are left out"))
     status: StatusName
     allowed_moves: list[str] = Field(description="The states this referral may move to next")
     decided_at: datetime | None = None
@@ -319,3 +536,9 @@ class Vocabulary(BaseModel):
     outreach_bases: list[str] = Field(default=["fixed_fee", "weekly"], description="Outreach: `outreach_basis`")
     council_codes: list[dict] = Field(default=[], description=(
         "Each council by both identifiers: {ons_code, dfe_la_number, name}"))
+    deprecated_codes: dict[str, list[str]] = Field(default={}, description=(
+        "Retired needs-and-risks codes, still accepted: each is stored as the codes it was split into"))
+    placements_standard: dict = Field(default={}, description=(
+        "The Placements Data Standard v2 both ways: `standard` (name, version, effective date), `fields` (each of "
+        "its 41 fields with entity, cardinality, where it lives in our model and each option with our code), "
+        "`to_standard` (our codes back to the standard's field and option)"))

@@ -21,6 +21,7 @@ from libs.common.errors import Missing, Stale
 
 from . import repository as repo
 from .domain.outreach import OUTREACH_FIELDS, Handoff, check_kind, handoff_referral
+from .domain import placements_standard as ps
 from .domain.referral import check_age
 from .domain.status import OPEN, IllegalMove, Status, can_move, is_open, is_overdue
 from .repository import ReferralFilter
@@ -49,20 +50,35 @@ async def refer(uow: UnitOfWork, settings: ReferralSettings, *, la_code: str, bo
     now = datetime.now(timezone.utc)
     check_kind(body.kind, {k: getattr(body, k) for k in OUTREACH_FIELDS})
     check_age(body.date_of_birth, body.wanted_start_date or now.date(), settings.age_min, settings.age_max)
-    row = dict(id=str(uuid.uuid4()), la_code=la_code, child_ref=body.child_ref,
-               date_of_birth=body.date_of_birth, sex=body.sex, legal_status=body.legal_status,
-               category_of_need=body.category_of_need,
+    intake = ps.to_ours(body.placements_standard.model_dump(mode="json", exclude_none=True)) if body.placements_standard else None
+    facts = standard_facts(body, intake)
+    row = dict(id=str(uuid.uuid4()), la_code=la_code, date_of_birth=body.date_of_birth, sex=body.sex,
+               legal_status=body.legal_status, category_of_need=body.category_of_need,
                home_outward_code=body.home_postcode, needs=[n.model_dump() for n in body.needs],
-               risks=[r.model_dump() for r in body.risks], urgency=body.urgency,
                wanted_start_date=body.wanted_start_date, summary=body.summary,
                social_worker=body.social_worker.model_dump(), status=Status.received.value, version=1,
                received_at=now, updated_at=now, decided_at=None, decision_reason=None, admission_id=None,
                kind=body.kind, current_setting=body.current_setting,
                at_risk=list(body.at_risk) if body.kind == "outreach" else None, outreach_basis=body.outreach_basis,
-               outreach_planned_weeks=body.outreach_planned_weeks, handoff_from_placement_id=None, placement_id=None)
+               outreach_planned_weeks=body.outreach_planned_weeks, handoff_from_placement_id=None, placement_id=None,
+               **facts)
     await repo.insert(uow.session, row)
     await uow.emit(repo.received_event(row), subject_id=row["id"], la_code=la_code)
     return row
+
+
+def standard_facts(body: ReferralCreate, intake: ps.Intake | None) -> dict:
+    """The columns a placement request sets: child_ref and urgency (the schema took them from the standard's childId
+    and neededBy when the request left them out), risks and no_known_risks (with the standard's answers) and
+    placement_request. Raises StandardValueError naming the field."""
+    if body.placement_request is not None and intake is not None:
+        raise ps.StandardValueError("placement_request", "one_of", "send placement_request or placements_standard, "
+                                                                   "not both")
+    risks, no_known = ps.merge_risks([r.model_dump() for r in body.risks], list(body.no_known_risks), intake)
+    request = (intake.placement_request if intake else
+               body.placement_request.model_dump(mode="json", exclude_none=True) if body.placement_request else None)
+    return dict(child_ref=body.child_ref, urgency=body.urgency, risks=risks, no_known_risks=no_known,
+                placement_request=request)
 
 
 async def refer_unless_known(uow: UnitOfWork, settings: ReferralSettings, *, la_code: str,
@@ -105,6 +121,7 @@ async def change(uow: UnitOfWork, settings: ReferralSettings, principal: Princip
     merged = {**row, **values}
     if any(k in values for k in OUTREACH_FIELDS):
         check_kind(merged["kind"], merged)
+    ps.merge_risks(merged["risks"], merged.get("no_known_risks") or [], None)  # never both present and none known
     if "date_of_birth" in values or "wanted_start_date" in values:
         check_age(merged["date_of_birth"], merged["wanted_start_date"] or datetime.now(timezone.utc).date(),
                   settings.age_min, settings.age_max)

@@ -40,6 +40,10 @@ referrals = Table(
     Column("outreach_planned_weeks", Integer, nullable=True),
     Column("handoff_from_placement_id", String(36), nullable=True),   # a step-down's handoff (unique)
     Column("placement_id", String(36), nullable=True),   # an accepted bed referral's placement (libs/common/ids)
+    # 0005: the Placements Data Standard (issue 12): risk codes asked with no known risk, and the placement request
+    # in our words (services/referral/domain/placements_standard.py maps both to the standard and back)
+    Column("no_known_risks", JSON, nullable=True),
+    Column("placement_request", JSON, nullable=True),
     Index("ix_referrals_received", "received_at", "id"),
     Index("ix_referrals_placement", "placement_id"),
     Index("uq_referrals_handoff", "handoff_from_placement_id", unique=True),

@@ -41,6 +41,23 @@ class NeedOrRisk(Payload):
 
 
 # --- referral family -------------------------------------------------------------------------
+class PlacementRequirements(Payload):
+    """The coded placement requirements matching weighs (issue 12: the Placements Data Standard's MUST fields and
+    hard facts, in the referral's codes, GET /v1/referrals/vocabulary). Never free text."""
+    living_companions: Literal["solo", "with_other_children", "older_children_only", "younger_children_only",
+                               "no_preference"] | None = None
+    pets: Literal["must_live_with_pets", "can_live_with_pets", "no_pets", "not_known"] | None = None
+    deprivation_of_liberty: bool | None = None
+    sibling_count: int | None = Field(default=None, description="Siblings to be placed with the child")
+    communication_needs: Literal["yes", "no", "not_specified"] | None = None
+    communication_requirements: list[str] = Field(default=[], examples=[["bsl"]])
+    home_adaptation: bool | None = None
+    cultural_needs: str | None = None
+    additional_support: str | None = None
+    residential_care_suitability: Literal["preferred", "suitable_not_preferred", "unsuitable",
+                                          "not_specified"] | None = None
+
+
 class ReferralReceived(Payload):
     referral_id: uuid.UUID
     child_ref: str = Field(description="The council's own reference for the child (never the name)")
@@ -68,6 +85,11 @@ class ReferralReceived(Payload):
         "Outreach: the weeks the council asks for (weekly outreach; a fixed fee is six weeks unless said)"))
     handoff_from_placement_id: uuid.UUID | None = Field(default=None, description=(
         "Outreach that follows a child out of a Pathway Bed: the placement that stepped down"))
+    no_known_risks: list[str] = Field(default=[], description=(
+        "Risk codes asked about with no known risk (issue 12); a code in neither list was not asked"))
+    placement_requirements: PlacementRequirements | None = Field(default=None, description=(
+        "What the placement must allow (issue 12): living companions, pets, deprivation of liberty, siblings, "
+        "communication, adaptation, residential care suitability"))
 
 
 class ReferralUpdated(ReferralReceived):

@@ -49,7 +49,8 @@ class Option:
     group: int
     resident_risks: tuple[ResidentRisk, ...]
     distance_km: float | None
-    points: tuple[float, ...]  # resident_risks, group_make_up, distance, specialism, ofsted
+    points: tuple[float, ...]  # resident_risks, group_make_up, distance, specialism, ofsted, requirements
+    factors: tuple["Factor", ...] = ()
 
     @cached_property
     def terms(self) -> tuple[dict, ...]:
@@ -62,6 +63,8 @@ class Option:
         if self.home.residents:
             out.update(rules.mitigations_with_residents)
         out.update(f.rule.mitigation for r in self.resident_risks for f in r.fired)
+        out.update(f.mitigation for f in self.factors if f.mitigation)
+        out.update(requirement_mitigations(self.new, rules))
         return tuple(sorted(out))
 
     @property
@@ -81,7 +84,7 @@ def pair_risks(new: Child, resident: Child, rules: RuleSet) -> tuple[FiredRule, 
         b_codes = b.code_set
         for code in a.sorted_codes:
             for rule in by_a.get(code, ()):
-                if (rule.b == ANY or rule.b in b_codes) and rule.applies(a.age, b.age):
+                if rule.matches_b(b_codes) and rule.applies(a.age, b.age):
                     candidate = FiredRule(rule, _scaled(rule, a.severity(code), rules), holder)
                     current = fired.get(rule.id)
                     if current is None or candidate.score > current.score:
@@ -122,11 +125,74 @@ def _term(name: str, points: float, weight: float, reason: str) -> dict:
             "reason": reason}
 
 
-TERM_WEIGHTS = ("impact", "impact", "distance", "specialism", "ofsted")
+TERM_WEIGHTS = ("impact", "impact", "distance", "specialism", "ofsted", "requirements")
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One of the child's placement requirements that the home meets only in part: its points and why."""
+    name: str
+    points: int
+    reason: str
+    mitigation: str | None = None
+
+
+_SUPPORT = {"esol": "ESOL", "bsl": "BSL", "makaton": "Makaton", "other": "other communication"}
+
+
+def requirement_factors(new: Child, home: Home, rules: RuleSet) -> tuple[Factor, ...]:
+    """The explained factors of the child's placement requirements against the home (the hard ones are limits)."""
+    req, pts = new.requirements, rules.requirement_points or {}
+    if not pts:
+        return ()
+    out = []
+    if home.pets and "harm_to_animals" in new.code_set:
+        out.append(Factor("harm_to_animals_with_pets", pts.get("harm_to_animals_with_pets", 0),
+                          "the child is a risk to animals and the home has pets",
+                          (rules.requirement_mitigations or {}).get("harm_to_animals_with_pets")))
+    if req is None:
+        return tuple(out)
+    if home.pets and req.pets == "not_known":
+        out.append(Factor("pets_not_known", pts.get("pets_not_known", 0),
+                          "the home has pets; whether the child can live with them is not known",
+                          (rules.requirement_mitigations or {}).get("pets_not_known")))
+    missing = [c for c in req.communication_requirements if c not in ("none",) and c not in home.communication_support]
+    if missing:
+        out.append(Factor("communication_support_missing", pts.get("communication_support_missing", 0) * len(missing),
+                          f"communication needs: the home lists no {', '.join(_SUPPORT.get(m, m) for m in missing)} support",
+                          (rules.requirement_mitigations or {}).get("communication_support_missing")))
+    if req.home_adaptation and not home.adapted:
+        out.append(Factor("home_adaptation_missing", pts.get("home_adaptation_missing", 0),
+                          "the child needs an adapted home; the home is not adapted",
+                          (rules.requirement_mitigations or {}).get("home_adaptation_missing")))
+    if req.living_companions == "with_other_children" and home.registered_places <= 1:
+        out.append(Factor("company_recommended_single_place", pts.get("company_recommended_single_place", 0),
+                          "living with other children is recommended; the home is registered for one child"))
+    if req.residential_care_suitability == "suitable_not_preferred":
+        out.append(Factor("residential_not_preferred", pts.get("residential_not_preferred", 0),
+                          "residential care is suitable but not preferred for the child"))
+    return tuple(out)
+
+
+def requirement_mitigations(new: Child, rules: RuleSet) -> set[str]:
+    """What the child's requirements call for in any home: additional support, a DoL order, cultural needs."""
+    req, m = new.requirements, rules.requirement_mitigations or {}
+    if req is None or not m:
+        return set()
+    out = set()
+    if req.additional_support and req.additional_support != "none" and m.get(req.additional_support):
+        out.add(m[req.additional_support])
+    if req.deprivation_of_liberty and m.get("deprivation_of_liberty"):
+        out.add(m["deprivation_of_liberty"])
+    if req.cultural_needs in ("required", "other") and m.get("cultural_needs"):
+        out.add(m["cultural_needs"])
+    if req.sibling_count and m.get("siblings"):
+        out.add(m["siblings"])
+    return out
 
 
 def score_home(new: Child, home: Home, rules: RuleSet) -> Option:
-    w = rules.weights
+    w = {k: rules.weight(k) for k in TERM_WEIGHTS}
     impact, unacceptable, risks, group = impact_of(new, home, rules)
     km = distance_km(new.outward_code, home.outward_code)
     d = rules.distance
@@ -134,14 +200,17 @@ def score_home(new: Child, home: Home, rules: RuleSet) -> Option:
     code_set = new.code_set
     served = any(c in code_set for s in home.specialisms for c in rules.specialisms.get(s, ()))
     ofsted = rules.ofsted.get(home.ofsted_rating or "unrated", rules.ofsted["unrated"])
-    points = (impact - group, group, distance, rules.specialism_bonus if served else 0, ofsted)
+    factors = requirement_factors(new, home, rules)
+    points = (impact - group, group, distance, rules.specialism_bonus if served else 0, ofsted,
+              sum(f.points for f in factors))
     score = round(sum(round(round(p, 2) * w[k], 2) for p, k in zip(points, TERM_WEIGHTS)), 2)
     return Option(new=new, home=home, rules=rules, rating=rating_for(impact, unacceptable, rules), score=score,
-                  impact=impact, group=group, resident_risks=risks, distance_km=km, points=points)
+                  impact=impact, group=group, resident_risks=risks, distance_km=km, points=points, factors=factors)
 
 
 def _explain(o: Option) -> tuple[dict, ...]:
-    new, home, rules, w = o.new, o.home, o.rules, o.rules.weights
+    new, home, rules = o.new, o.home, o.rules
+    w = {k: rules.weight(k) for k in TERM_WEIGHTS}
     g = rules.group
     fired_count = sum(len(r.fired) for r in o.resident_risks)
     ages = ", ".join(str(a) for a in sorted(r.child.age for r in home.residents))
@@ -160,8 +229,11 @@ def _explain(o: Option) -> tuple[dict, ...]:
         (f"{len(home.residents)} resident(s) aged {ages}; {home.in_phase_1} in Phase 1; "
          f"{outside_gap} more than {g['age_gap_years']} years from the child's age {new.age}") if home.residents
         else "no current residents",
-        distance_reason, specialism_reason, f"latest Ofsted rating: {home.ofsted_rating or 'unrated'}")
-    names = ("resident_risks", "group_make_up", "distance", "specialism", "ofsted")
+        distance_reason, specialism_reason, f"latest Ofsted rating: {home.ofsted_rating or 'unrated'}",
+        "; ".join(f"{f.reason} (+{f.points})" for f in o.factors) if o.factors
+        else "the home meets the child's placement requirements" if new.requirements
+        else "no placement requirements stated")
+    names = ("resident_risks", "group_make_up", "distance", "specialism", "ofsted", "requirements")
     return tuple(_term(n, p, w[k], r) for n, p, k, r in zip(names, o.points, TERM_WEIGHTS, reasons))
 
 
@@ -204,7 +276,8 @@ def score_scale(rules: RuleSet) -> dict:
         "score_range": {"min": best, "max": None},
         "score_explained": (
             "An option's score is the sum of its terms' weighted points (terms[].weighted): resident risks and "
-            "the group's make-up add points, distance adds up to its cap, the Ofsted rating adds points below "
+            "the group's make-up add points, distance adds up to its cap, placement requirements the home meets only in "
+            "part add points, the Ofsted rating adds points below "
             "good (outstanding subtracts) and a specialism serving the child's needs subtracts. Lower is better; "
             f"{best} is the best possible, there is no upper bound. Options sort by rating (low, medium, high, "
             "unacceptable), then score, then home id. `impact` (resident risks plus group make-up, from 0) is "
@@ -247,10 +320,11 @@ def assess(child: Child, homes: Iterable[Home], rules: RuleSet) -> ImpactRiskAss
 
 
 def child_from(ref: str, date_of_birth: date, sex: str, needs: list[dict], risks: list[dict],
-               outward_code: str | None, as_of: date) -> Child:
-    from .model import age_on
+               outward_code: str | None, as_of: date, requirements: dict | None = None) -> Child:
+    from .model import Requirements, age_on
     codes = tuple(sorted({(x["code"], x.get("severity", "medium")) for x in [*needs, *risks]}))
-    return Child(ref=ref, age=age_on(date_of_birth, as_of), sex=sex, codes=codes, outward_code=outward_code)
+    return Child(ref=ref, age=age_on(date_of_birth, as_of), sex=sex, codes=codes, outward_code=outward_code,
+                 requirements=Requirements.of(requirements))
 
 
 def canonical(body: dict) -> bytes:

@@ -6,7 +6,12 @@ from .model import Child, Home
 from .rules import RuleSet
 
 HARD_LIMITS = ("not_live", "not_matchable", "age_outside_registration", "sex_not_registered",
-               "needs_beyond_registration", "no_free_pathway_bed", "phase_1_limit")
+               "needs_beyond_registration", "residential_care_unsuitable", "solo_placement_needed",
+               "living_companions", "pets_in_home", "no_pets_in_home", "deprivation_of_liberty_not_accepted",
+               "too_few_places_for_siblings", "no_free_pathway_bed", "phase_1_limit")
+# the limits that come from the child's placement requirements (the Placements Data Standard's MUST fields and hard
+# facts, issue 12); a child whose referral says nothing of them is never excluded by one
+REQUIREMENT_LIMITS = HARD_LIMITS[5:12]
 
 
 def required_categories(child: Child, rules: RuleSet) -> frozenset[str]:
@@ -38,6 +43,53 @@ def missing_categories(child: Child, home: Home, rules: RuleSet) -> dict[str, li
     return out
 
 
+def _companion_clash(child: Child, home: Home) -> str | None:
+    """Why the child and the home's current residents cannot live together by either side's living companions
+    (None when they can)."""
+    wants = child.requirements.living_companions if child.requirements else None
+    for r in home.residents:  # in placement id order (the snapshot keeps them so)
+        if wants == "older_children_only" and r.child.age <= child.age:
+            return f"the child may live only with older children; a resident is {r.child.age} (the child {child.age})"
+        if wants == "younger_children_only" and r.child.age >= child.age:
+            return (f"the child may live only with younger children; a resident is {r.child.age} "
+                    f"(the child {child.age})")
+        theirs = r.child.requirements.living_companions if r.child.requirements else None
+        if theirs == "solo":
+            return "a current resident must live alone (solo placement)"
+        if theirs == "older_children_only" and child.age <= r.child.age:
+            return f"a resident aged {r.child.age} may live only with older children (the child is {child.age})"
+        if theirs == "younger_children_only" and child.age >= r.child.age:
+            return f"a resident aged {r.child.age} may live only with younger children (the child is {child.age})"
+    return None
+
+
+def free_places(home: Home) -> int:
+    return max(0, home.registered_places - len(home.residents))
+
+
+def failed_requirement(child: Child, home: Home) -> str | None:
+    """The first placement requirement of the child (or of a current resident) that the home cannot meet."""
+    req = child.requirements
+    if req is not None:
+        if req.residential_care_suitability == "unsuitable":
+            return "residential_care_unsuitable"
+        if req.living_companions == "solo" and home.registered_places > 1:
+            return "solo_placement_needed"
+    if _companion_clash(child, home) is not None:
+        return "living_companions"
+    if req is None:
+        return None
+    if req.pets == "no_pets" and home.pets:
+        return "pets_in_home"
+    if req.pets == "must_live_with_pets" and not home.pets:
+        return "no_pets_in_home"
+    if req.deprivation_of_liberty and not home.accepts_deprivation_of_liberty:
+        return "deprivation_of_liberty_not_accepted"
+    if req.sibling_count and free_places(home) < req.sibling_count + 1:
+        return "too_few_places_for_siblings"
+    return None
+
+
 def explain_limit(limit: str, child: Child, home: Home, rules: RuleSet) -> dict:
     """Why a hard limit excluded a home, naming the need, age, sex or limit: {limit, detail[, needs]}."""
     if limit == "not_live":
@@ -58,6 +110,25 @@ def explain_limit(limit: str, child: Child, home: Home, rules: RuleSet) -> dict:
         parts = [f"{', '.join(codes) or 'any need'} calls for {category}" for category, codes in sorted(missing.items())]
         return {"limit": limit, "needs": needs, "categories": sorted(missing),
                 "detail": "not registered for the child's needs: " + "; ".join(parts)}
+    if limit == "residential_care_unsuitable":
+        return {"limit": limit, "detail": "the referral says residential care is unsuitable for the child "
+                                          "(residentialCareSuitability: Unsuitable)"}
+    if limit == "solo_placement_needed":
+        return {"limit": limit, "detail": f"the child must live alone (livingCompanions: Solo placement recommended); "
+                                          f"the home is registered for {home.registered_places} children"}
+    if limit == "living_companions":
+        return {"limit": limit, "detail": _companion_clash(child, home) or "living companions"}
+    if limit == "pets_in_home":
+        return {"limit": limit, "detail": "the child cannot live with pets or animals (pets: No); the home has pets"}
+    if limit == "no_pets_in_home":
+        return {"limit": limit, "detail": "the child must live with pets (pets: Yes - must); the home has none"}
+    if limit == "deprivation_of_liberty_not_accepted":
+        return {"limit": limit, "detail": "the child is subject to a Deprivation of Liberty order; the home does not "
+                                          "accept one"}
+    if limit == "too_few_places_for_siblings":
+        n = child.requirements.sibling_count if child.requirements else 0
+        return {"limit": limit, "detail": f"the child is to be placed with {n} sibling(s): {n + 1} places needed, "
+                                          f"the home has {free_places(home)} free"}
     if limit == "no_free_pathway_bed":
         return {"limit": limit, "detail": "the home's Pathway Bed is reserved or occupied (or it has none)"}
     if limit == "phase_1_limit":
@@ -77,6 +148,9 @@ def failed_limit(child: Child, home: Home, rules: RuleSet, required: frozenset[s
         return "sex_not_registered"
     if not (required if required is not None else required_categories(child, rules)) <= home.categories:
         return "needs_beyond_registration"
+    requirement = failed_requirement(child, home)
+    if requirement is not None:
+        return requirement
     if not home.pathway_bed_free:
         return "no_free_pathway_bed"
     if home.in_phase_1 >= home.phase_1_limit:

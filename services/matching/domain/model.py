@@ -20,6 +20,31 @@ def age_on(date_of_birth: date, on: date) -> int:
 
 
 @dataclass(frozen=True)
+class Requirements:
+    """What the placement must allow (the Placements Data Standard's MUST fields and hard facts, in the referral's
+    codes): None is "not said"."""
+
+    living_companions: str | None = None       # solo | with_other_children | older_children_only | ...
+    pets: str | None = None                    # must_live_with_pets | can_live_with_pets | no_pets | not_known
+    deprivation_of_liberty: bool | None = None
+    sibling_count: int | None = None
+    communication_needs: str | None = None     # yes | no | not_specified
+    communication_requirements: tuple[str, ...] = ()
+    home_adaptation: bool | None = None
+    cultural_needs: str | None = None
+    additional_support: str | None = None
+    residential_care_suitability: str | None = None
+
+    @classmethod
+    def of(cls, data: dict | None) -> "Requirements | None":
+        if not data:
+            return None
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["communication_requirements"] = tuple(known.get("communication_requirements") or ())
+        return cls(**known)
+
+
+@dataclass(frozen=True)
 class Child:
     """The referred child (or a resident): never a name, only what the assessment needs."""
 
@@ -28,6 +53,7 @@ class Child:
     sex: str
     codes: tuple[tuple[str, str], ...] = ()    # (code, severity) for needs and risks together
     outward_code: str | None = None
+    requirements: Requirements | None = None
 
     @cached_property
     def code_set(self) -> frozenset[str]:
@@ -73,6 +99,12 @@ class Home:
     pathway_bed_free: bool = True
     phase_1_limit: int = 1
     residents: tuple[Resident, ...] = field(default_factory=tuple)
+    # issue 12: what the home offers against a child's placement requirements
+    registered_places: int = 3
+    pets: bool = False                         # animals live in the home
+    accepts_deprivation_of_liberty: bool = False
+    communication_support: frozenset[str] = frozenset()   # esol | bsl | makaton | other
+    adapted: bool = False                      # adapted for a disabled child (the standard's homeAdaptation)
 
     @cached_property
     def in_phase_1(self) -> int:

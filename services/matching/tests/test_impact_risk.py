@@ -7,11 +7,12 @@ from hypothesis import assume, given, settings, strategies as st
 
 from services.matching.domain.impact_risk import assess, impact_of, pair_risks, rating_for, score_home
 from services.matching.domain.limits import HARD_LIMITS, failed_limit
-from services.matching.domain.model import RATING_ORDER, Child, Home, Resident
+from services.matching.domain.model import RATING_ORDER, Child, Home, Requirements, Resident
 from services.matching.domain.rules import load_rules
 
 RULES = load_rules()
-CODES = sorted({p.a for p in RULES.pairs} | {p.b for p in RULES.pairs if p.b != "*"} | {"trauma", "ehcp"})
+CODES = sorted({c for p in RULES.pairs for c in p.a.split("|")} | {c for p in RULES.pairs for c in p.b_codes if c != "*"}
+               | {"trauma", "ehcp", "harm_to_animals"})
 SEVERITIES = ("low", "medium", "high")
 OUTWARDS = ("LE4", "LE2", "LE11", "NG7", "B15", "CV1", "CB1", None, "ZZ9")
 
@@ -24,11 +25,20 @@ def resident(pid, age=14, codes=(), phase="phase_2", sex="female") -> Resident:
     return Resident(placement_id=pid, child=child(ref=f"ref-{pid}", age=age, sex=sex, codes=codes), phase=phase)
 
 
+requirements = st.none() | st.builds(
+    Requirements, living_companions=st.sampled_from([None, "solo", "with_other_children", "older_children_only",
+                                                     "younger_children_only", "no_preference"]),
+    pets=st.sampled_from([None, "must_live_with_pets", "can_live_with_pets", "no_pets", "not_known"]),
+    deprivation_of_liberty=st.sampled_from([None, False, True]), sibling_count=st.sampled_from([None, 0, 1, 2]),
+    communication_requirements=st.sets(st.sampled_from(["esol", "bsl", "makaton", "other", "none"])).map(tuple),
+    home_adaptation=st.sampled_from([None, False, True]),
+    residential_care_suitability=st.sampled_from([None, "preferred", "suitable_not_preferred", "unsuitable"]))
+
 children = st.builds(
     Child, ref=st.just("new"), age=st.integers(8, 17), sex=st.sampled_from(["female", "male"]),
     codes=st.lists(st.tuples(st.sampled_from(CODES), st.sampled_from(SEVERITIES)), max_size=5, unique_by=lambda t: t[0])
     .map(lambda xs: tuple(sorted(xs))),
-    outward_code=st.sampled_from(OUTWARDS))
+    outward_code=st.sampled_from(OUTWARDS), requirements=requirements)
 
 residents = st.builds(
     Resident, placement_id=st.uuids().map(str), child=children.map(lambda c: Child(
@@ -45,7 +55,10 @@ homes = st.builds(
                                         "learning_disability", "drug_alcohol_misuse"]), min_size=1).map(frozenset),
     specialisms=st.sets(st.sampled_from(sorted(RULES.specialisms)), max_size=2).map(frozenset),
     outward_code=st.sampled_from(OUTWARDS), pathway_bed_free=st.booleans(), phase_1_limit=st.integers(1, 2),
-    residents=st.lists(residents, max_size=4, unique_by=lambda r: r.placement_id).map(tuple))
+    residents=st.lists(residents, max_size=4, unique_by=lambda r: r.placement_id).map(tuple),
+    registered_places=st.integers(1, 5), pets=st.booleans(), accepts_deprivation_of_liberty=st.booleans(),
+    communication_support=st.sets(st.sampled_from(["esol", "bsl", "makaton", "other"])).map(frozenset),
+    adapted=st.booleans())
 
 
 # --- the properties the issue names --------------------------------------------------------------
@@ -90,7 +103,7 @@ risky_rules = [p for p in RULES.pairs if p.b != "*" and p.score >= RULES.thresho
 @given(st.sampled_from(risky_rules), st.booleans(), st.integers(11, 15),
        st.lists(st.integers(10, 16), max_size=3), st.sampled_from(["medium", "high"]))
 def test_removing_the_only_risky_resident_lowers_the_rating(rule, new_holds_a, age, benign_ages, severity):
-    a_codes, b_codes = ((rule.a, severity),), ((rule.b, severity),)
+    a_codes, b_codes = ((rule.a.split("|")[0], severity),), ((sorted(rule.b_codes)[0], severity),)
     new = Child(ref="new", age=age, sex="female", codes=a_codes if new_holds_a else b_codes, outward_code="LE4")
     risky = Resident("risky", Child("r-risky", age, "female", b_codes if new_holds_a else a_codes), "phase_2")
     benign = tuple(Resident(f"b{i}", Child(f"r-b{i}", a, "female", ()), "phase_2") for i, a in enumerate(benign_ages))
@@ -104,7 +117,7 @@ def test_removing_the_only_risky_resident_lowers_the_rating(rule, new_holds_a, a
 # --- examples that read as the rules -----------------------------------------------------------------
 def test_a_child_who_exploits_others_beside_a_child_at_risk_of_exploitation_is_a_high_risk():
     new = child(codes=["exploits_others"])
-    home = Home(id="h1", outward_code="LE2", residents=(resident("p1", codes=["exploitation_risk"]),))
+    home = Home(id="h1", outward_code="LE2", residents=(resident("p1", codes=["sexual_exploitation_risk"]),))
     option = score_home(new, home, RULES)
     assert option.rating == "high"
     (risk,) = option.resident_risks
@@ -123,7 +136,7 @@ def test_harmful_sexual_behaviour_beside_a_much_younger_child_is_unacceptable_bu
 
 def test_a_rule_fires_in_either_direction():
     exploiter_resident = Home(id="h", residents=(resident("p1", codes=["exploits_others"]),))
-    fired = pair_risks(child(codes=["exploitation_risk"]), exploiter_resident.residents[0].child, RULES)
+    fired = pair_risks(child(codes=["sexual_exploitation_risk"]), exploiter_resident.residents[0].child, RULES)
     assert [(f.rule.id, f.holder) for f in fired] == [("exploiter_beside_exploited", "resident")]
 
 
@@ -152,7 +165,8 @@ def test_a_nearer_home_ranks_first_all_else_equal_and_the_answer_explains_each_t
     result = assess(child(outward="CV21"), [far, near], RULES).to_dict()
     assert [o["home_id"] for o in result["options"]] == ["z-near", "a-far"]
     terms = {t["term"]: t for t in result["options"][0]["terms"]}
-    assert set(terms) == {"resident_risks", "group_make_up", "distance", "specialism", "ofsted"}
+    assert set(terms) == {"resident_risks", "group_make_up", "distance", "specialism", "ofsted",
+                          "requirements"}
     assert "km from CV21 to CV22" in terms["distance"]["reason"]
     assert result["rules_version"] == RULES.version and result["weights"]["impact"] == 1.0
 
@@ -169,7 +183,7 @@ def test_an_unknown_district_falls_back_to_its_area_then_to_a_neutral_distance()
 def test_the_severity_of_a_risk_scales_its_score():
     low = Child("n", 14, "female", (("exploits_others", "low"),))
     high = Child("n", 14, "female", (("exploits_others", "high"),))
-    victim = Child("r", 14, "female", (("exploitation_risk", "medium"),))
+    victim = Child("r", 14, "female", (("sexual_exploitation_risk", "medium"),))
     assert pair_risks(low, victim, RULES)[0].score < pair_risks(high, victim, RULES)[0].score
 
 

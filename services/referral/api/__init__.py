@@ -5,6 +5,7 @@ from libs.common.errors import Conflict, ProblemError, field_problem
 from libs.common.pagination import InvalidCursor
 
 from ..domain.outreach import FieldRule
+from ..domain.placements_standard import StandardValueError
 from ..domain.referral import AgeOutsideRange
 from ..domain.status import IllegalMove, Status, allowed_moves
 from ..service import Closed
@@ -27,6 +28,8 @@ PROBLEMS = {
     FieldRule: lambda exc: field_problem(exc.field, exc.rule, exc.message),
     AgeOutsideRange: lambda exc: field_problem("body.date_of_birth", "age_range", str(exc)),
     InvalidCursor: lambda exc: field_problem("query.cursor", "cursor", "not a cursor from this listing"),
+    StandardValueError: lambda exc: field_problem(f"body.{exc.field}", exc.rule, str(exc), value=exc.value,
+                                                  allowed=exc.allowed),
 }
 
 __all__ = ["ROUTERS", "PROBLEMS"]

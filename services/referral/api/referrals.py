@@ -108,6 +108,8 @@ def _columns(patch: ReferralPatch) -> dict:
             values[name] = [v.model_dump() for v in value]
         elif name == "social_worker":
             values[name] = value.model_dump()
+        elif name == "placement_request":
+            values[name] = value.model_dump(mode="json", exclude_none=True) if value is not None else None
         else:
             values[name] = value
     return values

@@ -5,7 +5,7 @@ import re
 from collections import Counter
 from datetime import date
 
-from libs.common.vocabulary import CATEGORIES_OF_NEED, LEGAL_STATUSES, is_known, normal_sex
+from libs.common.vocabulary import CATEGORIES_OF_NEED, DEPRECATED, LEGAL_STATUSES, is_known, normal_sex
 
 # UK postcode: outward code (area + district) then inward code (sector + unit).
 _POSTCODE = re.compile(r"^(GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-HJKMNPR-Y]?) ?([0-9][ABD-HJLNP-UW-Z]{2})$")
@@ -99,9 +99,10 @@ def check_age(date_of_birth: date, on: date, age_min: int, age_max: int) -> int:
     return age
 
 
-def check_needs_or_risks(codes: list[str]) -> None:
-    """Every code known, none twice. Linear in the number of codes (one pass to count)."""
-    unknown = [c for c in codes if not is_known(c)]
+def check_needs_or_risks(codes: list[str], *, allow_deprecated: bool = False) -> None:
+    """Every code known (or, with allow_deprecated, a retired code still accepted), none twice. Linear in the number
+    of codes (one pass to count)."""
+    unknown = [c for c in codes if not is_known(c) and not (allow_deprecated and c in DEPRECATED)]
     if unknown:
         raise UnknownNeedOrRisk(f"unknown code(s) {_some(unknown)}; use the controlled "
                                 f"vocabulary (GET /v1/referrals/vocabulary)")
