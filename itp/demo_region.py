@@ -96,7 +96,7 @@ CHILDREN: list[dict] = [
     dict(ref="LC-2026-0031", la=LEICESTER, home="hinckley", sex="male", age=15, days=10, story="phase_1",
          skip=["safety_and_risk_plan"], needs=["substance_misuse"], risks=["violence_to_staff"]),
     dict(ref="LCC-2025-0133", la=LEICESTERSHIRE, home="melton", sex="female", age=14, days=240, story="phase_2",
-         needs=["mental_health"], risks=["exploitation_risk", "missing_episodes"]),
+         needs=["mental_health"], risks=["criminal_exploitation_risk", "missing_episodes"]),
     dict(ref="LC-2025-0177", la=LEICESTER, home="melton", sex="female", age=13, days=70, story="ended",
          ended_days=6, needs=["trauma"], risks=["missing_episodes"]),
     dict(ref="LCC-2025-0088", la=LEICESTERSHIRE, home="harborough", sex="male", age=14, days=200, story="phase_2",
@@ -108,7 +108,7 @@ CHILDREN: list[dict] = [
     dict(ref="LCC-2025-0151", la=LEICESTERSHIRE, home="sherwood", sex="male", age=12, days=85, story="phase_2",
          needs=["camhs_involvement"], risks=["missing_episodes"]),
     dict(ref="LC-2025-0242", la=LEICESTER, home="sherwood", sex="female", age=14, days=45, story="phase_2",
-         needs=["trauma"], risks=["exploitation_risk"]),
+         needs=["trauma"], risks=["sexual_exploitation_risk"]),
     dict(ref="LCC-2025-0099", la=LEICESTERSHIRE, home="trent", sex="male", age=16, days=190, story="phase_2",
          needs=[], risks=["youth_justice", "violence_to_others"]),
 ]
@@ -118,7 +118,7 @@ WAITING: list[dict] = [
     dict(ref="LC-2026-0311", la=LEICESTER, sex="male", age=13, postcode="LE3 9QG", urgency="crisis", start=0,
          legal="C2", needs=["mental_health"], risks=["self_harm", "missing_episodes"]),
     dict(ref="LCC-2026-0422", la=LEICESTERSHIRE, sex="female", age=15, postcode="LE11 2TD", urgency="crisis",
-         start=1, legal="C2", needs=["trauma"], risks=["exploitation_risk", "missing_episodes"]),
+         start=1, legal="C2", needs=["trauma"], risks=["sexual_exploitation_risk", "missing_episodes"]),
     dict(ref="LC-2026-0298", la=LEICESTER, sex="male", age=16, postcode="LE2 0PD", urgency="urgent", start=3,
          legal="C1", needs=["substance_misuse"], risks=["violence_to_others", "youth_justice"]),
 ]

@@ -60,7 +60,7 @@ def demo_referrals() -> list[tuple[str, str, dict]]:
             child_ref="LCC-DEMO-0001", date_of_birth=_born(14), sex="female", legal_status="C2",
             home_postcode="LE4 6AB", urgency="crisis", wanted_start_date=soon, social_worker=worker,
             needs=[{"code": "mental_health", "severity": "high"}, {"code": "camhs_involvement", "severity": "medium"}],
-            risks=[{"code": "missing_episodes", "severity": "high"}, {"code": "exploitation_risk", "severity": "high"}])),
+            risks=[{"code": "missing_episodes", "severity": "high"}, {"code": "criminal_exploitation_risk", "severity": "high"}])),
         ("E10000018", "demo-referral-2", dict(
             child_ref="LCC-DEMO-0002", date_of_birth=_born(11), sex="male", legal_status="V2",
             home_postcode="LE65 1AA", urgency="planned", wanted_start_date=later, social_worker=worker,

@@ -48,7 +48,7 @@ async def test_a_child_with_a_foster_carer_is_referred_ranked_against_teams_and_
     assert why[far["id"]]["limit"] == "outside_reach" and "reach is 20 miles" in why[far["id"]]["detail"]
     top = ranking["options"][0]
     assert {t["term"] for t in top["terms"]} == {"capacity", "distance", "specialism"}
-    assert "child_sexual_exploitation serves exploitation_risk" in next(
+    assert "child_sexual_exploitation serves sexual_exploitation_risk" in next(
         t["reason"] for t in top["terms"] if t["term"] == "specialism")
     assert (await sut.client.get(f"/v1/referrals/{referral_id}/matches",
                                  headers=sut.council(LEICS))).status_code == 403

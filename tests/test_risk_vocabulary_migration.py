@@ -26,9 +26,9 @@ SPLIT = [{"code": "sexual_exploitation_risk", "severity": "high"}, {"code": "cri
 UNTOUCHED = [{"code": "trauma", "severity": "low"}]
 
 
-def _before(table, *added: str):
-    """The table as it was before the migration: without the columns it adds."""
-    return sa_table(table.name, *[column(c.name, c.type) for c in table.c if c.name not in added])
+def _before(table, values: list[dict]):
+    """The table as it was before the migration: only the columns the old rows fill."""
+    return sa_table(table.name, *[column(name, table.c[name].type) for name in values[0]])
 
 
 async def _rows(settings, table, values: list[dict] | None = None) -> dict[str, dict]:
@@ -51,14 +51,15 @@ async def test_stored_exploitation_risk_becomes_both_new_codes_in_referral_and_m
 
     common = dict(la_code="E10000018", date_of_birth=date(2012, 3, 14), sex="female", urgency="crisis",
                   received_at=NOW, updated_at=NOW)
-    await _rows(referral, _before(referral_tables.referrals, "no_known_risks", "placement_request"), [
+    old_referrals = [
         dict(id="r-old", child_ref="A", needs=UNTOUCHED, risks=OLD, status="received", version=1, **common),
         dict(id="r-both", child_ref="B", needs=[{"code": "exploitation_risk", "severity": "low"}], risks=ALREADY,
              status="received", version=1, **common),
-        dict(id="r-new", child_ref="C", needs=UNTOUCHED, risks=UNTOUCHED, status="received", version=1, **common)])
-    await _rows(matching, _before(matching_tables.referrals, "requirements"), [
-        dict(id="r-old", needs=UNTOUCHED, risks=OLD, status="awaiting_decision", **common),
-        dict(id="r-new", needs=UNTOUCHED, risks=UNTOUCHED, status="awaiting_decision", **common)])
+        dict(id="r-new", child_ref="C", needs=UNTOUCHED, risks=UNTOUCHED, status="received", version=1, **common)]
+    await _rows(referral, _before(referral_tables.referrals, old_referrals), old_referrals)
+    old_read_model = [dict(id="r-old", needs=UNTOUCHED, risks=OLD, status="awaiting_decision", **common),
+                      dict(id="r-new", needs=UNTOUCHED, risks=UNTOUCHED, status="awaiting_decision", **common)]
+    await _rows(matching, _before(matching_tables.referrals, old_read_model), old_read_model)
     version_before = await _homes_version(matching)
 
     await upgrade(referral, admin_url=PG_ADMIN_URL)

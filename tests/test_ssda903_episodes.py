@@ -82,6 +82,20 @@ async def test_episodes_follow_the_legal_status_and_the_ending_and_stay_inside_t
     assert listed.status_code == 200
     mine = [r for r in listed.json()["items"] if r["placement_id"] == pid]
     assert mine == rows  # both episodes are open at some time in the window
+
+    # beside them, the same placement in the DfE children's social care API's shape: one item, whatever the episodes
+    csc = await sut.client.get("/v1/placements/csc-api-placements", headers=sut.council(LEICS),
+                               params={"from": days(-30), "to": days(0)})
+    assert csc.status_code == 200, csc.text
+    [child] = [c for c in csc.json()["items"] if c["la_child_id"] == child_ref]
+    assert child["dfe_la_number"] == "855" and child["child_looked_after_placements"] == [{
+        "child_looked_after_placement_id": pid, "start_date": days(-40), "start_reason": "S", "placement_type": "K2",
+        "postcode": "NG7 2RD", "end_date": days(0), "end_reason": "X1", "change_reason": "CREQB", "purge": False}]
+    alone = await sut.client.get("/v1/placements/csc-api-placements", headers=sut.council(LEICS),
+                                 params={"placement": pid})
+    assert alone.json()["items"] == [child]
+    assert (await sut.client.get("/v1/placements/csc-api-placements", headers=sut.council(LEICESTER),
+                                 params={"placement": pid})).status_code == 404
     as_csv = await sut.client.get("/v1/placements/ssda903-episodes", headers={**sut.council(LEICS),
                                                                               "Accept": "text/csv"},
                                   params={"from": days(-30), "to": days(0)})
@@ -99,6 +113,9 @@ async def test_episodes_follow_the_legal_status_and_the_ending_and_stay_inside_t
     other = await sut.client.get("/v1/placements/ssda903-episodes", headers=sut.council(LEICESTER),
                                  params={"from": days(-60), "to": days(0)})
     assert other.status_code == 200 and not [r for r in other.json()["items"] if r["CHILD"] == child_ref]
+    other_csc = await sut.client.get("/v1/placements/csc-api-placements", headers=sut.council(LEICESTER),
+                                     params={"from": days(-60), "to": days(0)})
+    assert other_csc.status_code == 200 and not [c for c in other_csc.json()["items"] if c["la_child_id"] == child_ref]
     hidden = await sut.client.get(f"/v1/placements/{pid}/ssda903-episodes", headers=sut.council(LEICESTER))
     assert hidden.status_code == 404
     bad = await sut.client.get("/v1/placements/ssda903-episodes", headers=sut.council(LEICS),

@@ -153,6 +153,35 @@ class EpisodeList(BaseModel):
     collection_year: str | None = Field(default=None, examples=["2026-27"])
 
 
+class CscPlacement(BaseModel):
+    """One item of child_looked_after_placements in the DfE children's social care API."""
+    child_looked_after_placement_id: str = Field(description="Our placement id")
+    start_date: date
+    start_reason: str = Field(description="SSDA903 reason for new episode (RNE) of the placement's first episode",
+                              examples=["S"])
+    placement_type: str = Field(description="SSDA903 PLACE (K2: a children's home)", examples=["K2"])
+    postcode: str | None = Field(description="The home's postcode (SSDA903 PL_POST)")
+    end_date: date | None
+    end_reason: str | None = Field(description="SSDA903 reason episode ceased (REC) of the ending", examples=["E3"])
+    change_reason: str | None = Field(description="SSDA903 reason for placement change (X1 endings)",
+                                      examples=["CHILD"])
+    purge: bool = False
+
+
+class CscChild(BaseModel):
+    la_child_id: str | None = Field(description="The council's own reference for the child (child_ref)")
+    la_code: str
+    dfe_la_number: str | None
+    child_looked_after_placements: list[CscPlacement]
+
+
+class CscPlacementList(BaseModel):
+    """The caller's placements in the DfE children's social care API's shape, one item per child: the council puts
+    each child's child_looked_after_placements inside its own social_care_episodes record."""
+    items: list[CscChild]
+    collection_year: str | None = Field(default=None, examples=["2026-27"])
+
+
 # --- responses ---------------------------------------------------------------------------------
 class Span(BaseModel):
     phase: str

@@ -355,6 +355,29 @@ async def episodes(session, principal: Principal, *, placement: str | None = Non
     return out, [r["referral_id"] for r in rows]
 
 
+async def csc_placements(session, principal: Principal, *, placement: str | None = None, start: date | None = None,
+                         end: date | None = None) -> tuple[list[dict], list[str]]:
+    """The caller's placements between two days in the DfE children's social care API's shape, one item per child
+    ({la_child_id, la_code, dfe_la_number, child_looked_after_placements}), and the child records they came from.
+    A placement the caller may not read is Missing."""
+    rows = await repo.arrived_placements(session, principal, placement=placement, start=start, end=end)
+    if placement is not None and not rows:
+        if await repo.get_placement(session, principal, placement) is None:
+            raise Missing("placement")
+    kids = await repo.children_of(session, [r["referral_id"] for r in rows])
+    children: dict[str, dict] = {}
+    for r in rows:
+        item = ssda903.csc_placement(placement_id=r["id"], placement=r)
+        if item is None:
+            continue
+        child_ref = kids.get(r["referral_id"], {}).get("child_ref")
+        child = children.setdefault(r["referral_id"], {
+            "la_child_id": child_ref, "la_code": r["la_code"], "dfe_la_number": dfe_la_number(r["la_code"]),
+            "child_looked_after_placements": []})
+        child["child_looked_after_placements"].append(item)
+    return list(children.values()), [r["referral_id"] for r in rows]
+
+
 # --- what the consumer and the periodic jobs run ------------------------------------------------------
 async def open_pending_placement(uow: UnitOfWork, *, placement_id: str, admission_id: str, la_code: str,
                                  admission: AdmissionAccepted, now: datetime) -> bool:

@@ -22,8 +22,8 @@ from .. import repository as repo
 from .. import service
 from ..domain import ssda903
 from ..domain.ending import REASON_EPISODE_CEASED
-from ..schemas import (Arrival, Ending, EndingCode, EpisodeList, Extension, LegalStatusChange, PhaseTwo, PlacementOut,
-                       PlacementPage, StepDownPlan)
+from ..schemas import (Arrival, CscPlacementList, Ending, EndingCode, EpisodeList, Extension, LegalStatusChange,
+                       PhaseTwo, PlacementOut, PlacementPage, StepDownPlan)
 from .common import (CONFLICT, INVALID, MISSING, WRITE_RESPONSES, Cursor, Limit, PlacementReader, Writer, now,
                      today)
 
@@ -95,6 +95,30 @@ async def ssda903_episodes(
         rows, referrals = await service.episodes(session, principal, start=start, end=end)
     touched(request, *referrals)
     return _episodes_answer(request, rows, fmt, start, end)
+
+
+@router.get("/v1/placements/csc-api-placements", response_model=CscPlacementList, responses=INVALID,
+            summary="The caller's placements in the DfE children's social care API's shape")
+async def csc_api_placements(
+        request: Request, principal: PlacementReader,
+        from_: Annotated[date | None, Query(alias="from", description="First day (default: the start of the "
+                                                                      "current collection year, 1 April)")] = None,
+        to: Annotated[date | None, Query(description="Last day (default: the end of that collection year, "
+                                                     "31 March)")] = None,
+        placement: Annotated[uuid.UUID | None, Query(description="Only this placement")] = None) -> CscPlacementList:
+    """Each child's placements open at some time between the two days, as the items of the API's
+    child_looked_after_placements (start and its reason, placement type, postcode, end and its reasons), beside the
+    same placements' SSDA903 episodes (GET /v1/placements/ssda903-episodes). A council sees its own children only; a
+    home manager the placements in their homes. With `placement` and no days: that placement whenever it was."""
+    start: date | None = from_ or (None if placement and not to else collection_year(today())[0])
+    end: date | None = to or (collection_year(start)[1] if start else None)
+    if start and end and end < start:
+        raise field_problem("query.to", "date_in_order", "to is on or after from")
+    async with runtime_of(request).db.session() as session:
+        items, referrals = await service.csc_placements(session, principal, start=start, end=end,
+                                                        placement=str(placement) if placement else None)
+    touched(request, *referrals)
+    return CscPlacementList(items=items, collection_year=_year_label(start, end))
 
 
 @router.get("/v1/placements", response_model=PlacementPage, responses=INVALID,

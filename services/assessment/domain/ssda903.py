@@ -126,6 +126,22 @@ def episodes(*, child: dict, placement: dict) -> list[dict]:
     return rows
 
 
+def csc_placement(*, placement_id: str, placement: dict) -> dict | None:
+    """One placement in the shape of the DfE children's social care API (its child_looked_after_placements items):
+    the placement's start, its reason for new episode, the placement type, the home's postcode, its end with the
+    reason episode ceased and (X1) the reason for the placement change. None before the child arrives. A legal status
+    change during the placement is an episode (SSDA903), not a new placement, so it changes nothing here."""
+    arrival = placement.get("arrival_date")
+    if arrival is None:
+        return None
+    end, ending = placement.get("end_date"), placement.get("ending") or {}
+    reason = ending.get("reason_code") if end is not None else None
+    return {"child_looked_after_placement_id": placement_id, "start_date": arrival,
+            "start_reason": placement.get("reason_new_episode") or "P", "placement_type": PLACE,
+            "postcode": placement.get("home_postcode"), "end_date": end, "end_reason": reason,
+            "change_reason": ending.get("reason_place_change") if reason == "X1" else None, "purge": False}
+
+
 def overlaps(row: dict, start: date | None, end: date | None) -> bool:
     """An episode open at some time between start and end (inclusive)."""
     if end is not None and row["DECOM"] > end:

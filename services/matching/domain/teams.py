@@ -30,9 +30,9 @@ DECLINE_FOR_LIMIT = {"team_suspended": "other", "caseload_full": "no_team_capaci
 # What each outreach specialism (libs/common/vocabulary.OUTREACH_SPECIALISMS) serves: the child's needs and risks
 # (NEEDS_AND_RISKS codes) and what is at risk (AT_RISK codes).
 SERVES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
-    "child_sexual_exploitation": ("exploitation_risk", "missing_episodes", "sexualised_behaviour"),
-    "child_criminal_exploitation": ("exploitation_risk", "exploits_others", "missing_episodes", "youth_justice",
-                                    "substance_misuse"),
+    "child_sexual_exploitation": ("sexual_exploitation_risk", "missing_episodes", "sexualised_behaviour"),
+    "child_criminal_exploitation": ("criminal_exploitation_risk", "criminal_risk_to_others", "exploits_others",
+                                    "missing_episodes", "youth_justice", "substance_misuse"),
     "neurodiversity": ("neurodiversity", "learning_disability", "ehcp"),
     "self_harm": ("self_harm", "suicidal_ideation"),
     "mental_health": ("mental_health", "camhs_involvement", "suicidal_ideation", "hospital_discharge"),

@@ -9,7 +9,8 @@ from libs.common.vocabulary import OUTREACH_SPECIALISMS, AT_RISK, NEEDS_AND_RISK
 from services.matching.domain.teams import (KM_PER_MILE, TEAM_LIMITS, OutreachChild, Team, failed_limit,
                                             planned_weeks_for, rank_teams, score_team, SERVES)
 
-CHILD = OutreachChild(ref="r1", outward_code="LE3", codes=frozenset({"exploitation_risk", "placement_breakdown"}),
+CHILD = OutreachChild(ref="r1", outward_code="LE3",
+                      codes=frozenset({"sexual_exploitation_risk", "placement_breakdown"}),
                       current_setting="foster_care")
 
 
@@ -56,7 +57,7 @@ def test_specialism_fit_capacity_and_distance_order_the_teams():
     assert [o.team.id for o in ranking.ranked] == ["z", "a"]   # the specialism outweighs the id order
     terms = {t["term"]: t for t in ranking.ranked[0].terms}
     assert terms["specialism"]["points"] == -8.0
-    assert "child_sexual_exploitation serves exploitation_risk" in terms["specialism"]["reason"]
+    assert "child_sexual_exploitation serves sexual_exploitation_risk" in terms["specialism"]["reason"]
     assert "family_work serves placement_breakdown" in terms["specialism"]["reason"]
     # more capacity left ranks first when all else is equal
     emptier, fuller = team("y", caseload=1), team("b", caseload=4)
