@@ -446,18 +446,19 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
     by_council = defaultdict(list)
     for c in every:
         by_council[c.la_code].append(c)
+    council_schedules = defaultdict(list)  # every contract of these councils: which buys beds, which outreach
+    for row in await repo.schedules_of(s, [c.id for c in every if c.la_code in councils]):
+        council_schedules[row["contract_id"]].append(schedule_of(row))
     assigned: dict[str, list[dict]] = defaultdict(list)
     settled_ids = []
     billed_before = {r["id"] for r in rows if r["billed_through"] is not None}
     for r in rows:
-        c = contract_for(by_council[r["la_code"]], r["la_code"], r["arrival_date"])
+        c = contract_for(by_council[r["la_code"]], r["la_code"], r["arrival_date"], council_schedules)
         if c is None or c.id in in_scheme:
             settled_ids.append(r["id"])
         if c is not None and c.id in in_scheme:
             assigned[c.id].append(r)
-    schedules = defaultdict(list)
-    for row in await repo.schedules_of(s, list(in_scheme)):
-        schedules[row["contract_id"]].append(schedule_of(row))
+    schedules = {cid: council_schedules[cid] for cid in in_scheme}
     adds = defaultdict(list)
     for row in await repo.add_ons_of(s, list(in_scheme)):
         adds[row["placement_id"]].append(add_on_of(row))
@@ -472,10 +473,7 @@ async def close_period(uow: UnitOfWork, principal: Principal, *, scheme: str, pe
 
     # outreach interventions (issue 16): each under its council's contract that buys outreach on its start day
     changed_interventions = {c["intervention_id"] for c in changes if c.get("intervention_id")}
-    council_terms = [c for c in every if c.la_code in councils]
-    outreach_schedules = defaultdict(list)
-    for row in await repo.schedules_of(s, [c.id for c in council_terms]):
-        outreach_schedules[row["contract_id"]].append(schedule_of(row))
+    outreach_schedules = council_schedules
     retainers = [cid for cid, c in in_scheme.items() if c.has_retainer]
     outreach_rows = await repo.interventions_for_close(
         s, councils, period.start, period.end, changed_interventions,
@@ -639,7 +637,7 @@ async def viability(session, *, home_id: str, first_month: date, last_month: dat
     for p in rows:
         stay = stay_of(p)
         spans.append((p["arrival_date"], min(p["end_date"], end_excl) if p["end_date"] else end_excl))
-        terms = contract_for(every, p["la_code"], p["arrival_date"])
+        terms = contract_for(every, p["la_code"], p["arrival_date"], scheds)
         if terms is None:
             continue
         streams.append(fee_stream(stay, terms, scheds[terms.id], end_excl)[0])

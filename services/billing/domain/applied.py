@@ -39,7 +39,7 @@ def applied_fee(la_code: str, start: date, stay: Stay, contracts: Iterable[Terms
                 schedules: dict[str, Sequence[FeeSchedule]], today: date) -> Applied:
     """`start`: the arrival day (or the planned start before arrival); `stay.transitions` the phase moves."""
     day = as_of_day(start, stay.end, today)
-    terms = contract_for(contracts, la_code, start)
+    terms = contract_for(contracts, la_code, start, schedules)
     if terms is None:
         return Applied(None, None, "no_contract", None, day)
     schedule = next((s for s in schedules.get(terms.id, ()) if s.covers(day)), None)

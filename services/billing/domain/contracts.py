@@ -151,10 +151,21 @@ def check_add_on(add_on: AddOn) -> None:
         raise ContractError("body.end_date", "end_not_before_start", "an add-on cannot end before it starts")
 
 
-def contract_for(contracts: Iterable[Terms], la_code: str, arrival: date) -> Terms | None:
-    """The contract a placement is charged under: the council's contract in force on the arrival day
-    (the latest-starting one if several are)."""
-    found = [c for c in contracts if c.la_code == la_code and c.covers(arrival)]
+def buys_beds(terms: Terms, schedules: Iterable[FeeSchedule]) -> bool:
+    """Whether a contract takes placements: not one that buys outreach only (a retainer, or schedules with outreach
+    rates and no bed rates), so a council's outreach contract never leaves its placements unpriced."""
+    schedules = list(schedules)
+    if terms.form == BLOCK or terms.open_book is not None or any(s.prices_beds for s in schedules):
+        return True
+    return not (terms.has_retainer or any(s.prices_outreach for s in schedules))
+
+
+def contract_for(contracts: Iterable[Terms], la_code: str, arrival: date,
+                 schedules: dict[str, Iterable[FeeSchedule]] | None = None) -> Terms | None:
+    """The contract a placement is charged under: the council's contract in force on the arrival day that buys
+    beds (the latest-starting one if several are); `schedules` (by contract id) tells an outreach-only contract."""
+    found = [c for c in contracts if c.la_code == la_code and c.covers(arrival)
+             and (schedules is None or buys_beds(c, schedules.get(c.id, ())))]
     return max(found, key=lambda c: (c.start, c.id)) if found else None
 
 

@@ -112,3 +112,20 @@ def test_a_close_learnt_after_the_period_closed_is_an_adjustment_on_the_original
                    date(2026, 5, 1))
     assert april.charges == [] and [a.refers_to for a in april.adjustments] == ["feb", "mar"]
     assert feb.total + mar.total + april.total == stream.total(FAR) == round(Fraction(10 * WEEKLY_FEE, 7))
+
+
+def test_a_council_s_outreach_only_contract_never_takes_its_placements():
+    from services.billing.domain.contracts import contract_for
+    beds = Terms(id="beds", la_code="E10000018", form="spot", start=date(2025, 1, 1))
+    retainer = Terms(id="ret", la_code="E10000018", form="spot", start=date(2026, 1, 1), retainer_interventions=4,
+                     retainer_yearly_pence=3600000)
+    outreach = Terms(id="out", la_code="E10000018", form="spot", start=date(2026, 2, 1))
+    schedules = {"beds": [FeeSchedule("b", date(2025, 1, 1), None, 520000, 378900)],
+                 "ret": [FeeSchedule("r", date(2026, 1, 1), None, None, None, None, None, FIXED_FEE)],
+                 "out": [FeeSchedule("o", date(2026, 2, 1), None, None, None, None, WEEKLY_FEE)]}
+    contracts = [beds, retainer, outreach]
+    assert contract_for(contracts, "E10000018", date(2026, 3, 1), schedules).id == "beds"
+    assert contract_for(contracts, "E10000018", date(2026, 3, 1)).id == "out"       # without schedules: as before
+    assert outreach_contract_for(contracts, schedules, "E10000018", date(2026, 3, 1)).id == "out"
+    new = Terms(id="new", la_code="E10000018", form="spot", start=date(2026, 2, 15))  # no schedule yet: beds
+    assert contract_for(contracts + [new], "E10000018", date(2026, 3, 1), schedules).id == "new"
