@@ -5,6 +5,7 @@ referral is accepted (outreach.accepted); another council cannot see it; a step-
 an outreach referral for the child once, however often the event arrives."""
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import timedelta
@@ -101,6 +102,7 @@ async def test_a_child_with_a_foster_carer_is_referred_ranked_against_teams_and_
     assert full["id"] in [o["team_id"] for o in again["options"]]
 
 
+@pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
 async def test_outreach_fields_belong_to_outreach_referrals(sut):
     council = sut.council(LEICS)
     bed_with_setting = outreach_body(kind="bed")
@@ -114,6 +116,20 @@ async def test_outreach_fields_belong_to_outreach_referrals(sut):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.at_risk"
     assert (await sut.client.get("/v1/referrals", params={"child_ref": bed_with_setting["child_ref"]},
                                  headers=council)).json()["items"] == []
+    # a change keeps to the kind: no outreach field on a bed referral, no outreach referral without its setting
+    bed = (await sut.client.post("/v1/referrals", json={k: v for k, v in outreach_body(kind="bed").items()
+                                                        if k not in ("current_setting", "at_risk", "outreach_basis")},
+                                 headers={**key(), **council})).json()
+    r = await sut.client.patch(f"/v1/referrals/{bed['id']}", json={"at_risk": ["school_place"]},
+                               headers={**council, "If-Match": '"1"'})
+    assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "outreach_only"
+    outreach_id = await refer_outreach(sut)
+    r = await sut.client.patch(f"/v1/referrals/{outreach_id}", json={"current_setting": None},
+                               headers={**council, "If-Match": '"1"'})
+    assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "required_for_outreach"
+    r = await sut.client.patch(f"/v1/referrals/{outreach_id}", json={"current_setting": "hospital"},
+                               headers={**council, "If-Match": '"1"'})
+    assert r.status_code == 200 and r.json()["current_setting"] == "hospital" and r.json()["kind"] == "outreach"
     vocabulary = (await sut.client.get("/v1/referrals/vocabulary", headers=council)).json()
     assert "foster_care" in vocabulary["current_settings"]
     assert "placement_breakdown" in [t["code"] for t in vocabulary["at_risk"]]
@@ -222,3 +238,18 @@ async def test_the_hub_keeps_its_outreach_teams(sut):
     vocabulary = (await sut.client.get("/v1/outreach-teams/vocabulary", headers=hub)).json()
     assert "exploitation_risk" in next(t for t in vocabulary["specialisms"]
                                        if t["code"] == "child_sexual_exploitation")["serves"]
+
+
+@pytest.mark.parametrize("system_overrides", ["kafka-postgres"], indirect=True)
+async def test_accepts_racing_for_a_teams_last_place_let_exactly_one_win(sut):
+    team = await create_team(sut, caseload_limit=1)
+    referrals = [await refer_outreach(sut) for _ in range(4)]
+    for r in referrals:
+        await ranked_teams(sut, r)
+    answers = await asyncio.gather(*(sut.client.post("/v1/admissions", headers=sut.hub(), json={
+        "referral_id": r, "decision": "accept", "team_id": team["id"], "planned_start_date": str(TODAY)})
+        for r in referrals))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
+    assert all(a.json()["hard_limit"] == "caseload_full" for a in answers if a.status_code == 409)
+    after = (await sut.client.get(f"/v1/outreach-teams/{team['id']}", headers=sut.hub())).json()
+    assert after["caseload"] == 1 and after["capacity_left"] == 0
