@@ -132,9 +132,12 @@ async def record_admission(uow: UnitOfWork, *, admission_id: str, referral_id: s
                            today: date | None = None, now: datetime | None = None) -> None:
     await repo.insert_admission(uow.session, admission_id=admission_id, referral_id=referral_id, home_id=home_id,
                                 planned_start_date=planned_start_date, fee_basis=fee_basis)
+    placed = await repo.get_placement_of_referral(uow.session, referral_id)
+    if placed is not None and placed["fee_basis"] is None and fee_basis is not None:
+        # the child's placement.started (another topic) arrived first: its fee basis is known only now
+        await repo.update_placement(uow.session, placed["id"], fee_basis=fee_basis)
     if la_code is None or now is None:
         return
-    placed = await repo.get_placement_of_referral(uow.session, referral_id)
     extra = {} if placed else {"home_id": home_id, "start_date": planned_start_date}
     await _note(uow.session, referral_id, la_code, now, admission_id=admission_id,
                 planned_start_date=planned_start_date, **extra)
