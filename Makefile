@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: validator-903 run run-distributed test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults bench-outcomes asyncapi clean bench-dashboard chromium
+.PHONY: validator-903 run run-distributed test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults faults bench-outcomes asyncapi clean bench-dashboard chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ bench-billing: $(STAMP)
 
 bench-faults: $(STAMP)
 	$(BIN)/python bench/bench_faults.py
+
+# the fault tests alone (tests/faults/, Kafka and Postgres; part of `make test` as well): about 3 minutes
+faults: $(STAMP)
+	$(BIN)/python -m pytest -q tests/faults --durations=0 $(PYTEST_ARGS)
 
 # the dashboard's browser tests drive Debian's chromium (never a browser download); installed when missing
 chromium:
