@@ -48,6 +48,8 @@ def reporting(service: str, handlers: dict, arm_file: Path) -> dict:
                 stalled.add(envelope.type)
                 say(stalled=True, service=service, event_id=str(envelope.id), type=envelope.type)
                 await asyncio.Event().wait()  # written, not committed: until SIGKILL
+        # one by one (not a set-based form, which would pass by this report), alone where the handler asks to be
+        handle.itp_per_event = getattr(handler, "itp_per_event", False)
         return handle
     return {event_type: wrap(h) for event_type, h in handlers.items()}
 

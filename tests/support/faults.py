@@ -179,25 +179,24 @@ def handled_types(sut, service: str) -> set[str]:
     return set(sut.runtime(service).consumer.handlers)
 
 
-async def expected(sut) -> dict[str, set[str]]:
+def expected_of(sut, written: dict[str, list]) -> dict[str, set[str]]:
     """What each consumer must have handled: every event any service wrote whose type it handles."""
-    written = await outboxes(sut)
     return {service: {r["event_id"] for rows_ in written.values() for r in rows_
                       if r["event_type"] in handled_types(sut, service)}
             for service in SERVICES if handled_types(sut, service)}
 
 
 async def settled(sut, timeout: float = 60.0) -> dict[str, set[str]]:
-    """Waits until every outbox is published and every consumer has handled what it must; answers that."""
+    """Waits until every outbox is published and every consumer has handled what it must; answers that.
+    The inboxes are read before the outboxes: an event handled by then has its follow-on events (committed
+    with its inbox row) in the outboxes read after, so they are waited for too."""
     async def done():
+        handled = {service: set(await inbox(sut, service)) for service in SERVICES if handled_types(sut, service)}
         written = await outboxes(sut)
         if any(r["published_at"] is None for rows_ in written.values() for r in rows_):
             return None
-        wanted = await expected(sut)
-        for service, ids in wanted.items():
-            if not ids <= set(await inbox(sut, service)):
-                return None
-        return wanted
+        wanted = expected_of(sut, written)
+        return wanted if all(ids <= handled[service] for service, ids in wanted.items()) else None
     return await wait_for(done, timeout=timeout, interval=0.2)
 
 
@@ -208,7 +207,9 @@ async def assert_delivered_once_in_order(sut) -> dict[str, set[str]]:
     written = await outboxes(sut)
     for service, ids in wanted.items():
         handled = await inbox(sut, service)
-        assert set(handled) == ids, (service, len(set(handled) - ids), len(ids - set(handled)))
+        types = {r["event_id"]: r["event_type"] for rows_ in written.values() for r in rows_}
+        assert set(handled) == ids, (service, "handled, not expected:", [types.get(i, i) for i in set(handled) - ids],
+                                     "expected, not handled:", [types[i] for i in ids - set(handled)])
         rt = sut.runtime(service)
         parked = await rows(rt, select(rt.tables[2].c.event_type))
         assert not parked, (service, [p["event_type"] for p in parked])
