@@ -147,7 +147,7 @@ TEAMS: list[dict] = [
 OUTREACH: list[dict] = [
     dict(ref="LCC-2026-0501", la=LEICESTERSHIRE, team="leics", sex="female", age=14, postcode="LE9 6AA",
          setting="foster_care", at_risk=["placement_breakdown", "carer_resignation"], basis="fixed_fee",
-         needs=["trauma"], risks=["exploitation_risk"]),
+         needs=["trauma"], risks=["sexual_exploitation_risk"]),
     dict(ref="LC-2026-0512", la=LEICESTER, team="leics", sex="male", age=15, postcode="LE5 4AB", setting="own_home",
          at_risk=["family_breakdown", "school_place"], basis="weekly", weeks=26, needs=["attachment_difficulties"],
          risks=["youth_justice", "missing_episodes"]),
@@ -178,7 +178,7 @@ OUTREACH_WEEKLY, OUTREACH_FIXED = 66000, 1000000      # pence: a week of outreac
 RETAINER_INTERVENTIONS, RETAINER_YEARLY = 4, 3600000  # Leicestershire's retainer: 4 a year for 36,000.00
 WAITING_OUTREACH = dict(ref="LCC-2026-0561", la=LEICESTERSHIRE, sex="female", age=15, postcode="LE67 3AB",
                         setting="foster_care", at_risk=["placement_breakdown", "school_place"], basis="fixed_fee",
-                        needs=["trauma"], risks=["missing_episodes", "exploitation_risk"])
+                        needs=["trauma"], risks=["missing_episodes", "criminal_exploitation_risk"])
 HOME_MONTHLY_COST = {2: 2600000, 3: 3900000, 4: 5000000}  # pence a month by registered places
 WORKER = {"name": "Demo Social Worker", "email": "social.worker@example.gov.uk", "phone": "0116 000 0000"}
 

@@ -236,7 +236,7 @@ async def test_the_hub_keeps_its_outreach_teams(sut):
     ranking = await ranked_teams(sut, await refer_outreach(sut))
     assert ranking["excluded"]["team_suspended"] == 1 and ranking["options"] == []
     vocabulary = (await sut.client.get("/v1/outreach-teams/vocabulary", headers=hub)).json()
-    assert "exploitation_risk" in next(t for t in vocabulary["specialisms"]
+    assert "sexual_exploitation_risk" in next(t for t in vocabulary["specialisms"]
                                        if t["code"] == "child_sexual_exploitation")["serves"]
 
 

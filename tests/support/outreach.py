@@ -37,7 +37,7 @@ def outreach_body(**extra) -> dict:
             "home_postcode": "LE3 9QG", "urgency": "urgent", "current_setting": "foster_care",
             "at_risk": ["placement_breakdown", "school_place"], "outreach_basis": "fixed_fee",
             "needs": [{"code": "trauma", "severity": "medium"}],
-            "risks": [{"code": "exploitation_risk", "severity": "high"}],
+            "risks": [{"code": "sexual_exploitation_risk", "severity": "high"}],
             "social_worker": {"name": "Sam Patel", "email": "sam.patel@leics.gov.uk"}, **extra}
 
 
