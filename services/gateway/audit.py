@@ -25,7 +25,7 @@ from libs.common.auth import Authorize, Principal
 from libs.common.errors import PROBLEM_BASE, field_problem, problem_response
 from libs.common.observability import correlation_id_var, request_id_var
 
-from .domain.audit import (child_records, decode_cursor, denied_child_record, encode_cursor, route_template,
+from .domain.audit import (DENIED, child_records, decode_cursor, denied_child_record, encode_cursor, route_template,
                            verb)
 from .principal import principal_of
 from .repository import access_page, write_access
@@ -164,9 +164,9 @@ class AccessAuditMiddleware:
     async def _rows(self, scope, status: int, ids: list[str]) -> list[dict]:
         path = scope.get("path", "")
         principal = None
-        if ids or status in (403, 404):
+        if ids or status in DENIED:
             principal = await principal_of(scope, self.runtime_of().verifier)
-        if not ids and status in (403, 404) and principal is not None and principal.is_council:
+        if not ids and status in DENIED and principal is not None and principal.is_council:
             denied = denied_child_record(path)
             ids = [denied] if denied else []
         if not ids:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Select, and_, case, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
@@ -18,13 +18,18 @@ from libs.common.vocabulary import SEX_TO_CODE, council_name
 from .domain import placements_standard as ps
 from .domain.referral import URGENCIES
 from .domain.status import OPEN, allowed_moves
-from .tables import referrals
+from .tables import referrals, restrictions
 
 URGENCY_RANK = case({u: i for i, u in enumerate(URGENCIES)}, value=referrals.c.urgency, else_=len(URGENCIES))
 
 
 def readable_referrals(principal: Principal) -> Select:
-    return readable(select(referrals), principal, referrals.c.la_code)
+    """What the caller may read: a council its own referrals, except those under a restriction of processing
+    (decision 0006: a restricted record is served to the hub only); the hub every referral."""
+    stmt = readable(select(referrals), principal, referrals.c.la_code)
+    if principal.is_council:
+        stmt = stmt.where(~in_force_for(referrals.c.id))
+    return stmt
 
 
 async def get(session: AsyncSession, principal: Principal, referral_id: str, *, for_update: bool = False) -> dict | None:
@@ -248,3 +253,51 @@ def decision_queue(stmt: Select, cursor: str | None) -> Select:
 
 def next_decision_queue(row: dict) -> str:
     return encode_cursor("q", URGENCIES.index(row["urgency"]), row["received_at"], row["id"])
+
+
+# --- restrictions of processing (decision 0006) -------------------------------------------------------
+def in_force_for(referral_id_column):
+    """EXISTS a restriction in force on that referral."""
+    return exists().where(restrictions.c.referral_id == referral_id_column, restrictions.c.lifted_at.is_(None))
+
+
+async def restrictions_of(session: AsyncSession, referral_id: str) -> list[dict]:
+    """Every restriction of a referral, in force or lifted, oldest first (the history is kept)."""
+    rows = (await session.execute(select(restrictions).where(restrictions.c.referral_id == str(referral_id))
+                                  .order_by(restrictions.c.recorded_at, restrictions.c.id))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def restriction_in_force(session: AsyncSession, referral_id: str, la_code: str | None = None) -> dict | None:
+    """The first restriction in force on a referral (of that council, when one is named), or None."""
+    stmt = select(restrictions).where(restrictions.c.referral_id == str(referral_id),
+                                      restrictions.c.lifted_at.is_(None))
+    if la_code is not None:
+        stmt = stmt.where(exists().where(referrals.c.id == restrictions.c.referral_id,
+                                         referrals.c.la_code == la_code))
+    row = (await session.execute(stmt.order_by(restrictions.c.recorded_at).limit(1))).mappings().first()
+    return dict(row) if row else None
+
+
+async def restricted_among(session: AsyncSession, referral_ids: list[str]) -> dict[str, dict]:
+    """The restriction in force (the first) of each of these referrals that has one."""
+    if not referral_ids:
+        return {}
+    rows = (await session.execute(select(restrictions).where(
+        restrictions.c.referral_id.in_([str(i) for i in referral_ids]), restrictions.c.lifted_at.is_(None))
+        .order_by(restrictions.c.recorded_at))).mappings().all()
+    out: dict[str, dict] = {}
+    for row in rows:
+        out.setdefault(row["referral_id"], dict(row))
+    return out
+
+
+async def restricted_count(session: AsyncSession, la_code: str) -> int:
+    """How many of a council's referrals are restricted (its listings say so)."""
+    return (await session.execute(select(func.count(func.distinct(restrictions.c.referral_id))).where(
+        restrictions.c.lifted_at.is_(None), exists().where(referrals.c.id == restrictions.c.referral_id,
+                                                           referrals.c.la_code == la_code)))).scalar_one()
+
+
+async def insert_restriction(session: AsyncSession, row: dict) -> None:
+    await session.execute(restrictions.insert().values(**row))

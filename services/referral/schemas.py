@@ -7,7 +7,8 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator, model_serializer,
+                      model_validator)
 from pydantic_core import PydanticCustomError
 
 from libs.common.events.catalogue import NeedOrRisk
@@ -18,6 +19,9 @@ from libs.common.vocabulary import expand_deprecated
 from .domain import placements_standard as ps
 
 from .domain.outreach import MAX_PLANNED_WEEKS, check_at_risk
+from .domain.restriction import REASONS as RESTRICTION_REASONS
+from .domain.restriction import REQUESTERS
+from .domain.restriction import SCOPES as RESTRICTION_SCOPES
 from .domain.referral import (MAX_NEEDS, MAX_RISKS, InvalidCode, InvalidLegalStatus, InvalidPostcode,
                               UnknownNeedOrRisk, check_category_of_need, check_legal_status, check_needs_or_risks,
                               check_sex, outward_code)
@@ -501,10 +505,59 @@ class Referral(BaseModel):
     updated_at: datetime
     waiting_seconds: int | None = Field(default=None, description="In the hub's queue (awaiting=decision): "
                                                                   "how long the referral has waited for a decision")
+    restriction: "RestrictionMarker | None" = Field(default=None, description=(
+        "The hub's reads of a record under a restriction of processing (decision 0006): the restriction in force. "
+        "A council's reads of it answer 451 instead"))
 
 
 class ReferralPage(Page[Referral]):
-    pass
+    restricted_omitted: int | None = Field(default=None, description=(
+        "A council's listings, when some of its referrals are under a restriction of processing: how many are "
+        "left out (each answers 451 when read). Absent otherwise"))
+
+    @model_serializer(mode="wrap")
+    def _omit_when_none_left_out(self, handler):
+        data = handler(self)
+        if not data.get("restricted_omitted"):
+            data.pop("restricted_omitted", None)
+        return data
+
+
+RestrictionReason = Literal[tuple(RESTRICTION_REASONS)]  # type: ignore[valid-type]
+Requester = Literal[tuple(REQUESTERS)]  # type: ignore[valid-type]
+RestrictionScope = Literal[tuple(RESTRICTION_SCOPES)]  # type: ignore[valid-type]
+
+
+class RestrictionCreate(BaseModel):
+    """A right-to-erasure (or other article 18) request, recorded as a restriction: codes only, no free text."""
+    model_config = ConfigDict(extra="forbid")
+    reason_code: RestrictionReason
+    requested_by: Requester = Field(description="Who asked")
+    requested_on: date = Field(description="When the request was made (not after today)")
+    scope: list[RestrictionScope] = Field(min_length=1, max_length=len(RESTRICTION_SCOPES),
+                                          description="Which parts of the record the request names (codes)")
+
+
+class RestrictionMarker(BaseModel):
+    id: uuid.UUID
+    reason_code: str
+    requested_on: date
+    scope: list[str]
+
+
+class Restriction(RestrictionMarker):
+    referral_id: uuid.UUID
+    requested_by: str
+    recorded_by: str = Field(description="The hub client that recorded it")
+    recorded_at: datetime
+    lifted_at: datetime | None = None
+
+
+class RestrictionList(BaseModel):
+    items: list[Restriction]
+
+
+Referral.model_rebuild()
 
 
 class VocabularyTerm(BaseModel):

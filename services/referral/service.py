@@ -23,12 +23,21 @@ from . import repository as repo
 from .domain.outreach import OUTREACH_FIELDS, Handoff, check_kind, handoff_referral
 from .domain import placements_standard as ps
 from .domain.referral import check_age
+from .domain.restriction import check_requested_on
 from .domain.status import OPEN, IllegalMove, Status, can_move, is_open, is_overdue
 from .repository import ReferralFilter
 from .schemas import ReferralCreate
 from .settings import ReferralSettings
 
 log = logging.getLogger("itp.referral.service")
+
+
+class Restricted(Exception):
+    """The child's record is under a restriction of processing: served to the hub only (decision 0006)."""
+
+    def __init__(self, restriction: dict):
+        super().__init__(restriction["reason_code"])
+        self.restriction = restriction
 
 
 class Closed(Exception):
@@ -94,8 +103,18 @@ async def refer_unless_known(uow: UnitOfWork, settings: ReferralSettings, *, la_
 async def read(session: AsyncSession, principal: Principal, referral_id: str) -> dict:
     row = await repo.get(session, principal, referral_id)
     if row is None:
-        raise Missing("referral")
+        raise await _absent(session, principal, referral_id)
     return row
+
+
+async def _absent(session: AsyncSession, principal: Principal, referral_id: str) -> Exception:
+    """Why a caller finds no referral: a council's own restricted one is Restricted (it knows the child
+    exists; a 404 would look like a lost record), anything else is Missing."""
+    if principal.is_council:
+        restriction = await repo.restriction_in_force(session, referral_id, principal.la_code)
+        if restriction is not None:
+            return Restricted(restriction)
+    return Missing("referral")
 
 
 async def page(session: AsyncSession, principal: Principal, f: ReferralFilter, cursor: str | None,
@@ -111,7 +130,7 @@ async def change(uow: UnitOfWork, settings: ReferralSettings, principal: Princip
     changes nothing answers the referral as it is, whatever the precondition: a retried PATCH is harmless."""
     row = await repo.get(uow.session, principal, referral_id, for_update=True)
     if row is None:
-        raise Missing("referral")
+        raise await _absent(uow.session, principal, referral_id)
     if all(row[k] == v for k, v in values.items()):
         return row
     if not precondition(row["version"]):
@@ -138,7 +157,7 @@ async def withdraw(uow: UnitOfWork, principal: Principal, referral_id: str, reas
     withdrawn referral answers it as it is; a decided one raises IllegalMove."""
     row = await repo.get(uow.session, principal, referral_id, for_update=True)
     if row is None:
-        raise Missing("referral")
+        raise await _absent(uow.session, principal, referral_id)
     if row["status"] == Status.withdrawn.value:
         return row
     if precondition is not None and not precondition(row["version"]):
@@ -232,3 +251,45 @@ async def expire(uow: UnitOfWork, referral_id: str) -> bool:
     await uow.emit(repo.updated_event(new), subject_id=referral_id, la_code=row["la_code"])
     await _status_changed(uow, row, new, reason_code="not_decided_in_time", at=now)
     return True
+
+
+# --- restrictions of processing (decision 0006) -------------------------------------------------------
+async def restrict(uow: UnitOfWork, principal: Principal, referral_id: str, *, reason_code: str, requested_by: str,
+                   requested_on: date, scope: list[str]) -> tuple[dict, bool]:
+    """Record a restriction of processing on a child's record (what a right-to-erasure request becomes); the
+    record itself is untouched. Answers (the restriction, created). The same request again (a restriction in
+    force with the same reason, requester, date and scope) answers the one recorded: nothing new is stored."""
+    check_requested_on(requested_on, datetime.now(timezone.utc).date())
+    row = await repo.get(uow.session, principal, referral_id, for_update=True)
+    if row is None:
+        raise Missing("referral")
+    scope = sorted(set(scope))
+    for existing in await repo.restrictions_of(uow.session, referral_id):
+        if existing["lifted_at"] is None and (existing["reason_code"], existing["requested_by"],
+                                              existing["requested_on"], sorted(existing["scope"])) == (
+                reason_code, requested_by, requested_on, scope):
+            return existing, False
+    restriction = dict(id=str(uuid.uuid4()), referral_id=row["id"], reason_code=reason_code,
+                       requested_by=requested_by, requested_on=requested_on, scope=scope,
+                       recorded_by=principal.client_id, recorded_at=datetime.now(timezone.utc), lifted_at=None)
+    await repo.insert_restriction(uow.session, restriction)
+    log.info("restriction recorded", extra={"referral_id": row["id"], "reason_code": reason_code})
+    return restriction, True
+
+
+async def restrictions(session: AsyncSession, principal: Principal, referral_id: str) -> list[dict]:
+    """A referral's restrictions (the hub's view), oldest first."""
+    if await repo.get(session, principal, referral_id) is None:
+        raise Missing("referral")
+    return await repo.restrictions_of(session, referral_id)
+
+
+async def restriction_marks(session: AsyncSession, principal: Principal,
+                            referral_ids: list[str]) -> tuple[dict[str, dict], int]:
+    """For a read: the hub's marker of each restricted referral among these, and (a council's listing) how many
+    of the council's referrals are restricted and so left out."""
+    if principal.is_council:
+        return {}, await repo.restricted_count(session, principal.la_code)
+    marks = await repo.restricted_among(session, referral_ids)
+    return {k: dict(id=r["id"], reason_code=r["reason_code"], requested_on=r["requested_on"], scope=r["scope"])
+            for k, r in marks.items()}, 0

@@ -50,5 +50,20 @@ referrals = Table(
     Index("ix_referrals_status", "status"),
 )
 
+# 0007: restrictions of processing (issue 15, decision 0006): a right-to-erasure request recorded, never a
+# deletion. Codes only (no free text). In force while lifted_at is null.
+restrictions = Table(
+    "restrictions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("referral_id", String(36), nullable=False, index=True),
+    Column("reason_code", String(30), nullable=False),
+    Column("requested_by", String(30), nullable=False),
+    Column("requested_on", Date, nullable=False),
+    Column("scope", JSON, nullable=False),
+    Column("recorded_by", String(120), nullable=False),  # the hub client that recorded it
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("lifted_at", UtcDateTime(), nullable=True),
+)
+
 # Idempotency-Key answers of POST /v1/referrals: the one shape every service uses (libs.common.http)
 idempotent_requests = idempotency_table(metadata)

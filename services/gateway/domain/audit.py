@@ -22,9 +22,13 @@ def route_template(path: str) -> str:
     return "/".join("{id}" if _UUID.match(part) or part.isdigit() else part for part in path.split("/"))
 
 
+DENIED = (403, 404, 451)
+
+
 def verb(method: str, status: int) -> str:
-    """read / create / update / delete, or denied when the caller could not see the record."""
-    if status in (403, 404):
+    """read / create / update / delete, or denied when the caller could not see the record (451: a council's
+    own child under a restriction of processing, decision 0006)."""
+    if status in DENIED:
         return "denied"
     return VERBS.get(method.upper(), method.lower())
 

@@ -45,5 +45,7 @@ SCOPE_DESCRIPTIONS = {
     "admissions:read": "Read admission decisions",
     "admissions:write": "Decide admissions",
     "audit:read": "Read the access log",
+    "restrictions:write": "Record a restriction of processing on a child's record (the data protection officer)",
+    "restrictions:read": "Read a child's record's restrictions of processing",
     "webhooks:manage": "Register and manage your webhook endpoints",
 }

@@ -78,19 +78,24 @@ async def list_referrals(
                             awaiting_decision=awaiting == "decision", kind=kind)
     async with runtime_of(request).db.session() as session:
         rows, next_cursor = await service.page(session, principal, wanted, cursor, limit)
+        marks, omitted = await service.restriction_marks(session, principal, [r["id"] for r in rows])
     now = datetime.now(timezone.utc)
     touched(request, *[r["id"] for r in rows])
-    return ReferralPage(items=[Referral.model_validate(repo.to_response(r, now=now, with_waiting=awaiting is not None))
-                               for r in rows], next_cursor=next_cursor)
+    return ReferralPage(items=[Referral.model_validate(
+        {**repo.to_response(r, now=now, with_waiting=awaiting is not None), "restriction": marks.get(r["id"])})
+        for r in rows], next_cursor=next_cursor, restricted_omitted=omitted)
 
 
-@router.get("/{referral_id}", response_model=Referral, summary="Read a referral")
+@router.get("/{referral_id}", response_model=Referral, summary="Read a referral",
+            responses={451: {"description": "A council's read of its child's record under a restriction of "
+                                            "processing (decision 0006): the reason code and date, not the record"}})
 async def get_referral(referral_id: uuid.UUID, request: Request, response: Response, principal: Reader) -> Referral:
     async with runtime_of(request).db.session() as session:
-        row = await service.read(session, principal, str(referral_id))
+        row = await service.read(session, principal, str(referral_id))  # a refusal is audited by the gateway
+        marks = {} if principal.is_council else (await service.restriction_marks(session, principal, [row["id"]]))[0]
     touched(request, row["id"])
     response.headers["ETag"] = etag(row["version"])
-    return referral_view(row)
+    return Referral.model_validate({**repo.to_response(row), "restriction": marks.get(row["id"])})
 
 
 # --- changes ----------------------------------------------------------------------------------------
