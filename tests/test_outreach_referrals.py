@@ -187,6 +187,8 @@ async def test_the_hub_accepts_an_outreach_referral_on_the_dashboard(sut):
     csrf = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
     await sut.client.post("/dashboard/sign-in", data={"csrf": csrf, "client_id": "demo-hub",
                                                       "client_secret": "demo-hub-secret"})
+    queue = await sut.client.get("/dashboard/referrals")
+    assert re.search(rf'{referral_id}">[^<]+</a> <span class="badge badge-blue">Outreach', queue.text)
     page = await sut.client.get(f"/dashboard/referrals/{referral_id}")
     assert page.status_code == 200 and "Outreach teams" in page.text and "Foster care" in page.text
     assert "Dashboard outreach team" in page.text and f'value="{team["id"]}"' in page.text

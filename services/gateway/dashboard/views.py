@@ -387,7 +387,8 @@ async def _queue(api: Api, user: dict) -> str:
         late = r["urgency"] == "crisis" and (r.get("waiting_seconds") or 0) > CRISIS_TARGET_SECONDS
         clock = (f'<span class="clock{" late" if late else ""}" data-waiting="{int(r.get("waiting_seconds") or 0)}">'
                  f'{e(waited(r.get("waiting_seconds")))}</span>')
-        out.append([f'<a href="/dashboard/referrals/{e(r["id"])}">{e(r["child_ref"])}</a>',
+        kind = " " + badge("Outreach", "blue") if r.get("kind") == "outreach" else ""  # issue 16
+        out.append([f'<a href="/dashboard/referrals/{e(r["id"])}">{e(r["child_ref"])}</a>{kind}',
                     badge(label(r["urgency"]), URGENCY_KIND.get(r["urgency"], "neutral")), e(r["la_code"]),
                     e(r.get("wanted_start_date") or "-"), clock, e(label(r["status"]))])
     return table("Referrals awaiting a decision, most urgent first, then the longest waiting",
