@@ -5,6 +5,8 @@ elsewhere with 26 weeks of weekly outreach (the ending hands the child over), bi
 council sees only its own interventions."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -150,6 +152,9 @@ async def test_a_fixed_fee_intervention_stabilises_a_foster_placement_and_is_inv
         ("outreach_retainer", FIXED)]
     mine = (await sut.client.get(f"/v1/invoices/{invoice['id']}", headers=sut.council(A)))
     assert mine.status_code == 200 and outreach_lines(mine.json(), iid)[0]["amount"] == money(FIXED)
+    as_csv = await sut.client.get(f"/v1/invoices/{invoice['id']}/download/csv", headers=sut.council(A))
+    [row] = [r for r in csv.DictReader(io.StringIO(as_csv.text)) if r["intervention_id"] == iid]
+    assert (row["rate_key"], row["amount"], row["days"]) == ("outreach_fixed", "10000.00", "42")
 
 
 async def test_a_step_down_hands_the_child_to_weekly_outreach_billed_month_by_month(sut):

@@ -8,7 +8,7 @@ from .domain.money import format_pence
 
 CSV_COLUMNS = ["invoice_number", "line_no", "kind", "child_ref", "home_id", "from_date", "to_date", "days",
                "weekly_fee", "daily_rate", "amount", "currency", "refers_to_invoice", "refers_to_line",
-               "description"]
+               "description", "stream", "rate_key", "intervention_id"]
 
 
 def _ref(line: dict, key: str):
@@ -25,9 +25,10 @@ def invoice_csv(view: dict) -> str:
                          line["from_date"], line["to_date"], line["days"],
                          format_pence(line["weekly_pence"]) if line["weekly_pence"] else "", line["daily_rate"] or "",
                          format_pence(line["amount_pence"]), "GBP", _ref(line, "invoice_number"),
-                         _ref(line, "line_no"), line["description"] or ""])
+                         _ref(line, "line_no"), line["description"] or "", line.get("stream") or "",
+                         line.get("rate_key") or "", line.get("intervention_id") or ""])
     writer.writerow([view["number"], "", "total", "", "", view["period_start"], view["period_end"], "", "", "",
-                     format_pence(view["total_pence"]), "GBP", "", "", ""])
+                     format_pence(view["total_pence"]), "GBP", "", "", "", "", "", ""])
     return out.getvalue()
 
 
