@@ -176,6 +176,21 @@ WITH_WHOM = (["child"], ["child", "carers"], ["carers"], ["child", "school"], ["
              ["child", "other_professional"])
 OUTREACH_WEEKLY, OUTREACH_FIXED = 66000, 1000000      # pence: a week of outreach, a six-week intervention
 RETAINER_INTERVENTIONS, RETAINER_YEARLY = 4, 3600000  # Leicestershire's retainer: 4 a year for 36,000.00
+# interventions the Leicestershire team closed months ago for Leicester (the Outreach page's evidence, invoiced
+# at Leicester's fixed fee): six weeks each, stabilised; two placements held at every follow-up, one broke down
+# before its 3-month check
+OUTREACH_HISTORY: list[dict] = [
+    dict(ref="LC-2025-0470", la=LEICESTER, team="leics", sex="female", age=14, postcode="LE10 1AB",
+         setting="foster_care", at_risk=["placement_breakdown"], basis="fixed_fee", needs=["trauma"],
+         risks=["missing_episodes"], started_days_ago=330, stable_after=18,
+         follow_ups={"6_weeks": True, "3_months": True, "6_months": True}),
+    dict(ref="LC-2025-0481", la=LEICESTER, team="leics", sex="male", age=15, postcode="LE4 9AB", setting="own_home",
+         at_risk=["family_breakdown"], basis="fixed_fee", needs=["attachment_difficulties"], risks=["youth_justice"],
+         started_days_ago=290, stable_after=24, follow_ups={"6_weeks": True, "3_months": True, "6_months": True}),
+    dict(ref="LC-2025-0492", la=LEICESTER, team="leics", sex="female", age=13, postcode="LE3 4AB",
+         setting="ifa", at_risk=["placement_breakdown"], basis="fixed_fee", needs=["trauma"], risks=["self_harm"],
+         started_days_ago=250, stable_after=30, follow_ups={"6_weeks": True, "3_months": False}),
+]
 WAITING_OUTREACH = dict(ref="LCC-2026-0561", la=LEICESTERSHIRE, sex="female", age=15, postcode="LE67 3AB",
                         setting="foster_care", at_risk=["placement_breakdown", "school_place"], basis="fixed_fee",
                         needs=["trauma"], risks=["missing_episodes", "criminal_exploitation_risk"])
@@ -400,6 +415,47 @@ class Region:
             await self._call("POST", f"{url}/follow-ups", {"checkpoint": "6_weeks", "held": True,
                                                           "recorded_on": day(story["closed"] - 42)})
 
+    async def outreach_history(self, teams: dict[str, str]) -> None:
+        """Interventions the Leicestershire team ran and closed months ago, with their sessions and follow-ups
+        (OUTREACH_HISTORY): the Outreach page's evidence (placements held, time to stabilise, costs avoided).
+        They are closed, so the team's live caseload is as OUTREACH leaves it."""
+        for spec in OUTREACH_HISTORY:
+            referral_id = await self.refer_outreach(spec)
+
+            async def known():
+                r = await self.client.get(f"/v1/referrals/{referral_id}/matches", headers=self.hub)
+                return r.status_code == 200
+            await _until(known)
+            admission = await self._call("POST", "/v1/admissions", {
+                "referral_id": referral_id, "decision": "accept", "team_id": teams[spec["team"]],
+                "planned_start_date": str(self.today)})
+            url = f"/v1/interventions/{intervention_id_for(admission['id'])}"
+
+            async def made():
+                r = await self.client.get(url, headers=self.hub)
+                return r if r.status_code == 200 else None
+            etag = (await _until(made)).headers["etag"]
+            start = self.today - timedelta(days=spec["started_days_ago"])
+            end = start + timedelta(weeks=6)
+            async def move(body: dict, etag: str) -> str:
+                r = await self.client.patch(url, json=body, headers={**self.hub, "If-Match": etag})
+                if r.status_code != 200:
+                    raise RuntimeError(f"PATCH {url}: {r.status_code} {r.text}")
+                return r.headers["etag"]
+            etag = await move({"status": "active", "effective_date": str(start)}, etag)
+            for week in range(6):  # sessions are logged while it runs
+                await self._call("POST", f"{url}/sessions", {
+                    "session_date": str(start + timedelta(days=7 * week + 1)), "minutes": 120,
+                    "with_whom": ["child", "carers"] if week % 2 == 0 else ["child", "school"]})
+            await move({"status": "closed", "effective_date": str(end), "outcome": "stabilised",
+                        "stabilised_on": str(start + timedelta(days=spec["stable_after"]))}, etag)
+            for checkpoint, held in spec["follow_ups"].items():
+                due = {"6_weeks": end + timedelta(weeks=6), "3_months": add_months(end, 3),
+                       "6_months": add_months(end, 6)}[checkpoint]
+                await self._call("POST", f"{url}/follow-ups", {
+                    "checkpoint": checkpoint, "held": held, "recorded_on": str(due),
+                    **({} if held else {"breakdown_date": str(due - timedelta(days=10))})})
+
     # --- outcomes ----------------------------------------------------------------------------------------
     async def measures(self, spec: dict, placement: dict, arrival: date) -> None:
         """The SDQ totals of SDQ_TOTALS at the points already passed, with the other groups beside them."""
@@ -491,8 +547,9 @@ class Region:
         for spec in WAITING:
             await self.refer(spec["la"], spec["ref"], spec["sex"], spec["age"], spec["postcode"], spec["urgency"],
                              self.today + timedelta(days=spec["start"]), spec["needs"], spec["risks"], spec["legal"])
-        closed = await self.close_periods()
         teams = await self.outreach()
+        await self.outreach_history(teams)   # before the closes, which invoice its fixed fees
+        closed = await self.close_periods()
         marker = next(h for h in HOMES if h["urn"] == MARKER_URN)
         self.homes[marker["key"]] = await self.make_home(marker)
         return {"homes": {k: h["id"] for k, h in self.homes.items()}, "closed_periods": closed, "teams": teams}

@@ -149,3 +149,33 @@ async def test_a_home_at_its_phase_1_limit_shows_no_free_pathway_bed(sut):
     board = (await sut.client.get("/dashboard/board")).text
     card = board.split(f'id="home-{home["id"]}"')[1].split("</section>")[0]
     assert "Pathway Bed held: Phase 1 limit (1 of 1)" in card and "Free Pathway Bed" not in card
+
+
+async def test_the_outreach_page_shows_the_teams_caseloads_and_the_return_on_investment(sut):
+    await seed_blueprint(**sut.overrides)  # the demo region: its outreach teams and their closed interventions
+    await _sign_in(sut, "demo-hub")
+    async def evidence():  # the follow-ups reach outcomes by event
+        r = await sut.client.get("/dashboard/outreach")
+        assert r.status_code == 200, r.text
+        return r.text if "2 held, 1 broke, 3 pending" in r.text else None   # the team's 3-month checks
+    from .support import wait_for
+    text = await wait_for(evidence)
+    assert "Leicestershire outreach team" in text and "3 of 3" in text          # Nottingham's team is full
+    assert "Outreach evidence per team" in text and "Return on investment per team" in text
+    assert "LC-2025-0470" in text and "£50,000.00" in text                     # held: the default cost avoided
+    assert "£30,000.00" in text and "2.33" in text    # Leicester's three fixed fees; (100,000 - 30,000) / 30,000
+    m = re.search(r'name="version" value="(\d+)".{0,400}?id="cost-E06000016"', text, re.S)
+    changed = await sut.client.post("/dashboard/outreach/settings/E06000016", data={
+        "csrf": sut.client.cookies.get("itp_csrf"), "version": m.group(1), "breakdown_cost": "£60,000.00",
+        "from": "", "to": ""})
+    assert changed.status_code == 303 and "changed=E06000016" in changed.headers["location"]
+    after = (await sut.client.get("/dashboard/outreach")).text
+    assert "£60,000.00" in after and "client-demo-hub" not in after
+    stale = await sut.client.post("/dashboard/outreach/settings/E06000016", data={
+        "csrf": sut.client.cookies.get("itp_csrf"), "version": m.group(1), "breakdown_cost": "70000"})
+    assert "error=" in stale.headers["location"]
+    csv = await sut.client.get("/dashboard/outreach/report.csv")
+    assert csv.status_code == 200 and csv.text.startswith("level,id,la_code")
+    sut.client.cookies.clear()
+    await _sign_in(sut, "demo-home-manager")
+    assert (await sut.client.get("/dashboard/outreach")).status_code == 403

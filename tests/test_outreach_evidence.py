@@ -80,13 +80,21 @@ async def test_the_outreach_report_counts_held_placements_against_fees_per_inter
     # B, team 1: held at 6 weeks, later checkpoints not yet recorded (open)
     b1 = await intervention(sut, B, TEAM_1, "LC-OR-9", started_ago=60, follow_ups={"6_weeks": True},
                             outcome="stabilised", stabilised_after=30, fee_pence=[1_000_000])
+    # B's yearly retainer: a line of no one intervention, on the retainer contract's invoice
+    invoice_id = str(uuid.uuid4())
+    await send(sut, "invoice.issued", invoice_id, B, {
+        "invoice_id": invoice_id, "fee_period_id": str(uuid.uuid4()), "contract_id": str(uuid.uuid4()),
+        "total_pence": 200_000, "lines": [{
+            "line_id": str(uuid.uuid4()), "line_no": 1, "kind": "charge", "stream": "outreach", "rate_key": "retainer",
+            "referral_id": None, "placement_id": None, "from_date": d(90), "to_date": d(61), "days": 30,
+            "weekly_pence": None, "amount_pence": 200_000, "intervention_id": None}]})
     window = {"from": d(365), "to": d(0)}
 
     async def complete():
         r = await sut.client.get("/v1/reports/outreach", params=window, headers=sut.hub())
         assert r.status_code == 200, r.text
         rep = r.json()
-        done = rep["all"]["interventions"] == 3 and rep["all"]["fees_paid"] == "29500.00" and \
+        done = rep["all"]["interventions"] == 3 and rep["all"]["fees_paid"] == "31500.00" and \
             sum(i["sessions"] for i in rep["interventions"]) == 18 and rep["all"]["placements_broken_down"] == 1 \
             and rep["all"]["stabilised"] == 2
         return rep if done else None
@@ -108,7 +116,8 @@ async def test_the_outreach_report_counts_held_placements_against_fees_per_inter
     teams = {t["team_id"]: t for t in rep["teams"]}
     assert teams[TEAM_1]["interventions"] == 2 and teams[TEAM_1]["median_days_to_stabilise"] == "25.0"
     assert teams[TEAM_1]["checkpoints"]["6_weeks"] == {"held": 2, "broke": 0, "pending": 0}
-    assert rep["all"]["return_on_investment"] == str(round((100_000 - 29_500) / 29_500, 2))
+    assert councils[B]["retainer_fees"] == "2000.00" and councils[B]["fees_paid"] == "12000.00"
+    assert rep["all"]["return_on_investment"] == str(round((100_000 - 31_500) / 31_500, 2))
 
     # the CSV: one row per intervention, team, council and the whole
     as_csv = await sut.client.get("/v1/reports/outreach", params={**window, "format": "csv"}, headers=sut.hub())

@@ -445,7 +445,16 @@ async def outreach_rows(session: AsyncSession, principal: Principal, start: date
                                                referrals.c.handoff_from_placement_id)
                                         .where(referrals.c.referral_id.in_(referral_ids)))).mappings():
             refs[r["referral_id"]] = dict(r)
-    return {"interventions": rows, "follow_ups": follow, "fees": fees, "sessions": sessions, "referrals": refs}
+    # outreach retainers (a yearly fee for N interventions: lines of no one intervention), per council
+    q = readable(select(contract_lines.c.la_code, func.sum(contract_lines.c.amount_pence)), principal,
+                 contract_lines.c.la_code).where(contract_lines.c.stream == "outreach",
+                                                 contract_lines.c.from_day <= end.toordinal(),
+                                                 contract_lines.c.to_day >= start.toordinal())
+    if la_code:
+        q = q.where(contract_lines.c.la_code == la_code)
+    retainers = {la: int(p or 0) for la, p in (await session.execute(q.group_by(contract_lines.c.la_code))).all()}
+    return {"interventions": rows, "follow_ups": follow, "fees": fees, "sessions": sessions, "referrals": refs,
+            "retainers": retainers}
 
 
 async def outreach_setting(session: AsyncSession, la_code: str, *, for_update: bool = False) -> dict | None:

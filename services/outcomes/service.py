@@ -320,8 +320,8 @@ async def cohort_report(session: AsyncSession, principal: Principal, *, start: d
 async def invoice_issued(uow: UnitOfWork, *, invoice_id: str, la_code: str, period_end: date | None,
                          lines: list[dict], contract_id: str | None = None) -> None:
     """Keep what billing invoiced, never changed once kept: a child's lines (with the invoice's contract, for
-    use above a block), a block contract's lines (no child: the sufficiency report's block use) and outreach
-    lines (an intervention's fees: the outreach report)."""
+    use above a block), a contract's own lines (no child: a block, for the sufficiency report's block use; an
+    outreach retainer, the council's outreach fees) and outreach lines (an intervention's fees)."""
     outreach_lines = [l for l in lines if l.get("intervention_id")]
     await repo.save_outreach_lines(uow.session, [
         {k: l[k] for k in ("line_id", "intervention_id", "kind", "from_date", "to_date", "days", "amount_pence")}
@@ -336,7 +336,8 @@ async def invoice_issued(uow: UnitOfWork, *, invoice_id: str, la_code: str, peri
              "kind": l["kind"], "stream": l["stream"], "from_day": l["from_date"].toordinal(),
              "to_day": l["to_date"].toordinal(), "days": l["days"], "weekly_pence": l["weekly_pence"],
              "amount_pence": l["amount_pence"]}
-            for l in lines if l["placement_id"] is None and l["stream"] == "block"])
+            for l in lines if l["placement_id"] is None and not l.get("intervention_id")
+            and l["stream"] in ("block", "outreach")])   # a block, or an outreach retainer (no one child)
 
 
 ESTIMATE = "estimate: not yet invoiced"

@@ -156,3 +156,33 @@ def test_the_hub_reads_outcomes_and_a_childs_sdq_chart(page, demo_server):
     assert page.get_by_role("table", name=re.compile("^Measurement points")).is_visible()
     chart.scroll_into_view_if_needed()
     accessible(page)
+
+
+def test_the_hub_reads_the_outreach_teams_and_the_return_on_investment(page, demo_server):
+    sign_in(page, demo_server, "demo-hub")
+    page.get_by_role("link", name="Outreach").click()
+    page.get_by_role("heading", name="Teams").wait_for()
+    teams = page.get_by_role("table", name="Outreach teams and their caseloads")
+    assert teams.get_by_text("Leicestershire outreach team").is_visible()
+    assert teams.get_by_text("3 of 3").is_visible()                      # Nottingham's team is full
+    assert page.get_by_role("img", name=re.compile("^Open interventions per team")).is_visible()
+    for _ in range(40):  # the closed interventions' follow-ups reach outcomes by event
+        if page.get_by_text("LC-2025-0470").count():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    assert page.get_by_role("img", name=re.compile("^Return on investment per team")).is_visible()
+    assert page.get_by_role("table", name="Outreach evidence per council").is_visible()
+    assert page.get_by_role("table", name="Interventions").get_by_text("LC-2025-0470").is_visible()
+    accessible(page)
+    # the hub changes the assumed cost of a breakdown for a council: the figures follow
+    page.get_by_label("New cost for E06000016 (£)").fill("60000.00")
+    page.locator("form", has=page.get_by_label("New cost for E06000016 (£)")).get_by_role("button").click()
+    page.get_by_text("Assumed cost of a breakdown changed for E06000016").wait_for()
+    assert page.get_by_role("table", name="The assumed cost of a breakdown per council").get_by_text(
+        "£60,000.00").is_visible()
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download the outreach report (CSV)").click()
+    with open(info.value.path(), encoding="utf-8") as f:
+        assert f.readline().startswith("level,id,la_code,team_id")
+    accessible(page)

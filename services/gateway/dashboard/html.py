@@ -13,6 +13,7 @@ NAV = [  # (path, label, roles allowed)
     ("/dashboard/deadlines", "Deadlines", ("hub", "home_manager")),
     ("/dashboard/finance", "Finance", ("hub", "finance")),
     ("/dashboard/outcomes", "Outcomes", ("hub", "home_manager")),  # and only with outcomes:read
+    ("/dashboard/outreach", "Outreach", ("hub",)),
 ]
 ROLE_NAMES = {"hub": "Hub team", "home_manager": "Home manager", "finance": "Finance", "provider_admin": "Provider admin"}
 

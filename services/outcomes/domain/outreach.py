@@ -9,7 +9,9 @@ Rules (README "Outreach evidence"):
 - A placement counts as held when its latest recorded checkpoint says held and nothing says it broke; as broken
   down when anything says it broke; otherwise it is still open (no follow-up yet).
 - Breakdown costs avoided = placements held x the council's assumed cost of a breakdown (default £50,000).
-- Fees paid = every outreach invoice line of the intervention (stream "outreach"), adjustments included.
+- Fees paid = every outreach invoice line of the intervention (stream "outreach"), adjustments included; a
+  council's (and the whole report's) fees add its retainer lines (stream "outreach" naming no intervention: a
+  yearly fee for N interventions) overlapping the range, which no one intervention or team carries.
 - Return on investment = (costs avoided - fees paid) / fees paid; null without fees.
 - Time to stabilise = days from the intervention's start to the day it was judged stable (intervention.closed's
   `stabilised_on`); the median over the interventions that stabilised.
@@ -83,14 +85,15 @@ def _ratio(x: Decimal, places: str = "0.01") -> str:
     return str(x.quantize(Decimal(places), rounding=ROUND_HALF_UP))
 
 
-def figures(items: Sequence[Mapping]) -> dict:
-    """A group's figures from its interventions' rows (as `intervention_row` shapes them)."""
+def figures(items: Sequence[Mapping], retainer_pence: int = 0) -> dict:
+    """A group's figures from its interventions' rows (as `intervention_row` shapes them); a council's (and the
+    whole report's) fees include its outreach retainers' lines in the range."""
     held = {cp: {"held": 0, "broke": 0, "pending": 0} for cp in CHECKPOINTS}
     for it in items:
         for cp, v in it["checkpoints"].items():
             held[cp][v] += 1
     stab = [it["days_to_stabilise"] for it in items if it["days_to_stabilise"] is not None]
-    fees = sum(it["fees_paid_pence"] for it in items)
+    fees = sum(it["fees_paid_pence"] for it in items) + retainer_pence
     avoided = sum(it["breakdown_costs_avoided_pence"] for it in items)
     return {
         "interventions": len(items),
@@ -100,6 +103,7 @@ def figures(items: Sequence[Mapping]) -> dict:
         "checkpoints": held,
         "median_days_to_stabilise": None if not stab else _ratio(Decimal(str(median(stab))), "0.1"),
         "stabilised": len(stab),
+        "retainer_fees": pounds(retainer_pence),
         "fees_paid": pounds(fees), "breakdown_costs_avoided": pounds(avoided), "net_saving": pounds(avoided - fees),
         "return_on_investment": _ratio((Decimal(avoided) - fees) / fees) if fees else None,
     }
@@ -127,8 +131,9 @@ def report(rows: dict, settings: Mapping[str, int], start: date, end: date, la_c
                               settings.get(it["la_code"], DEFAULT_BREAKDOWN_COST_PENCE),
                               rows["referrals"].get(it["referral_id"]))
              for it in rows["interventions"]]
+    retainers = rows.get("retainers", {})
     by_team: dict[str, list] = {}
-    by_council: dict[str, list] = {}
+    by_council: dict[str, list] = {la: [] for la in retainers}
     for it in items:
         by_team.setdefault(it["team_id"], []).append(it)
         by_council.setdefault(it["la_code"], []).append(it)
@@ -139,8 +144,8 @@ def report(rows: dict, settings: Mapping[str, int], start: date, end: date, la_c
             "breakdown_cost": {la: pounds(settings.get(la, DEFAULT_BREAKDOWN_COST_PENCE)) for la in sorted(by_council)},
             "interventions": public,
             "teams": [{"team_id": k, **figures(v)} for k, v in sorted(by_team.items())],
-            "councils": [{"la_code": k, **figures(v)} for k, v in sorted(by_council.items())],
-            "all": figures(items)}
+            "councils": [{"la_code": k, **figures(v, retainers.get(k, 0))} for k, v in sorted(by_council.items())],
+            "all": figures(items, sum(retainers.values()))}
 
 
 CSV_FIGURES = ("interventions", "placements_held", "placements_broken_down", "placements_open",
