@@ -163,7 +163,10 @@ async def test_the_outreach_page_shows_the_teams_caseloads_and_the_return_on_inv
     assert "Leicestershire outreach team" in text and "3 of 3" in text          # Nottingham's team is full
     assert "Outreach evidence per team" in text and "Return on investment per team" in text
     assert "LC-2025-0470" in text and "£50,000.00" in text                     # held: the default cost avoided
-    assert "£30,000.00" in text and "2.33" in text    # Leicester's three fixed fees; (100,000 - 30,000) / 30,000
+    assert "£10,000.00" in text                       # a history intervention's fixed fee, as billing invoiced it
+    rep = (await sut.client.get("/v1/reports/outreach", headers=sut.hub())).json()
+    leicester = next(c for c in rep["councils"] if c["la_code"] == "E06000016")
+    assert leicester["return_on_investment"] and leicester["return_on_investment"] in text
     m = re.search(r'name="version" value="(\d+)".{0,400}?id="cost-E06000016"', text, re.S)
     changed = await sut.client.post("/dashboard/outreach/settings/E06000016", data={
         "csrf": sut.client.cookies.get("itp_csrf"), "version": m.group(1), "breakdown_cost": "£60,000.00",
