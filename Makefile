@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: validator-903 run run-distributed test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults faults bench-outcomes asyncapi clean bench-dashboard chromium
+.PHONY: validator-903 run run-distributed test lint-imports install migrate seed bench-events bench-gateway bench-matching bench-referrals bench-assessment bench-billing bench-faults faults bench-outcomes asyncapi clean bench-dashboard chromium load wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -94,3 +94,18 @@ clean:
 # e.g. make run-distributed RUN_DISTRIBUTED_ARGS="--port 8080 --database itp_mine"
 run-distributed: $(STAMP)
 	$(BIN)/itp run-distributed $(RUN_DISTRIBUTED_ARGS)
+
+# `make load` (bench/load.py): starts the distributed deployment itself (itp run-distributed on a fresh database
+# itp_load), then GETs a child's referral straight to the referral service and through the gateway at 8, 32 and
+# 64 connections with wrk, and a mixed workload through the gateway; prints the command line and the figures.
+# wrk comes from Debian's packages (installed when missing, as chromium is); without apt the bench falls back
+# to its own aiohttp load generator. e.g. make load LOAD_ARGS="--duration 20 --gateway-workers 2"
+wrk:
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk || \
+	  { $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } || \
+	  echo "wrk not installable here: bench/load.py measures with its own load generator"; }
+
+load: $(STAMP) wrk
+	$(BIN)/python bench/load.py $(LOAD_ARGS)

@@ -127,6 +127,9 @@ def plan(*, admin_url: str, database: str, data_dir: Path, gateway_port: int = 8
     processes.append(Proc("gateway", itp_command("serve", "gateway", "--host", "127.0.0.1", "--port", str(gateway_port),
                                                  "--workers", str(gateway_workers)),
                           {**common, "ITP_GATEWAY_DATABASE_URL": dbs["gateway"], "ITP_GATEWAY_STATE": "database",
+                           # its consumer only fans events out to webhooks: polling Tansu every 100 ms rather than
+                           # 10 spares each worker (and the broker) a steady share of a core at rest
+                           "ITP_KAFKA_FETCH_MAX_WAIT_MS": "100",
                            # a demo council's `itp webhooks listen` receives on 127.0.0.1
                            "ITP_WEBHOOK_ALLOW_HTTP_LOCALHOST": "true",
                            **{f"ITP_{s.upper()}_URL": f"http://127.0.0.1:{ports[s]}" for s in UPSTREAM_SERVICES}}))

@@ -29,7 +29,7 @@ from .protection import (
     SecurityHeadersMiddleware,
     rate_limits,
 )
-from .proxy import Upstreams
+from .proxy import ForwardingMiddleware, Upstreams
 from .routing import UPSTREAMS, allowed_methods, method_index, service_for
 from .tables import metadata
 from .webhooks import api as webhooks_api
@@ -186,7 +186,8 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
 def install_door(app: FastAPI, settings: Settings) -> None:
     """The door's middleware, just inside the request-id middleware (so every answer, a 429 too,
     carries a request id), outermost first: security headers, CORS for the dashboard, the body size
-    limit, per-client rate limits, then the access log (which sees the services' X-ITP-Child-Records)."""
+    limit, per-client rate limits, then the access log (which sees the services' X-ITP-Child-Records), then the
+    forwarding of a service's path (proxy.ForwardingMiddleware; the gateway's own routes go on to the router)."""
     runtime = app.state.runtime
     door = [
         Middleware(SecurityHeadersMiddleware, hsts_max_age=settings.gateway_hsts_max_age),
@@ -199,6 +200,7 @@ def install_door(app: FastAPI, settings: Settings) -> None:
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.gateway_max_body_bytes),
         Middleware(RateLimitMiddleware, limits_of=lambda: app.state.rate_limits, verifier_of=lambda: runtime.verifier),
         Middleware(audit.AccessAuditMiddleware, runtime_of=lambda: runtime, writer_of=lambda: app.state.audit_writer),
+        Middleware(ForwardingMiddleware, upstreams_of=lambda: app.state.upstreams),
     ]
     app.user_middleware[1:1] = door
 

@@ -1,0 +1,471 @@
+"""`make load` (issue 15 item 2): the distributed deployment under load, started by this command itself.
+
+1. `itp run-distributed` (itp/distributed.py: Postgres schemas, a Tansu broker, each service and relay its own
+   process, the gateway as N workers on one port, the demo and blueprint data) on a fresh database, as a user
+   starts it, and stopped with Ctrl-C (SIGINT to its process group) at the end.
+2. GET a child's referral straight to the referral service (with the internal token the gateway would forward)
+   and through the gateway (with the council's own token), at 8, 32 and 64 connections, measured by wrk (from
+   Debian's packages: `make load` installs it as `make test` installs chromium) or, without wrk, by this file's
+   own aiohttp load generator: req/s, p50, p99, errors (non-2xx answers, socket errors and timeouts), and the
+   ratio gateway/direct.
+3. A mixed workload through the gateway: councils posting and reading referrals and listing theirs, the hub
+   ranking (GET .../matches) and deciding (declining: it takes no bed, so it can go on for any length of run),
+   placements moving (legal-status changes), a fee period closing (finance); req/s, p99 and errors per kind
+   and in all.
+
+The gateway's rate limit is raised for the run (ITP_GATEWAY_RATE_LIMIT_PER_SECOND): one council's client at
+hundreds of requests a second would otherwise be refused, as it should be. The limiter still runs on every
+request (and synchronises its buckets through the database), so its cost is in the figures.
+
+    python bench/load.py [--duration 10] [--connections 8,32,64] [--mixed-seconds 20] [--mixed-concurrency 32]
+                         [--gateway-workers 2] [--tool wrk|python]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import pct  # noqa: E402
+
+TARGETS = {"ratio": 0.5, "p99_32_ms": 150.0, "mixed_rps": 300.0}
+
+
+# --- figures -------------------------------------------------------------------------------------------
+@dataclass
+class Figures:
+    requests: int = 0
+    seconds: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    errors: int = 0
+    tool: str = ""
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        return (f"{self.rps:8.1f} req/s   p50 {self.p50_ms:7.1f} ms   p99 {self.p99_ms:7.1f} ms   "
+                f"errors {self.errors}")
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(output: str) -> Figures:
+    """wrk --latency's summary: requests, duration, the 50% and 99% latencies, non-2xx/3xx answers and socket
+    errors (connect, read, write, timeout)."""
+    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
+    if not done:
+        raise ValueError("not wrk --latency output")
+    figures = Figures(requests=int(done.group(1)), seconds=_ms(done.group(2), done.group(3)) / 1000, tool="wrk")
+    for label, attr in (("50%", "p50_ms"), ("99%", "p99_ms")):
+        m = re.search(rf"^\s*{re.escape(label)}\s+([\d.]+)(us|ms|s|m)\s*$", output, re.M)
+        if m:
+            setattr(figures, attr, _ms(m.group(1), m.group(2)))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    figures.errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, socket.groups())) if socket else 0)
+    return figures
+
+
+def figures_of(latencies_ms: list[float], errors: int, seconds: float, tool: str = "python") -> Figures:
+    return Figures(requests=len(latencies_ms) + errors, seconds=seconds,
+                   p50_ms=pct(latencies_ms, 50) if latencies_ms else 0.0,
+                   p99_ms=pct(latencies_ms, 99) if latencies_ms else 0.0, errors=errors, tool=tool)
+
+
+# --- load generators -----------------------------------------------------------------------------------
+def run_wrk(url: str, token: str, connections: int, seconds: float, threads: int = 2) -> Figures:
+    cmd = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+           "--timeout", "5s", "-H", f"Authorization: Bearer {token}", url]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    return parse_wrk(done.stdout)
+
+
+async def closed_loop(url: str, headers: dict, connections: int, seconds: float | None = None,
+                      requests: int | None = None) -> Figures:
+    """`connections` workers each sending one GET after another on its own keep-alive connection, for
+    `seconds` or until `requests` have been sent; a non-2xx answer or a failed request is an error."""
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    start = time.perf_counter()
+    deadline = start + seconds if seconds else None
+    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=5)) as http:
+        async def worker():
+            nonlocal errors, sent
+            while (deadline is None or time.perf_counter() < deadline) and (requests is None or sent < requests):
+                sent += 1
+                t0 = time.perf_counter()
+                try:
+                    async with http.get(url, headers=headers) as resp:
+                        await resp.read()
+                        ok = 200 <= resp.status < 300
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    ok = False
+                if ok:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors += 1
+        await asyncio.gather(*(worker() for _ in range(connections)))
+    return figures_of(latencies, errors, time.perf_counter() - start)
+
+
+def measure(tool: str, url: str, token: str, connections: int, seconds: float) -> Figures:
+    if tool == "wrk":
+        return run_wrk(url, token, connections, seconds)
+    return asyncio.run(closed_loop(url, {"Authorization": f"Bearer {token}"}, connections, seconds=seconds))
+
+
+# --- the deployment ------------------------------------------------------------------------------------
+@dataclass
+class Deployment:
+    process: subprocess.Popen
+    plan: dict
+    log_path: Path
+    command: list[str]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)  # Ctrl-C: honcho stops every process
+            try:
+                self.process.wait(40)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
+def start_deployment(*, port: int, database: str, data_dir: Path, workers: int, timeout: float = 300) -> Deployment:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "plan.json").unlink(missing_ok=True)
+    command = [sys.executable, "-m", "itp.cli", "run-distributed", "--port", str(port), "--database", database,
+               "--data-dir", str(data_dir), "--gateway-workers", str(workers)]
+    env = {**os.environ, "ITP_GATEWAY_RATE_LIMIT_PER_SECOND": "1000000", "ITP_GATEWAY_RATE_LIMIT_BURST": "1000000",
+           "ITP_LOG_LEVEL": "WARNING", "ITP_SCHEDULER_INTERVAL_SECONDS": "3600"}
+    log_path = data_dir / "run-distributed.log"
+    log = open(log_path, "w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    deployment = Deployment(process, {}, log_path, command)
+    deadline = time.time() + timeout
+    try:
+        while "Stop:  Ctrl-C" not in log_path.read_text():  # the banner: started and seeded
+            if process.poll() is not None:
+                raise RuntimeError(f"run-distributed exited:\n{log_path.read_text()[-3000:]}")
+            if time.time() > deadline:
+                raise RuntimeError(f"run-distributed not ready in {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        deployment.plan = json.loads((data_dir / "plan.json").read_text())
+    except BaseException:
+        deployment.stop()
+        raise
+    return deployment
+
+
+async def tokens_for(plan: dict, admin_url: str) -> dict:
+    """Client tokens from the gateway (client credentials, as a council's system gets them) and, for the
+    direct calls, the internal token the gateway forwards for the council (signed with the gateway's key from
+    its database: what the referral service accepts)."""
+    import httpx
+
+    from itp.distributed import database_url
+    from libs.common.auth import mint_service_token
+    from libs.common.db import Database
+    from libs.common.settings import Settings
+    from services.gateway.keys import SharedKeys
+
+    out = {}
+    async with httpx.AsyncClient(base_url=plan["gateway"], timeout=30) as http:
+        for client_id in ("demo-leicestershire", "demo-leicester", "demo-hub", "demo-finance"):
+            r = await http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                auth=(client_id, f"{client_id}-secret"))
+            r.raise_for_status()
+            out[client_id] = r.json()
+    settings = Settings.for_service("gateway", database_url=database_url(admin_url, plan["database"], "gateway"),
+                                    log_level="WARNING")
+    db = Database(settings)
+    try:
+        keys = SharedKeys(db, token_ttl_seconds=settings.token_ttl_seconds)
+        await keys.refresh()
+    finally:
+        await db.dispose()
+    county = out["demo-leicestershire"]
+    out["direct"] = mint_service_token(keys.keyset, client_id="demo-leicestershire", la_code="E10000018",
+                                       scopes=county["scope"].split(), ttl_seconds=3600)
+    return {k: (v["access_token"] if isinstance(v, dict) else v) for k, v in out.items()}
+
+
+# --- the mixed workload --------------------------------------------------------------------------------
+def new_referral(n: int) -> dict:
+    return {"child_ref": f"LOAD-{uuid.uuid4().hex[:10]}", "date_of_birth": "2012-03-14",
+            "sex": random.choice(["female", "male"]), "legal_status": "C2", "home_postcode": "LE4 6AB",
+            "urgency": random.choice(["crisis", "planned"]), "needs": [{"code": "mental_health", "severity": "high"}],
+            "social_worker": {"name": "Sam Patel", "email": "sam.patel@leics.gov.uk"}}
+
+
+@dataclass
+class Mixed:
+    gateway: str
+    tokens: dict
+    latencies: dict = field(default_factory=lambda: defaultdict(list))
+    errors: dict = field(default_factory=lambda: defaultdict(int))
+    statuses: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    referrals: dict = field(default_factory=lambda: {"E10000018": [], "E06000016": []})
+    to_decide: list = field(default_factory=list)
+    placements: list = field(default_factory=list)
+    closed: list = field(default_factory=list)
+
+    def auth(self, client: str, key: bool = False) -> dict:
+        h = {"Authorization": f"Bearer {self.tokens[client]}"}
+        if key:
+            h["Idempotency-Key"] = str(uuid.uuid4())
+        return h
+
+    async def call(self, http, kind: str, method: str, path: str, headers: dict, *, json_body=None,
+                   ok=(200, 201)) -> dict | None:
+        t0 = time.perf_counter()
+        try:
+            async with http.request(method, self.gateway + path, headers=headers, json=json_body) as resp:
+                body = await resp.read()
+                status = resp.status
+        except Exception:  # noqa: BLE001 - a failed request is an error of its kind
+            self.errors[kind] += 1
+            self.statuses[kind]["failed"] += 1
+            return None
+        self.statuses[kind][status] += 1
+        if status not in ok:
+            self.errors[kind] += 1
+            return None
+        self.latencies[kind].append((time.perf_counter() - t0) * 1000)
+        return json.loads(body) if body else {}
+
+    async def setup(self, http) -> None:
+        """What the run works on: each council's referrals, the placements (with the legal status each changes
+        to next) and the next fee period to close."""
+        for la, client in (("E10000018", "demo-leicestershire"), ("E06000016", "demo-leicester")):
+            page = await self.call(http, "setup", "GET", "/v1/referrals?limit=50", self.auth(client))
+            self.referrals[la] = [r["id"] for r in (page or {}).get("items", [])]
+        page = await self.call(http, "setup", "GET", "/v1/placements?limit=100", self.auth("demo-hub"))
+        today = date.today().isoformat()
+        for p in (page or {}).get("items", []):
+            if p.get("phase") not in ("phase_1", "phase_2"):
+                continue
+            for status in ("V2", "C2"):  # find which change is a change (the status it has is refused)
+                body = {"legal_status": status, "effective_date": today}
+                if await self.call(http, "setup", "POST", f"/v1/placements/{p['id']}/legal-status",
+                                   self.auth("demo-hub", key=True), json_body=body, ok=(200, 201)) is not None:
+                    self.placements.append([p["id"], "C2" if status == "V2" else "V2"])
+                    break
+        self.errors.pop("setup", None)
+
+    async def council_posts(self, http, la: str, client: str) -> None:
+        created = await self.call(http, "council POST /v1/referrals", "POST", "/v1/referrals",
+                                  self.auth(client, key=True), json_body=new_referral(0), ok=(201,))
+        if created:
+            self.referrals[la].append(created["id"])
+            self.to_decide.append(created["id"])
+
+    async def council_reads(self, http, la: str, client: str) -> None:
+        if self.referrals[la]:
+            rid = random.choice(self.referrals[la])
+            await self.call(http, "council GET /v1/referrals/{id}", "GET", f"/v1/referrals/{rid}", self.auth(client))
+
+    async def council_lists(self, http, la: str, client: str) -> None:
+        await self.call(http, "council GET /v1/referrals", "GET", "/v1/referrals?limit=20", self.auth(client))
+
+    async def hub_ranks_and_decides(self, http) -> None:
+        if not self.to_decide:
+            await self.call(http, "hub GET /v1/referrals (queue)", "GET", "/v1/referrals?limit=20",
+                            self.auth("demo-hub"))
+            return
+        rid = self.to_decide.pop(0)
+        # 404: matching has not yet heard of the referral (its event is on the way), a right answer: tried later
+        ranked = await self.call(http, "hub GET /v1/referrals/{id}/matches", "GET", f"/v1/referrals/{rid}/matches",
+                                 self.auth("demo-hub"), ok=(200, 404))
+        if ranked is not None and "options" not in ranked:
+            self.to_decide.append(rid)
+        elif ranked is not None:
+            await self.call(http, "hub POST /v1/admissions (decline)", "POST", "/v1/admissions",
+                            self.auth("demo-hub", key=True), ok=(201,),
+                            json_body={"referral_id": rid, "decision": "decline", "reason_code": "no_vacancy"})
+
+    async def placement_moves(self, http) -> None:
+        if not self.placements:
+            return
+        entry = self.placements.pop(0)  # one change at a time per placement
+        pid, status = entry
+        done = await self.call(http, "hub POST /v1/placements/{id}/legal-status", "POST",
+                               f"/v1/placements/{pid}/legal-status", self.auth("demo-hub", key=True),
+                               json_body={"legal_status": status, "effective_date": date.today().isoformat()})
+        if done is not None:
+            entry[1] = "C2" if status == "V2" else "V2"
+        self.placements.append(entry)
+
+    async def close_fee_period(self, http) -> None:
+        """Finance closes the month after the last closed one (calendar months)."""
+        periods = await self.call(http, "finance GET /v1/fee-periods", "GET", "/v1/fee-periods",
+                                  self.auth("demo-finance"))
+        starts = sorted(p["period_start"] for p in (periods or {}).get("items", []) if p.get("period_start"))
+        last = date.fromisoformat(starts[-1]) if starts else date.today().replace(day=1)
+        nxt = date(last.year + (last.month == 12), last.month % 12 + 1, 1)
+        closed = await self.call(http, "finance POST /v1/fee-periods/close", "POST", "/v1/fee-periods/close",
+                                 self.auth("demo-finance", key=True), json_body={"period_start": nxt.isoformat()},
+                                 ok=(200, 201))
+        self.closed.append((nxt.isoformat(), closed is not None))
+
+    async def run(self, seconds: float, concurrency: int) -> float:
+        import aiohttp
+
+        weighted = ([("post", 2), ("read", 5), ("list", 1), ("hub", 2), ("move", 1)])
+        kinds = [k for k, w in weighted for _ in range(w)]
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
+                                         timeout=aiohttp.ClientTimeout(total=10)) as http:
+            await self.setup(http)
+            start = time.perf_counter()
+            deadline = start + seconds
+
+            async def actor(i: int):
+                rnd = random.Random(i)
+                while time.perf_counter() < deadline:
+                    la, client = rnd.choice([("E10000018", "demo-leicestershire"), ("E06000016", "demo-leicester")])
+                    kind = rnd.choice(kinds)
+                    if kind == "post":
+                        await self.council_posts(http, la, client)
+                    elif kind == "read":
+                        await self.council_reads(http, la, client)
+                    elif kind == "list":
+                        await self.council_lists(http, la, client)
+                    elif kind == "hub":
+                        await self.hub_ranks_and_decides(http)
+                    else:
+                        await self.placement_moves(http)
+
+            async def finance():
+                await asyncio.sleep(seconds / 2)
+                await self.close_fee_period(http)
+
+            await asyncio.gather(*(actor(i) for i in range(concurrency)), finance())
+            return time.perf_counter() - start
+
+    def report(self, seconds: float) -> tuple[Figures, list[str]]:
+        lines = []
+        everything: list[float] = []
+        for kind in sorted(set(self.latencies) | set(self.errors)):
+            if kind == "setup":
+                continue
+            f = figures_of(self.latencies[kind], self.errors.get(kind, 0), seconds)
+            everything += self.latencies[kind]
+            odd = {s: n for s, n in self.statuses[kind].items() if s not in (200, 201)}
+            lines.append(f"    {kind:<46} {f.line()}" + (f"   (answers {dict(odd)})" if odd else ""))
+        total = figures_of(everything, sum(v for k, v in self.errors.items() if k != "setup"), seconds)
+        return total, lines
+
+
+# --- main ----------------------------------------------------------------------------------------------
+def ensure_wrk() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--duration", type=float, default=10.0, help="seconds of each GET measurement")
+    ap.add_argument("--connections", default="8,32,64", help="connection counts, comma-separated")
+    ap.add_argument("--mixed-seconds", type=float, default=20.0, help="seconds of the mixed workload (0: skip)")
+    ap.add_argument("--mixed-concurrency", type=int, default=32)
+    ap.add_argument("--gateway-workers", type=int, default=2)
+    ap.add_argument("--tool", choices=["wrk", "python"], default=None, help="default: wrk when installed")
+    ap.add_argument("--port", type=int, default=None)
+    ap.add_argument("--database", default="itp_load")
+    ap.add_argument("--data-dir", default=str(ROOT / ".itp-data" / "load"))
+    args = ap.parse_args(argv)
+    connections = [int(c) for c in args.connections.split(",") if c.strip()]
+    tool = args.tool or ("wrk" if ensure_wrk() else "python")
+
+    from itp.distributed import DEFAULT_ADMIN_URL, free_port
+
+    admin_url = os.environ.get("ITP_PG_ADMIN_URL") or DEFAULT_ADMIN_URL
+    port = args.port or free_port()
+    print(f"make load: {shlex.join([sys.executable, 'bench/load.py', *(argv if argv is not None else sys.argv[1:])])}",
+          flush=True)
+    print(f"  machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start "
+          "(other work on the machine shares these cores)", flush=True)
+    t0 = time.time()
+    deployment = start_deployment(port=port, database=args.database, data_dir=Path(args.data_dir),
+                                  workers=args.gateway_workers)
+    try:
+        plan = deployment.plan
+        print(f"  deployment: {shlex.join(deployment.command[1:])}  (ready and seeded in {time.time() - t0:.0f} s; "
+              f"gateway {plan['gateway']} with {args.gateway_workers} workers, referral {plan['services']['referral']})",
+              flush=True)
+        tokens = asyncio.run(tokens_for(plan, admin_url))
+        import httpx
+        page = httpx.get(f"{plan['gateway']}/v1/referrals?limit=1", timeout=30,
+                         headers={"Authorization": f"Bearer {tokens['demo-leicestershire']}"}).json()
+        rid = page["items"][0]["id"]
+        direct_url = f"{plan['services']['referral']}/v1/referrals/{rid}"
+        gateway_url = f"{plan['gateway']}/v1/referrals/{rid}"
+        print(f"\n  GET a child's referral ({tool}, {args.duration:.0f} s each, rate limit raised for the run):",
+              flush=True)
+        measure(tool, direct_url, tokens["direct"], 8, 2)  # warm both paths (connections, caches)
+        measure(tool, gateway_url, tokens["demo-leicestershire"], 8, 2)
+        results = {}
+        for c in connections:
+            direct = measure(tool, direct_url, tokens["direct"], c, args.duration)
+            through = measure(tool, gateway_url, tokens["demo-leicestershire"], c, args.duration)
+            results[c] = (direct, through)
+            ratio = through.rps / direct.rps if direct.rps else 0.0
+            print(f"    {c:>3} connections  direct   {direct.line()}", flush=True)
+            print(f"    {'':>3}              gateway  {through.line()}   ratio gateway/direct {ratio:.2f}",
+                  flush=True)
+        mixed_total = None
+        if args.mixed_seconds > 0:
+            mixed = Mixed(plan["gateway"], tokens)
+            seconds = asyncio.run(mixed.run(args.mixed_seconds, args.mixed_concurrency))
+            mixed_total, lines = mixed.report(seconds)
+            print(f"\n  Mixed workload through the gateway ({args.mixed_concurrency} concurrent clients, "
+                  f"{seconds:.0f} s; fee period closed: {mixed.closed}):", flush=True)
+            print("\n".join(lines))
+            print(f"    {'all':<46} {mixed_total.line()}", flush=True)
+        print("\n  Targets (issue 15):")
+        for c, (direct, through) in results.items():
+            ratio = through.rps / direct.rps if direct.rps else 0.0
+            print(f"    {c:>3} connections: ratio {ratio:.2f} (>= {TARGETS['ratio']})  errors {through.errors} (0)"
+                  + (f"  p99 {through.p99_ms:.0f} ms (< {TARGETS['p99_32_ms']:.0f})" if c == 32 else ""))
+        if len(results) >= 2:
+            lo, hi = min(results), max(results)
+            print(f"    gateway throughput at {hi} vs {lo} connections: {results[hi][1].rps:.0f} vs "
+                  f"{results[lo][1].rps:.0f} req/s (no lower)")
+        if mixed_total is not None:
+            print(f"    mixed: {mixed_total.rps:.0f} req/s (>= {TARGETS['mixed_rps']:.0f}), p99 {mixed_total.p99_ms:.0f} ms, "
+                  f"errors {mixed_total.errors} (0)")
+        print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
+    finally:
+        deployment.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

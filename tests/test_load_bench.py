@@ -1,0 +1,66 @@
+"""bench/load.py (`make load`) without the deployment: its reading of wrk's summary and its own load generator
+against a small local server, a few requests each (the full run is `make load`, never a test)."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
+load = importlib.util.module_from_spec(spec)
+sys.modules["bench_load"] = load  # its dataclasses look their module up
+spec.loader.exec_module(load)
+
+WRK = """Running 10s test @ http://127.0.0.1:8000/v1/referrals/x
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    47.20ms   20.18ms 301.88ms   80.12%
+    Req/Sec   340.11     51.97   450.00     71.00%
+  Latency Distribution
+     50%   43.80ms
+     75%   55.02ms
+     90%   70.11ms
+     99%    1.21s
+  6781 requests in 10.02s, 10.14MB read
+  Socket errors: connect 0, read 1, write 0, timeout 2
+  Non-2xx or 3xx responses: 4
+Requests/sec:    676.75
+Transfer/sec:      1.01MB
+"""
+
+
+def test_wrk_summary_is_read_into_throughput_percentiles_and_errors():
+    f = load.parse_wrk(WRK)
+    assert (f.requests, f.seconds, f.p50_ms, f.p99_ms, f.errors) == (6781, 10.02, 43.8, 1210.0, 7)
+    assert f.rps == pytest.approx(676.75, rel=1e-3)
+    with pytest.raises(ValueError):
+        load.parse_wrk("wrk: command not found")
+
+
+async def test_the_python_load_generator_counts_answers_latencies_and_errors():
+    seen = []
+
+    async def handler(request):
+        seen.append(request.headers.get("authorization"))
+        return web.json_response({"ok": True}, status=200 if len(seen) % 5 else 503)
+
+    app = web.Application()
+    app.router.add_get("/v1/referrals/x", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        f = await load.closed_loop(f"http://127.0.0.1:{port}/v1/referrals/x", {"Authorization": "Bearer t"}, 4,
+                                   requests=20)
+    finally:
+        await runner.cleanup()
+    assert f.requests == 20 == len(seen) and set(seen) == {"Bearer t"}
+    assert f.errors == 4  # every fifth answer was a 503
+    assert 0 < f.p50_ms <= f.p99_ms and f.rps > 0
+    assert "errors 4" in f.line()
