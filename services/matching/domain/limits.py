@@ -47,13 +47,16 @@ def _companion_clash(child: Child, home: Home) -> str | None:
     """Why the child and the home's current residents cannot live together by either side's living companions
     (None when they can)."""
     wants = child.requirements.living_companions if child.requirements else None
-    for r in home.residents:  # in placement id order (the snapshot keeps them so)
-        if wants == "older_children_only" and r.child.age <= child.age:
-            return f"the child may live only with older children; a resident is {r.child.age} (the child {child.age})"
-        if wants == "younger_children_only" and r.child.age >= child.age:
-            return (f"the child may live only with younger children; a resident is {r.child.age} "
-                    f"(the child {child.age})")
-        theirs = r.child.requirements.living_companions if r.child.requirements else None
+    if wants in ("older_children_only", "younger_children_only"):
+        for r in home.residents:  # in placement id order (the snapshot keeps them so)
+            if wants == "older_children_only" and r.child.age <= child.age:
+                return (f"the child may live only with older children; a resident is {r.child.age} "
+                        f"(the child {child.age})")
+            if wants == "younger_children_only" and r.child.age >= child.age:
+                return (f"the child may live only with younger children; a resident is {r.child.age} "
+                        f"(the child {child.age})")
+    for r in home.companion_rules:
+        theirs = r.child.requirements.living_companions
         if theirs == "solo":
             return "a current resident must live alone (solo placement)"
         if theirs == "older_children_only" and child.age <= r.child.age:
@@ -70,6 +73,8 @@ def free_places(home: Home) -> int:
 def failed_requirement(child: Child, home: Home) -> str | None:
     """The first placement requirement of the child (or of a current resident) that the home cannot meet."""
     req = child.requirements
+    if req is None and not home.companion_rules:
+        return None
     if req is not None:
         if req.residential_care_suitability == "unsuitable":
             return "residential_care_unsuitable"
@@ -148,9 +153,10 @@ def failed_limit(child: Child, home: Home, rules: RuleSet, required: frozenset[s
         return "sex_not_registered"
     if not (required if required is not None else required_categories(child, rules)) <= home.categories:
         return "needs_beyond_registration"
-    requirement = failed_requirement(child, home)
-    if requirement is not None:
-        return requirement
+    if child.requirements is not None or home.companion_rules:  # most children and homes state none: no call
+        requirement = failed_requirement(child, home)
+        if requirement is not None:
+            return requirement
     if not home.pathway_bed_free:
         return "no_free_pathway_bed"
     if home.in_phase_1 >= home.phase_1_limit:

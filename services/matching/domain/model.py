@@ -12,6 +12,7 @@ from datetime import date
 RATINGS = ("low", "medium", "high", "unacceptable")
 RATING_ORDER = {r: i for i, r in enumerate(RATINGS)}
 MATCHABLE_OFSTED = ("outstanding", "good", "requires_improvement", None)
+BINDING_COMPANIONS = ("solo", "older_children_only", "younger_children_only")
 
 
 def age_on(date_of_birth: date, on: date) -> int:
@@ -109,6 +110,12 @@ class Home:
     @cached_property
     def in_phase_1(self) -> int:
         return sum(1 for r in self.residents if r.phase == "phase_1")
+
+    @cached_property
+    def companion_rules(self) -> tuple[Resident, ...]:
+        """The residents whose living companions bind a newcomer (must live alone, only older or younger children)."""
+        return tuple(r for r in self.residents if r.child.requirements is not None
+                     and r.child.requirements.living_companions in BINDING_COMPANIONS)
 
     def with_resident(self, resident: Resident) -> "Home":
         return _replace(self, residents=self.residents + (resident,))
