@@ -156,6 +156,25 @@ async def test_a_fixed_fee_intervention_stabilises_a_foster_placement_and_is_inv
     [row] = [r for r in csv.DictReader(io.StringIO(as_csv.text)) if r["intervention_id"] == iid]
     assert (row["rate_key"], row["amount"], row["days"]) == ("outreach_fixed", "10000.00", "42")
 
+    # the evidence (outcomes, from the intervention events and the invoice lines): the placement held, six weeks of
+    # sessions, stable on day 28, the fixed fee against the council's assumed cost of a breakdown
+    async def reported(la_code: str, ready):
+        async def fetch():
+            rep = (await sut.client.get("/v1/reports/outreach", headers=sut.council(la_code))).json()
+            return rep if ready(rep) else None
+        return await wait_for(fetch)
+    rep = await reported(A, lambda r: r["all"]["fees_paid"] == "10000.00" and r["all"]["placements_held"] == 1)
+    [item] = rep["interventions"]
+    assert (item["intervention_id"], item["placement"], item["sessions"], item["days_to_stabilise"]) == (
+        iid, "held", 6, 28)
+    assert item["checkpoints"] == {"6_weeks": "pending", "3_months": "held", "6_months": "pending"}
+    assert (item["fees_paid"], item["breakdown_costs_avoided"]) == ("10000.00", "50000.00")
+    assert [(c["la_code"], c["net_saving"], c["return_on_investment"]) for c in rep["councils"]] == [
+        (A, "40000.00", "4.00")]
+    b_rep = await reported(B, lambda r: r["all"]["retainer_fees"] == "20000.00")
+    assert [i["intervention_id"] for i in b_rep["interventions"]] == [other] and iid not in str(b_rep)
+    assert b_rep["interventions"][0]["placement"] == "open" and b_rep["all"]["fees_paid"] == "20000.00"
+
 
 async def test_a_step_down_hands_the_child_to_weekly_outreach_billed_month_by_month(sut):
     finance = sut.hub("finance", scopes=FINANCE)
