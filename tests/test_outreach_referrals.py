@@ -16,7 +16,7 @@ from itp.seed import seed_demo
 
 from libs.common.events.catalogue import InterventionClosed, OutreachHandoff, PlacementEnded
 
-from .support import wait_for
+from .support import Receiver, wait_for
 from .support.assessment import admit, new_home
 from .support.outreach import (LEICESTER, LEICS, TODAY, accept_outreach, create_team, emit_as, handled, key,
                                team_body,
@@ -255,3 +255,21 @@ async def test_accepts_racing_for_a_teams_last_place_let_exactly_one_win(sut):
     assert all(a.json()["hard_limit"] == "caseload_full" for a in answers if a.status_code == 409)
     after = (await sut.client.get(f"/v1/outreach-teams/{team['id']}", headers=sut.hub())).json()
     assert after["caseload"] == 1 and after["capacity_left"] == 0
+
+
+@pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
+async def test_a_councils_webhooks_follow_its_outreach_referral_as_a_beds(make_system):
+    sut = await make_system(webhook_allow_http_localhost=True)
+    async with Receiver() as rx_a, Receiver() as rx_b:
+        for la, rx in ((LEICS, rx_a), (LEICESTER, rx_b)):
+            r = await sut.client.post("/v1/webhooks", headers=sut.council(la), json={
+                "url": rx.url, "event_types": ["referral.status_changed", "outreach.accepted"]})
+            assert r.status_code == 201, r.text
+        team = await create_team(sut)
+        referral_id = await refer_outreach(sut)
+        await accept_outreach(sut, referral_id, team["id"])
+        await wait_for(lambda: len(rx_a.received) >= 2, timeout=30)
+        by_type = {r.event["type"]: r.event["data"] for r in rx_a.received}
+        assert by_type["outreach.accepted"]["referral_id"] == referral_id
+        assert by_type["referral.status_changed"]["to_status"] == "accepted"
+        assert rx_b.received == []  # another council's endpoint hears nothing of it
