@@ -28,7 +28,7 @@ from libs.common.observability import correlation_id_var, request_id_var
 from .domain.audit import (DENIED, child_records, decode_cursor, denied_child_record, encode_cursor, route_template,
                            verb)
 from .principal import principal_of
-from .repository import access_page, write_access
+from .repository import HeldConnection, access_page, insert_access, write_access
 
 log = logging.getLogger("itp.gateway.audit")
 _HEADER = CHILD_RECORDS_HEADER.encode()
@@ -47,6 +47,7 @@ class AuditWriter:
 
     def __init__(self, db, *, max_batch: int = 500, max_waiting: int = 5000):
         self.db = db
+        self.connection = HeldConnection(db)  # one statement per batch, no BEGIN/COMMIT or pool checkout
         self.max_batch = max_batch
         self.max_waiting = max_waiting
         self._queue: list[tuple[list[dict], asyncio.Future]] = []
@@ -101,7 +102,7 @@ class AuditWriter:
         return None
 
     async def _commit(self, rows: list[dict]) -> None:
-        await write_access(self.db, rows)
+        await self.connection.run(lambda conn: insert_access(conn, rows))
         self.commits += 1
         self.rows += len(rows)
 
@@ -117,6 +118,7 @@ class AuditWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        await self.connection.close()
 
 
 class AccessAuditMiddleware:

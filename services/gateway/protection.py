@@ -12,7 +12,7 @@ from libs.common.settings import Settings
 
 from .domain.ratelimit import RateLimiter, SharedBuckets, retry_after_header
 from .principal import client_key, principal_of
-from .repository import forget_full_buckets, spend_from_buckets
+from .repository import HeldConnection, forget_full_buckets, spend_from_buckets
 
 log = logging.getLogger("itp.gateway.protection")
 
@@ -142,8 +142,10 @@ class SharedLimits:
         self.sync_seconds = sync_seconds
         self.clock = clock
         self._learning: dict[str, asyncio.Future] = {}
+        self._one_at_a_time = asyncio.Lock()
         self._task: asyncio.Task | None = None
         self._forgot_at = 0.0
+        self.connection = HeldConnection(db)
         self.syncs = 0  # statements sent (tests and the load bench read it)
 
     async def take(self, key: str) -> float:
@@ -163,13 +165,17 @@ class SharedLimits:
 
     async def _report(self, spent: dict[str, int]) -> None:
         now = self.clock()
+        async def work(conn):
+            levels = await spend_from_buckets(conn, spent, rate=self.buckets.rate, burst=self.buckets.burst, now=now)
+            if now - self._forgot_at >= self.FORGET_EVERY_SECONDS:
+                self._forgot_at = now
+                await forget_full_buckets(conn, before=now - self.buckets.burst / self.buckets.rate - 60)
+            return levels
         try:
-            async with self.db.session() as session, session.begin():
-                levels = await spend_from_buckets(session, spent, rate=self.buckets.rate, burst=self.buckets.burst,
-                                                  now=now)
-                if now - self._forgot_at >= self.FORGET_EVERY_SECONDS:
-                    self._forgot_at = now
-                    await forget_full_buckets(session, before=now - self.buckets.burst / self.buckets.rate - 60)
+            # one statement (atomic per bucket row) on a held connection: concurrent first-sight reads of
+            # other clients wait for it rather than taking pool connections of their own
+            async with self._one_at_a_time:
+                levels = await self.connection.run(work)
         except Exception as exc:
             self.buckets.restore({k: n for k, n in spent.items() if n})
             log.warning("rate-limit buckets not synchronised", extra={"error": type(exc).__name__})
@@ -194,6 +200,7 @@ class SharedLimits:
             self._task = None
         with contextlib.suppress(Exception):
             await self.sync()
+        await self.connection.close()
 
     async def _run(self) -> None:
         while True:

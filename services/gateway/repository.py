@@ -18,6 +18,56 @@ async def write_access(db, rows: list[dict]) -> None:
         await session.execute(access_log.insert(), rows)
 
 
+async def insert_access(conn, rows: list[dict]) -> None:
+    """The same rows on a connection in autocommit (HeldConnection): one statement, atomic on its own."""
+    await conn.execute(access_log.insert(), rows)
+
+
+class HeldConnection:
+    """One connection a background writer keeps (the access log's group commit, the rate-limit sync): no pool
+    checkout, pre-ping or BEGIN/COMMIT per batch; each statement runs in autocommit and is atomic on its own.
+    After any error the connection is dropped and the next call opens a fresh one."""
+
+    def __init__(self, db):
+        self.db = db
+        self._conn = None
+
+    async def run(self, work):
+        """await work(connection) on the held connection. A held connection that fails (the database restarted,
+        its backend was terminated) is replaced and the work tried once more on the fresh one, as the pool's
+        pre-ping would have done; a fresh connection's failure is the caller's."""
+        held = self._conn is not None
+        try:
+            return await work(await self._connection())
+        except Exception:
+            await self.close()
+            if not held:
+                raise
+        try:
+            return await work(await self._connection())
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _connection(self):
+        if self._conn is None:
+            conn = await self.db.engine.connect()
+            try:
+                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            except BaseException:
+                await conn.close()
+                raise
+        return self._conn
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:  # noqa: BLE001 - a broken connection is discarded either way
+                await conn.invalidate()
+
+
 def access_entries(*, child: str | None = None, client: str | None = None, since: datetime | None = None,
                    until: datetime | None = None, before_id: int | None = None) -> Select:
     """The access log, newest first, narrowed by child record, client, time window and keyset cursor."""
@@ -73,7 +123,7 @@ async def retire_expired_keys(session: AsyncSession, now: datetime) -> None:
 
 
 # --- rate-limit buckets (protection.py) -------------------------------------------------------------------
-async def spend_from_buckets(session: AsyncSession, spent: dict[str, int], *, rate: float, burst: int,
+async def spend_from_buckets(session, spent: dict[str, int], *, rate: float, burst: int,
                              now: float) -> dict[str, float]:
     """One statement for every bucket: each is refilled for the time since its last update (at most `burst`),
     then what this replica admitted since its last report is taken off (it may go below zero: the other
@@ -81,7 +131,7 @@ async def spend_from_buckets(session: AsyncSession, spent: dict[str, int], *, ra
     replicas reporting at once are all counted."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = session.bind.dialect.name
+    dialect = (session.dialect if hasattr(session, "dialect") else session.bind.dialect).name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     least, greatest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
     t = rate_limit_buckets
@@ -98,6 +148,6 @@ async def spend_from_buckets(session: AsyncSession, spent: dict[str, int], *, ra
     return {bucket: tokens for bucket, tokens in (await session.execute(stmt, rows)).all()}
 
 
-async def forget_full_buckets(session: AsyncSession, *, before: float) -> None:
+async def forget_full_buckets(session, *, before: float) -> None:
     """Buckets untouched since `before` have refilled completely: nothing worth keeping."""
     await session.execute(rate_limit_buckets.delete().where(rate_limit_buckets.c.updated < before))

@@ -114,10 +114,10 @@ async def test_each_child_record_a_service_names_is_logged_once_and_the_header_n
 
 
 async def test_no_child_record_leaves_the_door_unaudited(tmp_path, monkeypatch):
-    async def broken(db, rows):
+    async def broken(connection, rows):
         raise RuntimeError("database down")
     async with door(tmp_path) as d:
-        monkeypatch.setattr(audit, "write_access", broken)
+        monkeypatch.setattr(audit, "insert_access", broken)  # what the access log's writer commits with
         r = await d.client.get(f"/v1/referrals/{CHILD}", headers=d.headers())
         assert r.status_code == 503
         assert CHILD not in r.text

@@ -145,3 +145,30 @@ async def test_a_clients_rate_limit_is_one_bucket_across_replicas(pg_database, t
         # another client has its own bucket
         assert (await read(on_a, await token(on_b, "city"))).status_code == 200
         assert a.state.rate_limits.syncs >= 2 and b.state.rate_limits.syncs >= 2
+
+
+async def test_the_access_log_and_buckets_survive_their_held_connections_being_terminated(pg_database, tmp_path):
+    """The access log's writer and the rate-limit sync each hold a connection; when Postgres terminates them
+    (a restart, a failover) the next batch opens a fresh one: no 503, no row lost."""
+    from sqlalchemy import func, text
+
+    from libs.common.db import make_engine
+    from services.gateway.tables import access_log
+
+    async with replicas(pg_database, tmp_path, n=1) as ((a,), (on_a,)):
+        county = await token(on_a)
+        assert (await read(on_a, county)).status_code == 200
+        await a.state.rate_limits.sync()
+        admin = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{pg_database}", isolation_level="AUTOCOMMIT")
+        try:
+            async with admin.connect() as conn:
+                killed = (await conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db "
+                    "AND usename = 'itp_gateway' AND pid <> pg_backend_pid()"), {"db": pg_database})).all()
+        finally:
+            await admin.dispose()
+        assert killed
+        assert [(await read(on_a, county)).status_code for _ in range(3)] == [200] * 3
+        await a.state.rate_limits.sync()
+        async with a.state.runtime.db.session() as session:
+            assert (await session.execute(select(func.count()).select_from(access_log))).scalar_one() == 4
