@@ -34,7 +34,8 @@ def make_transport(settings: Settings, bus: InProcessBus | None = None) -> Trans
         return KafkaTransport(settings.kafka_bootstrap_servers, client_id=f"itp-{settings.service}",
                               enable_idempotence=settings.kafka_enable_idempotence,
                               partitions=settings.kafka_topic_partitions, topic_prefix=settings.kafka_topic_prefix,
-                              fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms)
+                              fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+                              session_timeout_ms=settings.kafka_session_timeout_ms)
     return bus or default_bus()
 
 

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # Apache Kafka answers a fetch as soon as data arrives, so a long wait costs nothing; Tansu holds
     # the fetch for the whole wait, so tests and benchmarks on Tansu set this to 10.
     kafka_fetch_max_wait_ms: int = 500
+    # how long a consumer may go silent before its group gives its partitions to the others (aiokafka's
+    # default; heartbeats every third of it). A replica killed outright is noticed after this long.
+    kafka_session_timeout_ms: int = 10000
     kafka_topic_prefix: str = ""
 
     relay_enabled: bool = True  # run the outbox relay inside the service process

@@ -16,13 +16,15 @@ log = logging.getLogger("itp.kafka")
 
 class KafkaTransport:
     def __init__(self, bootstrap_servers: str, *, client_id: str = "itp", enable_idempotence: bool = True,
-                 partitions: int = 3, topic_prefix: str = "", fetch_max_wait_ms: int = 500):
+                 partitions: int = 3, topic_prefix: str = "", fetch_max_wait_ms: int = 500,
+                 session_timeout_ms: int = 10000):
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
         self.enable_idempotence = enable_idempotence
         self.partitions = partitions
         self.prefix = topic_prefix
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.session_timeout_ms = session_timeout_ms
         self._producer: AIOKafkaProducer | None = None
         self._known_topics: set[str] = set()
 
@@ -102,7 +104,9 @@ class KafkaTransport:
         await self.ensure_topics(topics)
         consumer = AIOKafkaConsumer(*[self._t(t) for t in topics], bootstrap_servers=self.bootstrap_servers,
                                     group_id=self.prefix + group, client_id=f"{self.client_id}-{group}",
-                                    enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=self.fetch_max_wait_ms)
+                                    enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=self.fetch_max_wait_ms,
+                                    session_timeout_ms=self.session_timeout_ms,
+                                    heartbeat_interval_ms=max(100, self.session_timeout_ms // 3))
         await consumer.start()
         if batch_handler is None:
             task = self._consume(consumer, handler)
