@@ -7,7 +7,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
 
 from .transport import BatchHandler, Message, PublishIncomplete, Record, RecordHandler, _TaskSubscription
 
@@ -125,7 +125,7 @@ class KafkaTransport:
             while True:
                 m = await consumer.getone()
                 await handler(self._record(m))
-                await consumer.commit({TopicPartition(m.topic, m.partition): m.offset + 1})
+                await self._commit(consumer, {TopicPartition(m.topic, m.partition): m.offset + 1})
         finally:
             await consumer.stop()
 
@@ -145,9 +145,27 @@ class KafkaTransport:
                 for m in messages:
                     tp = TopicPartition(m.topic, m.partition)
                     ends[tp] = max(ends.get(tp, 0), m.offset + 1)
-                await consumer.commit(ends)
+                await self._commit(consumer, ends)
         finally:
             await consumer.stop()
+
+    @staticmethod
+    async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commit what the handler finished. A rebalance while it ran (a replica joining or leaving the group)
+        may have given a partition to another member, and the group refuses a commit from the old generation:
+        those records are then handled again by the partition's owner (its inbox drops what was done here). A
+        refused commit never ends the consumer: it carries on with the partitions it is given now."""
+        owned = consumer.assignment()
+        mine = {tp: offset for tp, offset in offsets.items() if tp in owned}
+        try:
+            if mine:
+                await consumer.commit(mine)
+            if len(mine) == len(offsets):
+                return
+        except (CommitFailedError, IllegalStateError):
+            pass
+        log.warning("offset commit refused after a rebalance; the partition's owner handles the records again",
+                    extra={"partitions": len(offsets)})
 
     async def read_all(self, topic: str, timeout: float = 5.0) -> list[Record]:
         """Read a topic from the beginning without joining a group (operators' and tests' view)."""
