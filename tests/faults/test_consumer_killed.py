@@ -13,7 +13,7 @@ import pytest
 from ..support import Receiver, wait_for
 from ..support.assessment import TODAY, arrive
 from ..support.faults import (Pathway, accept, assert_delivered_once_in_order, assert_no_doubles,
-                              assert_read_models_equal_clean_run, close_period, consumer_process, inbox,
+                              assert_read_models_equal_clean_run, QUICK_GROUPS, close_period, consumer_process, inbox,
                               month_start, settled, webhook, webhooks_delivered)
 
 pytestmark = pytest.mark.parametrize("system_overrides", ["kafka-postgres"], indirect=True)
@@ -24,8 +24,8 @@ STALL = {"assessment": ["admission.accepted"], "billing": ["placement.started"],
 
 async def test_consumers_killed_after_their_writes_before_the_commit_double_nothing(make_system, system_overrides,
                                                                                    tmp_path):
-    _, overrides = system_overrides
-    sut = await make_system(webhook_allow_http_localhost=True)
+    overrides = {**system_overrides[1], **QUICK_GROUPS}
+    sut = await make_system(webhook_allow_http_localhost=True, **QUICK_GROUPS)
     for service in MOVED:  # these consumers run in the other process, in the same groups
         await sut.runtime(service).consumer.stop()
     async with Receiver() as receiver:

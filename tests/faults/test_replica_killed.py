@@ -10,7 +10,7 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from ..support import Receiver
-from ..support.faults import (SERVICES, Pathway, assert_delivered_once_in_order, assert_no_doubles,
+from ..support.faults import (QUICK_GROUPS, SERVICES, Pathway, assert_delivered_once_in_order, assert_no_doubles,
                               assert_read_models_equal_clean_run, consumer_process, inbox, outboxes, webhook,
                               webhooks_delivered)
 from ..support.matching import refer
@@ -26,9 +26,8 @@ def partition(key: str) -> int:
 
 async def test_a_killed_replicas_partitions_move_to_the_other_and_nothing_is_lost_or_doubled(make_system,
                                                                                             system_overrides, tmp_path):
-    _, overrides = system_overrides
-    overrides = {**overrides, "kafka_topic_partitions": len(PARTITIONS)}
-    sut = await make_system(kafka_topic_partitions=len(PARTITIONS), webhook_allow_http_localhost=True)
+    overrides = {**system_overrides[1], **QUICK_GROUPS, "kafka_topic_partitions": len(PARTITIONS)}
+    sut = await make_system(kafka_topic_partitions=len(PARTITIONS), webhook_allow_http_localhost=True, **QUICK_GROUPS)
     loop = asyncio.get_running_loop()
     async with Receiver() as receiver:
         await webhook(sut, receiver)
