@@ -211,6 +211,8 @@ async def test_the_hub_keeps_its_outreach_teams(sut):
     bad = await sut.client.post("/v1/outreach-teams", json=team_body(specialisms=["juggling"]), headers=hub)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("body.specialisms")
     assert (await sut.client.get("/v1/outreach-teams", headers=sut.council(LEICS))).status_code == 403
+    manager = sut.hub("home_manager", scopes=("homes:read",))
+    assert (await sut.client.get("/v1/outreach-teams", headers=manager)).status_code == 403
     body = team_body("Charnwood outreach")
     made = await sut.client.post("/v1/outreach-teams", json=body, headers={"Idempotency-Key": "team-1", **hub})
     assert made.status_code == 201 and made.headers["location"] == f"/v1/outreach-teams/{made.json()['id']}"

@@ -1,6 +1,6 @@
 """/v1/outreach-teams: the hub's outreach teams (issue 16), its capacity for outreach as homes are for beds.
 
-The hub (and provider_admin) create and change teams; hub roles read them; councils never (a team holds no child,
+The hub (and provider_admin) create, change and read teams; councils and home managers never (a team holds no child,
 but it is the provider's own operational data). A team's ETag is its version: PATCH needs If-Match. A team's
 caseload is never set by hand: an accepted outreach referral takes a place, the intervention closing
 (assessment's intervention.closed) gives it back.
@@ -23,7 +23,7 @@ from ..schemas import OutreachSpecialismTerm, TeamCreate, TeamOut, TeamPage, Tea
 router = APIRouter(prefix="/v1/outreach-teams", tags=["outreach teams"])
 
 TeamsWrite = Annotated[Principal, Authorize("homes:write", roles=("provider_admin",), councils=False)]
-TeamsRead = Annotated[Principal, Authorize("homes:read", roles=("provider_admin", "home_manager"), councils=False)]
+TeamsRead = Annotated[Principal, Authorize("homes:read", roles=("provider_admin",), councils=False)]
 
 
 def _written(view: dict, status_code: int = 200, **headers: str) -> Written:
