@@ -128,6 +128,22 @@ async def test_a_session_outlives_the_access_token_within_its_limit(sut):
         verifier.now = real
 
 
+async def test_a_referral_made_in_the_placements_standard_shows_what_the_placement_must_allow(sut):
+    """Issue 12: the referral page lists its placement requirements and the risks asked with none known."""
+    await seed_demo(**sut.overrides)
+    await _sign_in(sut, "demo-hub")
+    made = await sut.client.post("/v1/referrals", headers={**sut.council(), "Idempotency-Key": "dash-std-1"}, json={
+        "date_of_birth": "2012-03-14", "sex": "F", "social_worker": {"name": "S", "email": "s@leics.gov.uk"},
+        "placements_standard": {"childId": 424242, "neededBy": "Today", "pets": "No",
+                                "livingCompanions": "Solo placement recommended", "riskSelfHarm": "No known risk"}})
+    assert made.status_code == 201, made.text
+    page = await sut.client.get(f"/dashboard/referrals/{made.json()['id']}")
+    assert page.status_code == 200
+    for words in ("Living companions</dt><dd>Solo</dd>", "Pets</dt><dd>No pets</dd>",
+                  "No known risk</dt><dd>Self harm</dd>"):
+        assert words in page.text, words
+
+
 async def test_a_home_at_its_phase_1_limit_shows_no_free_pathway_bed(sut):
     """After a child arrives in Phase 1 matching names another vacant bed the Pathway Bed, but the home's Phase 1
     limit (1) keeps it from a new admission: matching says so (not_offered_because phase_1_limit) and the board

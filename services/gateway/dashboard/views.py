@@ -434,6 +434,17 @@ async def referral(referral_id: str, request: Request):
         # the hub's decision is matching's; the referral's own status follows by event a moment later
         decided = r["status"] not in ("received", "in_assessment") or bool(
             items(await api.get("/v1/admissions", {"referral_id": referral_id}, allow=(422,)) or []))
+        req = r.get("placement_request") or {}
+        if req or r.get("no_known_risks"):  # what the placement must allow, and the risks asked with none known
+            dol = req.get("deprivation_of_liberty")
+            shown = [("No known risk", ", ".join(label(c) for c in r.get("no_known_risks") or [])),
+                     ("Living companions", label(req.get("living_companions"))), ("Pets", label(req.get("pets"))),
+                     ("Deprivation of Liberty order", None if dol is None else ("yes" if dol else "no")),
+                     ("Siblings to place with", req.get("sibling_count")),
+                     ("Communication", ", ".join(label(c) for c in req.get("communication_requirements") or [])),
+                     ("Residential care", label((req.get("suitability") or {}).get("residential_care")))]
+            facts = facts.replace("</dl>", "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in shown
+                                                   if v not in (None, "")) + "</dl>")
         if r.get("kind") == "outreach":  # where the child lives now and what is at risk (issue 16)
             facts = facts.replace("</dl>", (
                 f'<dt>Kind</dt><dd>{badge("Outreach", "blue")}</dd>'
