@@ -163,6 +163,23 @@ async def test_matching_keeps_the_must_fields_and_explains_each_exclusion(sut):
                                                                         group["id"]: "solo_placement_needed"}
     assert all("must live alone" in e["detail"] for e in ranking["exclusions"])
 
+    # the council changes its mind in our words (a merge patch replaces the placement request whole): matching follows
+    referral = (await sut.client.get(f"/v1/referrals/{alone.json()['id']}", headers=sut.council(LEICS)))
+    changed = await sut.client.patch(f"/v1/referrals/{alone.json()['id']}", json={
+        "placement_request": {**referral.json()["placement_request"], "living_companions": "no_preference"}},
+        headers={**sut.council(LEICS), "If-Match": referral.headers["etag"]})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["placements_standard"]["livingCompanions"] == "No preference"
+    contradicting = await sut.client.patch(f"/v1/referrals/{alone.json()['id']}", json={
+        "no_known_risks": ["other_risk_to_child"], "risks": [{"code": "other_risk_to_child", "severity": "low"}]},
+        headers={**sut.council(LEICS), "If-Match": changed.headers["etag"]})
+    assert contradicting.status_code == 422 and contradicting.json()["errors"][0]["rule"] == "contradicts_risks"
+
+    async def all_three():
+        r = await sut.client.get(f"/v1/referrals/{alone.json()['id']}/matches", headers=sut.hub())
+        return r.json() if r.status_code == 200 and len(r.json()["options"]) == 3 else None
+    assert not (await wait_for(all_three))["exclusions"]
+
 
 async def test_an_option_the_standard_does_not_have_is_refused_naming_field_value_and_allowed_values(sut):
     child_id = random.randint(10**6, 10**7)
