@@ -19,8 +19,9 @@ What the hub sees after seeding:
   months ago (the last full month is left for finance to close);
 - two outreach teams (issue 16) with a live caseload: children living with foster carers, with an IFA, at home,
   in another provider's home and in hospital, referred for outreach and accepted (fixed fee or weekly); the
-  Nottingham team is at its caseload limit, so the outreach referral waiting in the queue is offered the
-  Leicestershire team only, and the ranking says why. Their interventions are under way: started, sessions
+  Nottingham team is at its caseload limit, so the outreach referrals waiting in the queue (one from a council,
+  one opened by a step-down's outreach handoff) are offered the Leicestershire team only, and the ranking says
+  why. Their interventions are under way: started, sessions
   logged with the people around each child, one closed stabilised with its 6-week follow-up
   held (CASELOAD); Leicester City's schedule prices weekly outreach and the fixed fee, and Leicestershire buys
   outreach by a yearly retainer (4 interventions a year, in monthly parts).
@@ -85,7 +86,9 @@ HOMES: list[dict] = [
 MARKER_URN = "SC900018"  # the onboarding home: made last, so its presence means the region is seeded
 
 # story: phase_2 (arrived `days` ago, through Phase 1), phase_1 (arrived `days` ago, tasks done except `skip`),
-# step_down (phase_2 with a planned step-down), ended (phase_2, then an unplanned ending `ended_days` ago)
+# step_down (phase_2 with a planned step-down), ended (phase_2, then an unplanned ending `ended_days` ago),
+# handed_off (phase_2, then a step-down `ended_days` ago into another provider's home, handing the child to weekly
+# outreach there: the referral service opens the outreach referral, which waits in the hub's queue)
 CHILDREN: list[dict] = [
     dict(ref="LCC-2025-0107", la=LEICESTERSHIRE, home="charnwood", sex="female", age=15, days=300, story="step_down",
          needs=["mental_health", "camhs_involvement"], risks=["self_harm"]),
@@ -99,6 +102,8 @@ CHILDREN: list[dict] = [
          needs=["mental_health"], risks=["criminal_exploitation_risk", "missing_episodes"]),
     dict(ref="LC-2025-0177", la=LEICESTER, home="melton", sex="female", age=13, days=70, story="ended",
          ended_days=6, needs=["trauma"], risks=["missing_episodes"]),
+    dict(ref="LCC-2025-0061", la=LEICESTERSHIRE, home="welland", sex="female", age=16, days=230, story="handed_off",
+         ended_days=3, needs=["trauma"], risks=["self_harm"]),
     dict(ref="LCC-2025-0088", la=LEICESTERSHIRE, home="harborough", sex="male", age=14, days=200, story="phase_2",
          needs=["neurodiversity", "ehcp"], risks=[]),
     dict(ref="LCC-2026-0019", la=LEICESTERSHIRE, home="harborough", sex="female", age=15, days=12, story="phase_1",
@@ -340,6 +345,18 @@ class Region:
             await self._call("PUT", f"/v1/placements/{pid}/step-down", {
                 "destination": "foster_care", "target_date": str(self.today + timedelta(days=35)),
                 "readiness_notes": "Introductions to the foster family under way"})
+        elif spec["story"] == "handed_off":
+            await self._call("POST", f"/v1/placements/{pid}/ending", {
+                "end_date": str(self.today - timedelta(days=spec["ended_days"])), "ending_type": "step_down",
+                "destination": "residential_home", "reason_code": "X1", "reason_place_change": "CARPL",
+                "outreach_handoff": {"basis": "weekly", "planned_weeks": 26, "setting": "other_residential",
+                                     "outward_code": "NG3"}})
+
+            async def handed():
+                r = await self.client.get("/v1/referrals", headers=self.councils[spec["la"]],
+                                          params={"child_ref": spec["ref"], "kind": "outreach"})
+                return r.status_code == 200 and r.json()["items"]
+            await _until(handed)
         elif spec["story"] == "ended":
             await self._call("POST", f"/v1/placements/{pid}/ending", {
                 "end_date": str(self.today - timedelta(days=spec["ended_days"])), "ending_type": "breakdown",

@@ -73,6 +73,9 @@ async def test_the_outcomes_page_and_a_placements_sdq_chart(sut):
     teams = {t["name"]: t for t in (await sut.client.get("/v1/outreach-teams", headers=sut.hub())).json()["items"]}
     assert teams["Leicestershire outreach team"]["caseload"] == 2   # three accepted, one closed since
     assert [x["reason"] for x in teams["Nottingham outreach team"]["not_offered_because"]] == ["caseload_full"]
+    handoff = (await sut.client.get("/v1/referrals", params={"child_ref": "LCC-2025-0061", "kind": "outreach"},
+                                    headers=sut.council("E10000018"))).json()["items"]
+    assert handoff[0]["handoff_from_placement_id"] and handoff[0]["status"] == "received"
     await _sign_in(sut, "demo-hub")
     board = (await sut.client.get("/dashboard/board")).text
     assert 'href="/dashboard/outcomes"' in board
