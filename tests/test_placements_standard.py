@@ -153,6 +153,9 @@ async def test_matching_keeps_the_must_fields_and_explains_each_exclusion(sut):
     reason = next(t for t in by_home[single["id"]]["terms"] if t["term"] == "requirements")
     assert "BSL" in reason["reason"] and reason["points"] > 0  # the BSL gap is explained, not a limit
     assert ranking["rules_version"] == "impact-rules/2"
+    homes_vocabulary = (await sut.client.get("/v1/homes/vocabulary", headers=sut.hub())).json()
+    assert {"pets_in_home", "solo_placement_needed"} <= set(homes_vocabulary["hard_limits"])
+    assert homes_vocabulary["communication_support"] == ["esol", "bsl", "makaton", "other"]
 
     alone = await post(sut, request({**minimal, "childId": 7002, "livingCompanions": "Solo placement recommended",
                                      "pets": "Yes - can"}))

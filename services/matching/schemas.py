@@ -231,6 +231,10 @@ class HomeVocabulary(BaseModel):
     registration_categories: list[CategoryTerm]
     default_category: str = Field(description="The category a child with none of the listed needs calls for")
     hard_limits: list[str] = Field(description="Why a home may be excluded from a ranking, in the order checked")
+    communication_support: list[str] = Field(default=[], description=(
+        "The communication support a home may list (against a child's specificCommunicationRequirements)"))
+    requirement_points: dict[str, int] = Field(default={}, description=(
+        "The points of the `requirements` term for each placement requirement a home meets only in part"))
 
 
 class ResidentOut(BaseModel):

@@ -9,7 +9,7 @@ reinstate take it when sent.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, get_args
 
 from typing import Literal
 
@@ -25,9 +25,9 @@ from .. import service
 from ..domain.beds import ONBOARDING_CHECKLIST
 from ..domain.limits import HARD_LIMITS
 from ..domain.rules import load_rules
-from ..schemas import (BedOut, BedPage, BedUpdate, CategoryTerm, ChecklistConfirm, HomeCreate, HomeOut, HomePage,
-                       HomeProfile, HomeUpdate, HomeVocabulary, RegistrationChange, ResidentOut, ResidentPage,
-                       SpecialismTerm)
+from ..schemas import (BedOut, BedPage, BedUpdate, CategoryTerm, ChecklistConfirm, CommunicationSupport, HomeCreate,
+                       HomeOut, HomePage, HomeProfile, HomeUpdate, HomeVocabulary, RegistrationChange, ResidentOut,
+                       ResidentPage, SpecialismTerm)
 
 router = APIRouter(prefix="/v1/homes", tags=["homes"])
 
@@ -75,7 +75,9 @@ async def home_vocabulary(principal: AnyReader) -> HomeVocabulary:
                      for t in HOME_SPECIALISMS.values()],
         registration_categories=[CategoryTerm(code=t.code, label=t.label, called_for_by=called[t.code])
                                  for t in REGISTRATION_CATEGORIES.values()],
-        default_category=default, hard_limits=list(HARD_LIMITS))
+        default_category=default, hard_limits=list(HARD_LIMITS),
+        communication_support=list(get_args(CommunicationSupport)),
+        requirement_points=dict(rules.requirement_points or {}))
 
 
 @router.get("/{home_id}/profile", response_model=HomeProfile,
