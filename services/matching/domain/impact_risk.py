@@ -15,7 +15,7 @@ from typing import Iterable
 from .distance import distance_km
 from .limits import HARD_LIMITS, explain_limit, failed_limit, required_categories
 from .model import RATING_ORDER, Child, Home, Resident
-from .rules import ANY, PairRule, RuleSet
+from .rules import PairRule, RuleSet
 
 
 @dataclass(frozen=True)
