@@ -11,7 +11,7 @@ import signal
 import pytest
 
 from ..support import Receiver
-from ..support.faults import (Pathway, assert_delivered_once_in_order, assert_no_doubles,
+from ..support.faults import (QUICK_GROUPS, Pathway, assert_delivered_once_in_order, assert_no_doubles,
                               assert_read_models_equal_clean_run, outboxes, settled, webhook, webhooks_delivered)
 
 pytestmark = pytest.mark.parametrize("system_overrides", ["kafka-postgres"], indirect=True)
@@ -20,7 +20,7 @@ FREEZE_SECONDS = 30
 
 async def test_a_broker_frozen_for_30_seconds_during_a_burst_loses_reorders_and_doubles_nothing(make_system,
                                                                                                 kafka_broker):
-    sut = await make_system(webhook_allow_http_localhost=True)
+    sut = await make_system(webhook_allow_http_localhost=True, **QUICK_GROUPS)
     loop = asyncio.get_running_loop()
     async with Receiver() as receiver:
         await webhook(sut, receiver)

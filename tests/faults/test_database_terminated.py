@@ -18,15 +18,15 @@ from libs.common.db import make_engine
 from services.referral.tables import referrals
 
 from ..support import PG_ADMIN_URL
-from ..support.faults import assert_delivered_once_in_order, outboxes, rows
+from ..support.faults import QUICK_GROUPS, assert_delivered_once_in_order, outboxes, rows
 from ..support.referrals import REFERRAL
 
 pytestmark = pytest.mark.parametrize("system_overrides", ["kafka-postgres"], indirect=True)
-REQUESTS, CONCURRENCY, KILL_EVERY = 60, 8, 0.1
+REQUESTS, CONCURRENCY, KILL_EVERY = 40, 8, 0.1
 
 
 async def test_terminated_connections_answer_503_recover_without_a_restart_and_lose_no_accepted_write(make_system):
-    sut = await make_system()
+    sut = await make_system(**QUICK_GROUPS)
     database = make_url(sut.runtime("referral").db.url).database
     admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     council = sut.council()

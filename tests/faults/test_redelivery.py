@@ -11,7 +11,7 @@ from sqlalchemy import update
 from libs.common.events.catalogue import CATALOGUE
 
 from ..support import Receiver
-from ..support.faults import (MIRRORS, Pathway, assert_delivered_once_in_order, assert_no_doubles,
+from ..support.faults import (MIRRORS, QUICK_GROUPS, Pathway, assert_delivered_once_in_order, assert_no_doubles,
                               assert_read_models_equal_clean_run, caught_up, inbox, mirror_state, outboxes, settled,
                               webhook, webhooks_delivered)
 
@@ -42,7 +42,7 @@ async def snapshot(sut) -> dict:
 
 
 async def test_redelivered_and_reordered_events_leave_the_same_state(make_system):
-    sut = await make_system(webhook_allow_http_localhost=True)
+    sut = await make_system(webhook_allow_http_localhost=True, **QUICK_GROUPS)
     async with Receiver() as receiver:
         await webhook(sut, receiver)
         pathway = await Pathway(sut).prepare()

@@ -34,7 +34,7 @@ from .matching import ranked, refer
 SERVICES = ("referral", "matching", "assessment", "billing", "outcomes", "gateway")
 FINANCE_SCOPES = ("billing:write", "invoices:read")
 # consumer groups that notice a member killed outright in 3 s rather than 10 (the broker also holds a new
-# group's first join for about this long): for the tests whose replicas come and go
+# group's first join for about this long, so every fault test starts 3 s sooner)
 QUICK_GROUPS = {"kafka_session_timeout_ms": 3000}
 P1, P2 = 520000, 378900
 
