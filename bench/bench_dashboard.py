@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from itp.testing import free_port  # noqa: E402
 
 TARGET_MS = 300
-PAGES = ["/dashboard/board", "/dashboard/referrals", "/dashboard/deadlines", "/dashboard/finance"]
+PAGES = ["/dashboard/board", "/dashboard/referrals", "/dashboard/deadlines", "/dashboard/finance", "/dashboard/outcomes",
+         "/dashboard/outreach"]
 
 
 def start(data_dir: str) -> tuple[str, subprocess.Popen]:

@@ -186,3 +186,22 @@ def test_the_hub_reads_the_outreach_teams_and_the_return_on_investment(page, dem
     with open(info.value.path(), encoding="utf-8") as f:
         assert f.readline().startswith("level,id,la_code,team_id")
     accessible(page)
+
+
+def test_the_queue_updates_itself_when_a_referral_arrives(page, demo_server):
+    """Live updates without reloading: the queue polls its fragment (every 10 s) and swaps the new row in."""
+    sign_in(page, demo_server, "demo-hub")
+    page.get_by_role("link", name="Referral queue").click()
+    page.locator("tbody tr").first.wait_for()
+    page.evaluate("window.__loaded_once = true")  # gone if the page reloads
+    council = httpx.post(f"{demo_server}/oauth/token", data={"grant_type": "client_credentials"},
+                         auth=("demo-leicester", "demo-leicester-secret")).json()["access_token"]
+    r = httpx.post(f"{demo_server}/v1/referrals", headers={"Authorization": f"Bearer {council}",
+                                                           "Idempotency-Key": "browser-live-1"}, json={
+        "child_ref": "LC-LIVE-0001", "date_of_birth": "2012-03-14", "sex": "female", "home_postcode": "LE4 6AB",
+        "urgency": "crisis", "needs": [{"code": "mental_health", "severity": "high"}],
+        "social_worker": {"name": "Demo Worker", "email": "worker@example.gov.uk"}})
+    assert r.status_code in (200, 201), r.text
+    page.get_by_role("link", name="LC-LIVE-0001").wait_for(timeout=25000)
+    assert page.evaluate("window.__loaded_once") is True
+    accessible(page)

@@ -55,6 +55,7 @@ button, .button { font: inherit; background: #00703c; color: #fff; border: 0; pa
 button.secondary { background: #383f43; }
 button.danger { background: var(--red); }
 .notice { background: #e6f4ea; border-left: 6px solid var(--green); padding: .6rem 1rem; margin: 0 0 1rem; }
+.warning { background: #fff4e0; border-left: 6px solid var(--amber); padding: .6rem 1rem; margin: 0 0 1rem; }
 .error { background: #fdecea; border-left: 6px solid var(--red); padding: .6rem 1rem; margin: 0 0 1rem; }
 .option { background: var(--card); border: 1px solid var(--line); padding: .75rem 1rem; margin-bottom: 1rem; }
 .option h3 { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }

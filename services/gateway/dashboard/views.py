@@ -47,6 +47,7 @@ OUTREACH_DECLINE_REASONS = {"no_team_capacity": "No outreach team has capacity",
 RATING_KIND = {"low": "green", "medium": "amber", "high": "red", "unacceptable": "red"}
 URGENCY_KIND = {"crisis": "red", "urgent": "amber", "planned": "neutral"}
 DEADLINE_KIND = {"overdue": "red", "due_soon": "amber", "upcoming": "neutral"}
+GROUP_NAMES = {"sdq": "SDQ", "education": "Education", "health": "Health", "stability": "Stability"}
 CRISIS_TARGET_SECONDS = 4 * 3600  # a crisis referral waiting longer than this shows its clock in red
 
 
@@ -734,17 +735,23 @@ async def _placement_outcomes(api: Api, user: dict, placement_id: str) -> str:
         state = pt["state"]
         point_rows.append([e(label(pt["timepoint"])), e(pt["due_date"]),
                            badge(label(state), POINT_KIND.get(state, "neutral")),
-                           e(", ".join(label(g) for g in pt["recorded"]) or "-"),
-                           e(", ".join(label(g) for g in pt["missing"]) or "-")])
+                           e(", ".join(GROUP_NAMES.get(g, label(g)) for g in pt["recorded"]) or "-"),
+                           e(", ".join(GROUP_NAMES.get(g, label(g)) for g in pt["missing"]) or "-")])
         if state in ("overdue", "due_soon") and pt["missing"]:
             due.append(f'{label(pt["timepoint"])} ({label(state).lower()}, due {pt["due_date"]}): '
-                       f'{", ".join(label(g) for g in pt["missing"])} missing')
-    summary = (f'<p class="notice" role="status">Due or missing: {e("; ".join(due))}.</p>' if due else
+                       f'{", ".join(GROUP_NAMES.get(g, label(g)) for g in pt["missing"])} missing')
+    summary = (f'<p class="warning" role="status">Due or missing: {e("; ".join(due))}.</p>' if due else
                '<p class="meta">No measure is due or overdue now.</p>')
+    corrections = [[e(label(c["timepoint"])), e(GROUP_NAMES.get(c["group"], label(c["group"]))),
+                    e(label(c["reason_code"])), e(str(c["corrected_at"])[:16].replace("T", " ")),
+                    e(c["corrected_by"]), e(c["version"])] for c in o.get("corrections", [])]
     return (head + "<h3>SDQ total difficulties</h3>"
             + sdq_chart(sdqs, "SDQ total difficulties over time against its bands") + change
-            + table("SDQ scores", ["Point", "Recorded", "Informant", "Total difficulties", "Band"], sdq_rows,
-                    empty="No SDQ recorded yet.")
+            + (table("SDQ scores", ["Point", "Recorded", "Informant", "Total difficulties", "Band"], sdq_rows)
+               if sdq_rows else "")
+            + (table("Corrections of measures recorded wrongly (the corrected values are shown above)",
+                     ["Point", "Measure", "Reason", "Corrected at (UTC)", "By", "Version"], corrections)
+               if corrections else "")
             + "<h3>Measurement points</h3>" + summary
             + table("Measurement points: due dates and what is recorded or missing",
                     ["Point", "Due", "State", "Recorded", "Missing"], point_rows, empty="No measurement point yet."))
