@@ -75,7 +75,8 @@ async def test_viewing_matches_changes_nothing_and_each_status_change_emits_one_
     assert accepted["admission_id"] == admission["id"] and accepted["council_name"] == "Leicestershire County Council"
     assert accepted["links"] == {"self": f"/v1/referrals/{referral_id}",
                                  "admission": f"/v1/admissions/{admission['id']}",
-                                 "placement": f"/v1/placements/{accepted['placement_id']}"}
+                                 "placement": f"/v1/placements/{accepted['placement_id']}",
+                                 "intervention": None}
 
     async def placed():
         r = await sut.client.get("/v1/placements", params={"referral_id": referral_id}, headers=sut.council())
