@@ -7,7 +7,9 @@
    and through the gateway (with the council's own token), at 8, 32 and 64 connections, measured by wrk (from
    Debian's packages: `make load` installs it as `make test` installs chromium) or, without wrk, by this file's
    own aiohttp load generator: req/s, p50, p99, errors (non-2xx answers, socket errors and timeouts), and the
-   ratio gateway/direct.
+   ratio gateway/direct; and the CPU the whole deployment (every process of it and its Postgres backends)
+   spent per request, which moves much less than throughput when other work shares the machine: 2 cores
+   divided by it is what the deployment could serve on this machine alone.
 3. A mixed workload through the gateway: councils posting and reading referrals and listing theirs, the hub
    ranking (GET .../matches) and deciding (declining: it takes no bed, so it can go on for any length of run),
    placements moving (legal-status changes), a fee period closing (finance); req/s, p99 and errors per kind
@@ -57,14 +59,16 @@ class Figures:
     p99_ms: float = 0.0
     errors: int = 0
     tool: str = ""
+    cpu_ms: float | None = None  # CPU of the whole deployment per request (CpuMeter)
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def line(self) -> str:
+        cpu = f"   CPU {self.cpu_ms:5.2f} ms/req" if self.cpu_ms is not None else ""
         return (f"{self.rps:8.1f} req/s   p50 {self.p50_ms:7.1f} ms   p99 {self.p99_ms:7.1f} ms   "
-                f"errors {self.errors}")
+                f"errors {self.errors}{cpu}")
 
 
 def _ms(value: str, unit: str) -> float:
@@ -134,10 +138,101 @@ async def closed_loop(url: str, headers: dict, connections: int, seconds: float 
     return figures_of(latencies, errors, time.perf_counter() - start)
 
 
-def measure(tool: str, url: str, token: str, connections: int, seconds: float) -> Figures:
+def measure(tool: str, url: str, token: str, connections: int, seconds: float, meter: "CpuMeter | None" = None) -> Figures:
+    if meter is not None:
+        meter.start()
     if tool == "wrk":
-        return run_wrk(url, token, connections, seconds)
-    return asyncio.run(closed_loop(url, {"Authorization": f"Bearer {token}"}, connections, seconds=seconds))
+        figures = run_wrk(url, token, connections, seconds)
+    else:
+        figures = asyncio.run(closed_loop(url, {"Authorization": f"Bearer {token}"}, connections, seconds=seconds))
+    if meter is not None and figures.requests:
+        figures.cpu_ms = meter.stop() * 1000 / figures.requests
+    return figures
+
+
+# --- CPU spent by the deployment (what the run costs, whatever else the machine is doing) -----------------
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _children() -> dict[int, int]:
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    out[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class CpuMeter:
+    """CPU seconds used by every process of the deployment (the run-distributed tree: services, relays, broker,
+    gateway workers) and by its database's Postgres backends, between start() and stop(). On a machine shared
+    with other work, throughput moves with the neighbours; the CPU a request costs does much less, and
+    2 cores / (CPU per request) is what the deployment could serve on this machine alone."""
+
+    def __init__(self, root_pid: int, backends):
+        self.root_pid = root_pid
+        self.backends = backends  # () -> pids of the database's Postgres backends
+        self.at_rest = 0.0  # CPU seconds a second the deployment uses with no requests (polling its broker)
+
+    def measure_rest(self, seconds: float = 5.0) -> float:
+        self.start()
+        time.sleep(seconds)
+        self.at_rest = self.stop(raw=True) / seconds
+        return self.at_rest
+
+    def pids(self) -> set[int]:
+        parents = _children()
+        found, frontier = set(), {self.root_pid}
+        while frontier:
+            frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - found
+            found |= frontier
+        return found | set(self.backends())
+
+    def start(self) -> None:
+        self._before = {pid: _cpu_ticks(pid) for pid in self.pids()}
+        self._started = time.perf_counter()
+
+    def stop(self, raw: bool = False) -> float:
+        """CPU seconds since start(), less what the deployment would have used at rest meanwhile."""
+        after = {pid: _cpu_ticks(pid) for pid in self.pids() | set(self._before)}
+        used = sum(max(0, after[pid] - self._before.get(pid, 0)) for pid in after) / _TICK
+        return used if raw else max(0.0, used - self.at_rest * (time.perf_counter() - self._started))
+
+
+def postgres_backends(admin_url: str, database: str):
+    """The pids of the Postgres backends connected to `database` (read with psql-free SQL via asyncpg)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(admin_url)
+
+    async def query() -> list[int]:
+        conn = await asyncpg.connect(host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username,
+                                     password=url.password, database=url.database or "postgres")
+        try:
+            return [r["pid"] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1",
+                                                       database)]
+        finally:
+            await conn.close()
+
+    def pids() -> list[int]:
+        try:
+            return asyncio.run(query())
+        except Exception:  # noqa: BLE001 - without them the figure is the ITP processes' alone
+            return []
+    return pids
 
 
 # --- the deployment ------------------------------------------------------------------------------------
@@ -237,6 +332,8 @@ class Mixed:
     to_decide: list = field(default_factory=list)
     placements: list = field(default_factory=list)
     closed: list = field(default_factory=list)
+    meter: "CpuMeter | None" = None
+    cpu_seconds: float = 0.0
 
     def auth(self, client: str, key: bool = False) -> dict:
         h = {"Authorization": f"Bearer {self.tokens[client]}"}
@@ -245,10 +342,13 @@ class Mixed:
         return h
 
     async def call(self, http, kind: str, method: str, path: str, headers: dict, *, json_body=None,
-                   ok=(200, 201)) -> dict | None:
+                   ok=(200, 201), timeout: float | None = None) -> dict | None:
+        import aiohttp
+
+        extra = {"timeout": aiohttp.ClientTimeout(total=timeout)} if timeout else {}
         t0 = time.perf_counter()
         try:
-            async with http.request(method, self.gateway + path, headers=headers, json=json_body) as resp:
+            async with http.request(method, self.gateway + path, headers=headers, json=json_body, **extra) as resp:
                 body = await resp.read()
                 status = resp.status
         except Exception:  # noqa: BLE001 - a failed request is an error of its kind
@@ -327,13 +427,13 @@ class Mixed:
     async def close_fee_period(self, http) -> None:
         """Finance closes the month after the last closed one (calendar months)."""
         periods = await self.call(http, "finance GET /v1/fee-periods", "GET", "/v1/fee-periods",
-                                  self.auth("demo-finance"))
+                                  self.auth("demo-finance"), timeout=60)
         starts = sorted(p["period_start"] for p in (periods or {}).get("items", []) if p.get("period_start"))
         last = date.fromisoformat(starts[-1]) if starts else date.today().replace(day=1)
         nxt = date(last.year + (last.month == 12), last.month % 12 + 1, 1)
         closed = await self.call(http, "finance POST /v1/fee-periods/close", "POST", "/v1/fee-periods/close",
                                  self.auth("demo-finance", key=True), json_body={"period_start": nxt.isoformat()},
-                                 ok=(200, 201))
+                                 ok=(200, 201), timeout=60)
         self.closed.append((nxt.isoformat(), closed is not None))
 
     async def run(self, seconds: float, concurrency: int) -> float:
@@ -344,6 +444,8 @@ class Mixed:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
                                          timeout=aiohttp.ClientTimeout(total=10)) as http:
             await self.setup(http)
+            if self.meter is not None:
+                await asyncio.to_thread(self.meter.start)
             start = time.perf_counter()
             deadline = start + seconds
 
@@ -368,7 +470,10 @@ class Mixed:
                 await self.close_fee_period(http)
 
             await asyncio.gather(*(actor(i) for i in range(concurrency)), finance())
-            return time.perf_counter() - start
+            elapsed = time.perf_counter() - start
+            if self.meter is not None:
+                self.cpu_seconds = await asyncio.to_thread(self.meter.stop)
+            return elapsed
 
     def report(self, seconds: float) -> tuple[Figures, list[str]]:
         lines = []
@@ -429,38 +534,51 @@ def main(argv: list[str] | None = None) -> int:
         gateway_url = f"{plan['gateway']}/v1/referrals/{rid}"
         print(f"\n  GET a child's referral ({tool}, {args.duration:.0f} s each, rate limit raised for the run):",
               flush=True)
+        meter = CpuMeter(deployment.process.pid, postgres_backends(admin_url, plan["database"]))
         measure(tool, direct_url, tokens["direct"], 8, 2)  # warm both paths (connections, caches)
         measure(tool, gateway_url, tokens["demo-leicestershire"], 8, 2)
+        time.sleep(2)
+        print(f"    (CPU per request: of the deployment's processes and Postgres backends, less their use at rest, "
+              f"{meter.measure_rest() * 100:.0f}% of a core: consumers polling the broker)", flush=True)
         results = {}
         for c in connections:
-            direct = measure(tool, direct_url, tokens["direct"], c, args.duration)
-            through = measure(tool, gateway_url, tokens["demo-leicestershire"], c, args.duration)
+            direct = measure(tool, direct_url, tokens["direct"], c, args.duration, meter)
+            through = measure(tool, gateway_url, tokens["demo-leicestershire"], c, args.duration, meter)
             results[c] = (direct, through)
             ratio = through.rps / direct.rps if direct.rps else 0.0
             print(f"    {c:>3} connections  direct   {direct.line()}", flush=True)
-            print(f"    {'':>3}              gateway  {through.line()}   ratio gateway/direct {ratio:.2f}",
+            print(f"    {'':>3}              gateway  {through.line()}   ratio gateway/direct {ratio:.2f}"
+                  + (f" (by CPU per request {direct.cpu_ms / through.cpu_ms:.2f})" if through.cpu_ms else ""),
                   flush=True)
         mixed_total = None
         if args.mixed_seconds > 0:
             mixed = Mixed(plan["gateway"], tokens)
+            mixed.meter = meter
             seconds = asyncio.run(mixed.run(args.mixed_seconds, args.mixed_concurrency))
             mixed_total, lines = mixed.report(seconds)
+            mixed_total.cpu_ms = mixed.cpu_seconds * 1000 / mixed_total.requests if mixed_total.requests else None
             print(f"\n  Mixed workload through the gateway ({args.mixed_concurrency} concurrent clients, "
                   f"{seconds:.0f} s; fee period closed: {mixed.closed}):", flush=True)
             print("\n".join(lines))
             print(f"    {'all':<46} {mixed_total.line()}", flush=True)
+        cores = os.cpu_count() or 1
         print("\n  Targets (issue 15):")
         for c, (direct, through) in results.items():
             ratio = through.rps / direct.rps if direct.rps else 0.0
-            print(f"    {c:>3} connections: ratio {ratio:.2f} (>= {TARGETS['ratio']})  errors {through.errors} (0)"
+            alone = (f"; by CPU per request {direct.cpu_ms / through.cpu_ms:.2f}, i.e. on these {cores} cores alone "
+                     f"about {cores * 1000 / direct.cpu_ms:.0f} vs {cores * 1000 / through.cpu_ms:.0f} req/s"
+                     if direct.cpu_ms and through.cpu_ms else "")
+            print(f"    {c:>3} connections: ratio {ratio:.2f} (>= {TARGETS['ratio']}){alone}  errors {through.errors} (0)"
                   + (f"  p99 {through.p99_ms:.0f} ms (< {TARGETS['p99_32_ms']:.0f})" if c == 32 else ""))
         if len(results) >= 2:
             lo, hi = min(results), max(results)
             print(f"    gateway throughput at {hi} vs {lo} connections: {results[hi][1].rps:.0f} vs "
                   f"{results[lo][1].rps:.0f} req/s (no lower)")
         if mixed_total is not None:
-            print(f"    mixed: {mixed_total.rps:.0f} req/s (>= {TARGETS['mixed_rps']:.0f}), p99 {mixed_total.p99_ms:.0f} ms, "
-                  f"errors {mixed_total.errors} (0)")
+            alone = (f"; CPU {mixed_total.cpu_ms:.2f} ms/req, i.e. about {cores * 1000 / mixed_total.cpu_ms:.0f} req/s "
+                     f"on these {cores} cores alone" if mixed_total.cpu_ms else "")
+            print(f"    mixed: {mixed_total.rps:.0f} req/s (>= {TARGETS['mixed_rps']:.0f}){alone}, p99 "
+                  f"{mixed_total.p99_ms:.0f} ms, errors {mixed_total.errors} (0)")
         print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
     finally:
         deployment.stop()

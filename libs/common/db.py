@@ -90,8 +90,8 @@ class Database:
         kwargs: dict = {}
         if self.is_postgres:
             kwargs["connect_args"] = {"server_settings": {"search_path": self.schema}}
-            kwargs["pool_size"] = 10
-            kwargs["max_overflow"] = 10
+            kwargs["pool_size"] = settings.db_pool_size
+            kwargs["max_overflow"] = settings.db_max_overflow
         else:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}

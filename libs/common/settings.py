@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     # e.g. postgresql+asyncpg://itp_{service}@127.0.0.1:5432/itp: one URL shape, one role per service
     database_url_template: str | None = None
     db_schema: str | None = Field(default=None, description="Postgres schema; defaults to the service name")
+    # Postgres connections one process may hold (pool + overflow): every process of a deployment counts against
+    # the server's max_connections (run-distributed sets smaller pools: its many processes share one server)
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
     data_dir: Path = Path(".itp-data")
 
     transport: Literal["inprocess", "kafka"] = "inprocess"
