@@ -1,4 +1,5 @@
-"""`itp`: run, serve, relay, migrate, seed, replay dead letters, create API clients, listen for webhooks."""
+"""`itp`: run, serve, relay, migrate, seed, replay dead letters, create API clients, listen for webhooks, back up
+and restore."""
 from __future__ import annotations
 
 import argparse
@@ -393,6 +394,33 @@ def cmd_webhooks_listen(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    from pathlib import Path
+
+    from .backup import BackupError, backup
+    try:
+        manifest = asyncio.run(backup(Path(args.directory)))
+    except BackupError as exc:
+        print(json.dumps({"error": str(exc)}), file=sys.stderr)
+        return 2
+    print(json.dumps({"backup": args.directory, "services": sorted(manifest["services"]),
+                      "consumer_groups": sorted((manifest["kafka"] or {}).get("groups", {}))}))
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from pathlib import Path
+
+    from .backup import BackupError, restore
+    try:
+        done = asyncio.run(restore(Path(args.directory), admin_url=_admin_url(), offsets=not args.no_offsets))
+    except BackupError as exc:
+        print(json.dumps({"error": str(exc)}), file=sys.stderr)
+        return 2
+    print(json.dumps({"restored": sorted(done["restored"]), "consumer_groups": sorted(done["offsets"])}))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="itp", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -413,6 +441,18 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=None,
                        help="worker processes on this one port (default 1; the gateway: ITP_GATEWAY_WORKERS)")
     serve.set_defaults(func=cmd_serve)
+
+    backup = sub.add_parser("backup", help="dump every service's Postgres schema, with the consumer groups' offsets "
+                                           "(a manifest), into a new directory")
+    backup.add_argument("directory")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="restore a backup into a fresh database (services stopped) and set the "
+                                             "consumer groups back to the backup's offsets; ITP_PG_ADMIN_URL "
+                                             "provisions the schemas and roles")
+    restore.add_argument("directory")
+    restore.add_argument("--no-offsets", action="store_true",
+                         help="leave the consumer groups' offsets alone (a new broker, or an embedded restore)")
+    restore.set_defaults(func=cmd_restore)
 
     relay = sub.add_parser("relay", help="a service's outbox relay as its own process")
     relay.add_argument("service", choices=ALL_SERVICES)
