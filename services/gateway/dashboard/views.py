@@ -861,15 +861,27 @@ def _sufficiency(s: dict, start: date, end: date) -> str:
             + table("Distance and occupancy", ["Figure", "Value"], [
                 [e("Median distance from the child's home area"), e(f'{dist["median_km"]} km' if dist["median_km"] else "-")],
                 [e("90th percentile distance"), e(f'{dist["p90_km"]} km' if dist["p90_km"] else "-")],
-                [e("Placed outside their own area"), e(f'{dist["placed_outside_own_area"]} of {dist["area_known"]} '
-                                                       f'({_pct(dist["share_outside_own_area"])})')],
+                [e("Placed outside their own council"), e(f'{dist["placed_outside_own_area"]} of {dist["area_known"]} '
+                                                          f'({_pct(dist["share_outside_own_area"])})')],
                 [e("Bed nights"), e(occ["bed_nights"])], [e("Mean children placed"), e(occ["mean_children_placed"])],
                 [e("Registered places"), e(occ["registered_places"] if occ["registered_places"] is not None else "-")],
                 [e("Occupancy"), e(_pct(occ["rate"]))]])
             + table("Contract use: placements by fee basis", ["Fee basis", "Placements"],
                     [[e(label(k)), e(v)] for k, v in s["contract_use"]["placements_by_fee_basis"].items()],
                     empty="No fee applied yet.")
+            + _block_use(s["contract_use"].get("block"))
             + "</div></div>")
+
+
+def _block_use(b: dict | None) -> str:
+    if not b or not b["contracts"]:
+        return '<p class="meta">No block contract invoiced in the range.</p>'
+    return table("Block contracts as invoiced", ["Figure", "Value"], [
+        [e("Block contracts"), e(b["contracts"])], [e("Invoiced for the blocks"), e(f'£{float(b["invoiced"]):,.2f}')],
+        [e("Block days invoiced"), e(b["invoiced_days"])],
+        [e("Placements on block contracts"), e(b["placements_on_block_contracts"])],
+        [e("Placements charged above the block"), e(b["placements_charged_above_block"])],
+        [e("Days charged above the block"), e(b["days_charged_above_block"])]])
 
 
 @router.get("/outcomes/sufficiency.csv")

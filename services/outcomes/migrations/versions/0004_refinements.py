@@ -45,6 +45,22 @@ def upgrade() -> None:
     )
     op.create_index("ix_measure_corrections_measurement_id", "measure_corrections", ["measurement_id"])
     op.create_index("ix_measure_corrections_placement_id", "measure_corrections", ["placement_id"])
+    _outside_own_council()
+
+
+def _outside_own_council() -> None:
+    """placements.outside_area meant "another postcode area" before this revision; it now means outside the
+    child's own council (the home's district's council against the placement's la_code): recomputed here."""
+    from libs.common.councils import outside_own_council
+    bind = op.get_bind()
+    placements = sa.table("placements", sa.column("placement_id"), sa.column("la_code"), sa.column("home_id"),
+                          sa.column("outside_area"))
+    homes = sa.table("homes", sa.column("home_id"), sa.column("postcode_district"))
+    rows = bind.execute(sa.select(placements.c.placement_id, placements.c.la_code, homes.c.postcode_district)
+                        .select_from(placements.join(homes, homes.c.home_id == placements.c.home_id))).all()
+    for placement_id, la_code, district in rows:
+        bind.execute(sa.update(placements).where(placements.c.placement_id == placement_id)
+                     .values(outside_area=outside_own_council(la_code, district)))
 
 
 def downgrade() -> None:
