@@ -25,7 +25,7 @@ from typing import Awaitable, Callable
 from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 
-from ..db import Database
+from ..db import Database, is_unavailable
 from ..observability import correlation_id_var, service_var
 from .catalogue import CATALOGUE, Payload, dead_letter_topic, parse_payload
 from .envelope import EventEnvelope
@@ -80,6 +80,7 @@ class EventConsumer:
         self.max_batch = max(1, max_batch)  # 1: every event in its own transaction (the per-event path)
         self.batches = 0  # batches handled in one transaction
         self.batch_fallbacks = 0  # batches that failed and were handled event by event
+        self.outage_waits = 0  # waits for an unavailable database (an event is never parked for one)
         self._subscription: Subscription | None = None
 
     @property
@@ -152,13 +153,21 @@ class EventConsumer:
             await self._deliver(record, envelope)
 
     async def _deliver(self, record: Record, envelope: EventEnvelope) -> None:
-        """One event in its own transaction, retried with backoff, then parked on the dead-letter topic."""
+        """One event in its own transaction, retried with backoff, then parked on the dead-letter topic. A
+        database that cannot be reached is not the event's fault: the event waits for it (its attempts are not
+        used up, and it is never parked for it: the dead-letter row is written to that same database)."""
         error = ""
-        for attempt in range(1, self.retry_attempts + 1):
+        attempt = waits = 0
+        while attempt < self.retry_attempts:
             try:
                 await self.handle(envelope)
                 return
             except Exception as exc:
+                if is_unavailable(exc):
+                    waits += 1
+                    await self._database_unavailable(envelope, exc, waits)
+                    continue
+                attempt += 1
                 # the error's text goes to the dead-letter row and topic (for the operator who replays it), never
                 # to a log line: a database error's message may quote the event's data
                 error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -166,7 +175,23 @@ class EventConsumer:
                                                      "attempt": attempt, "error_type": type(exc).__name__})
                 if attempt < self.retry_attempts:
                     await asyncio.sleep(self.retry_backoff * (2 ** (attempt - 1)))
-        await self.park(envelope, record.topic, error, self.retry_attempts)
+        while True:
+            try:
+                await self.park(envelope, record.topic, error, self.retry_attempts)
+                return
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                waits += 1
+                await self._database_unavailable(envelope, exc, waits)
+
+    async def _database_unavailable(self, envelope: EventEnvelope, exc: BaseException, waits: int) -> None:
+        """Wait a little (growing to 5 s) before trying an event again while the database is unavailable."""
+        self.outage_waits += 1
+        log.warning("database unavailable; the event waits for it",
+                    extra={"event_id": str(envelope.id), "event_type": envelope.type, "waits": waits,
+                           "error_type": type(exc).__name__})
+        await asyncio.sleep(min(5.0, max(self.retry_backoff, 0.05) * 2 ** min(waits - 1, 7)))
 
     async def handle(self, envelope: EventEnvelope) -> HandleResult:
         handler = self.handlers.get(envelope.type)
