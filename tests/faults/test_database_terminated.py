@@ -1,8 +1,10 @@
-"""The referral service's database connections terminated again and again (pg_terminate_backend) while
-councils post referrals through the gateway and retry what failed with the same Idempotency-Key, as a client
-should: every answer is 201 or 503 with Retry-After (never a 500 or 502); the service recovers without a
-restart; every referral answered 201 is there afterwards, once (one referral per key), readable, and its
-referral.received reached every consumer."""
+"""Database faults under load. The referral and matching services' connections terminated again and again
+(pg_terminate_backend) while councils post referrals through the gateway and retry what failed with the same
+Idempotency-Key, as a client should, and matching consumes them: every answer is 201 or 503 with Retry-After
+(never a 500 or 502); the services recover without a restart; every referral answered 201 is there
+afterwards, once (one referral per key), readable, and its referral.received reached every consumer. And a
+consumer's database refusing it for seconds: its events wait for the database (none parked on the
+dead-letter topic, the consumer never stops), then every one is handled once."""
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +19,10 @@ from sqlalchemy.engine import make_url
 from libs.common.db import make_engine
 from services.referral.tables import referrals
 
-from ..support import PG_ADMIN_URL
-from ..support.faults import QUICK_GROUPS, assert_delivered_once_in_order, outboxes, rows
+from ..support import PG_ADMIN_URL, wait_for
+from ..support.faults import (QUICK_GROUPS, assert_delivered_once_in_order, assert_read_models_equal_clean_run,
+                              outboxes, rows)
+from ..support.matching import refer
 from ..support.referrals import REFERRAL
 
 pytestmark = pytest.mark.parametrize("system_overrides", ["kafka-postgres"], indirect=True)
@@ -39,7 +43,7 @@ async def test_terminated_connections_answer_503_recover_without_a_restart_and_l
         while not stop.is_set():
             async with admin.connect() as conn:
                 kills["backends"] += len((await conn.execute(text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'itp_referral' "
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename IN ('itp_referral', 'itp_matching') "
                     "AND datname = :db AND pid <> pg_backend_pid()"), {"db": database})).all())
             await asyncio.sleep(KILL_EVERY)
 
@@ -95,3 +99,30 @@ async def test_terminated_connections_answer_503_recover_without_a_restart_and_l
     written = (await outboxes(sut))["referral"]
     assert Counter(r["event_type"] for r in written)["referral.received"] == REQUESTS + 1
     await assert_delivered_once_in_order(sut)
+
+
+async def test_a_consumer_whose_database_refuses_it_waits_and_parks_nothing(make_system):
+    sut = await make_system(**QUICK_GROUPS)
+    matching = sut.runtime("matching")
+    database = make_url(matching.db.url).database
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text('ALTER ROLE "itp_matching" NOLOGIN'))
+            await conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE usename = 'itp_matching' AND datname = :db"), {"db": database})
+        for _ in range(3):
+            await refer(sut)
+
+        def waiting():  # matching's consumer has met the refusal with these events
+            return matching.consumer.outage_waits >= 3
+        await wait_for(waiting, timeout=30)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text('ALTER ROLE "itp_matching" LOGIN'))
+        await admin.dispose()
+    waits = matching.consumer.outage_waits
+    await assert_delivered_once_in_order(sut)  # none parked, every one handled once
+    sizes = await assert_read_models_equal_clean_run(sut)
+    print(f"matching's consumer waited {waits} times for its database; read-model rows compared {sizes}")
+    assert sizes["matching"]["referrals"] == 3
