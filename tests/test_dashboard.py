@@ -6,7 +6,10 @@ import re
 
 import pytest
 
+from sqlalchemy import update
+
 from itp.seed import seed_blueprint, seed_demo
+from services.gateway.tables import api_clients
 
 pytestmark = pytest.mark.parametrize("system_overrides", ["inprocess-sqlite"], indirect=True)
 
@@ -127,6 +130,15 @@ async def test_a_session_outlives_the_access_token_within_its_limit(sut):
         verifier.now = lambda: real() + 8 * 3600 + 60               # past the session limit
         late = await sut.client.get("/dashboard/board")
         assert late.status_code == 303 and late.headers["location"].startswith("/dashboard/sign-in")
+        # a client disabled since sign-in gets no new access token: its session ends with the token it holds
+        sut.client.cookies.clear()
+        verifier.now = real
+        await _sign_in(sut, "demo-hub")
+        async with sut.runtime("gateway").db.session() as session, session.begin():
+            await session.execute(update(api_clients).where(api_clients.c.client_id == "demo-hub").values(active=False))
+        verifier.now = lambda: real() + 11 * 60
+        gone = await sut.client.get("/dashboard/board")
+        assert gone.status_code == 303 and gone.headers["location"].startswith("/dashboard/sign-in")
     finally:
         verifier.now = real
 

@@ -40,7 +40,7 @@ async def save_referral(session: AsyncSession, *, referral_id: str, la_code: str
                        received_on=received_on, received_day=received_on.toordinal(), received_hours=hours(received_at),
                        withdrawn=False, kind=kind, handoff_from_placement_id=handoff_from_placement_id))
     await session.execute(referral_needs.delete().where(referral_needs.c.referral_id == referral_id))
-    codes = sorted(set(needs))
+    codes = sorted(set(needs)) if kind != "outreach" else []  # needs by need: the demand for beds
     if codes:
         await session.execute(referral_needs.insert(), [
             dict(referral_id=referral_id, need_code=c, la_code=la_code, received_day=received_on.toordinal())
