@@ -119,6 +119,10 @@ async def test_the_outreach_report_counts_held_placements_against_fees_per_inter
     assert councils[B]["retainer_fees"] == "2000.00" and councils[B]["fees_paid"] == "12000.00"
     assert rep["all"]["return_on_investment"] == str(round((100_000 - 31_500) / 31_500, 2))
 
+    # the sufficiency report counts outreach referrals apart from the demand for beds
+    suff = (await sut.client.get("/v1/reports/sufficiency", headers=sut.hub())).json()
+    assert suff["referrals"]["outreach"] == 3 and suff["referrals"]["total"] == 0
+
     # the CSV: one row per intervention, team, council and the whole
     as_csv = await sut.client.get("/v1/reports/outreach", params={**window, "format": "csv"}, headers=sut.hub())
     assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
