@@ -18,6 +18,7 @@ from urllib.parse import quote
 import aiohttp
 import httpx
 from fastapi import Request, Response
+from starlette.requests import ClientDisconnect
 from yarl import URL
 
 from libs.common.auth import ForwardedTokens, unauthorized
@@ -116,7 +117,7 @@ class Upstreams:
         query = request.scope.get("query_string", b"")
         if query:
             target += "?" + quote(query, safe="/%:@!$&'()*+,;=-._~?")
-        body = await request.body()
+        body = await _body(request)
         if service in self.urls:
             status, content, raw_headers = await self._over_http(service, request.method, target, headers, body)
         else:
@@ -150,6 +151,14 @@ class Upstreams:
         except httpx.HTTPError:
             raise unavailable(service) from None
         return upstream.status_code, upstream.content, _answer_headers(upstream.headers.raw)
+
+
+async def _body(request: Request) -> bytes:
+    """The request's body; a GET or DELETE that declares none is not waited for."""
+    if request.method in ("GET", "DELETE") and "content-length" not in request.headers \
+            and "transfer-encoding" not in request.headers:
+        return b""
+    return await request.body()
 
 
 def _answer_headers(raw) -> list[tuple[bytes, bytes]]:
@@ -186,5 +195,7 @@ class ForwardingMiddleware:
                     response = await self.upstreams_of().forward(service, Request(scope, receive))
                 except ProblemError as exc:
                     return await _problem(scope, receive, send, exc)
+                except ClientDisconnect:
+                    return  # the caller went away before its body arrived: nobody to answer, nothing forwarded
                 return await response(scope, receive, send)
         await self.app(scope, receive, send)
