@@ -4,6 +4,7 @@ webhooks/repository.py. Nothing here commits except `write_access`, which is its
 design: the door writes the access log before the answer leaves, whatever the request itself did."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select, update
@@ -129,23 +130,29 @@ async def spend_from_buckets(session, spent: dict[str, int], *, rate: float, bur
     then what this replica admitted since its last report is taken off (it may go below zero: the other
     replicas then refuse until it refills). Answers the tokens each bucket holds now. Atomic per row, so
     replicas reporting at once are all counted."""
+    dialect = (session.dialect if hasattr(session, "dialect") else session.bind.dialect).name
+    stmt = _spend_statement(dialect, rate, burst)
+    # executemany of one statement: SQLAlchemy sends it as one multi-row INSERT ("insertmanyvalues") without
+    # compiling a statement for each number of rows
+    rows = [{"bucket": k, "tokens": float(burst - n), "updated": now} for k, n in spent.items()]
+    return {bucket: tokens for bucket, tokens in (await session.execute(stmt, rows)).all()}
+
+
+@functools.lru_cache(maxsize=8)
+def _spend_statement(dialect: str, rate: float, burst: int):
+    """The upsert of spend_from_buckets, built once per dialect and limit (it runs every sync period)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = (session.dialect if hasattr(session, "dialect") else session.bind.dialect).name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     least, greatest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
     t = rate_limit_buckets
     stmt = insert(t)
     refilled = least(float(burst), t.c.tokens + greatest(0.0, stmt.excluded.updated - t.c.updated) * rate)
-    stmt = stmt.on_conflict_do_update(index_elements=[t.c.bucket], set_={
+    return stmt.on_conflict_do_update(index_elements=[t.c.bucket], set_={
         # excluded.tokens is burst - spent (what a new bucket would hold)
         "tokens": refilled - (float(burst) - stmt.excluded.tokens),
         "updated": greatest(t.c.updated, stmt.excluded.updated),
     }).returning(t.c.bucket, t.c.tokens)
-    # executemany of one cached statement: SQLAlchemy sends it as one multi-row INSERT ("insertmanyvalues")
-    # without compiling a statement for each number of rows
-    rows = [{"bucket": k, "tokens": float(burst - n), "updated": now} for k, n in spent.items()]
-    return {bucket: tokens for bucket, tokens in (await session.execute(stmt, rows)).all()}
 
 
 async def forget_full_buckets(session, *, before: float) -> None:
