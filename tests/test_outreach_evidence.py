@@ -120,8 +120,10 @@ async def test_the_outreach_report_counts_held_placements_against_fees_per_inter
     assert rep["all"]["return_on_investment"] == str(round((100_000 - 31_500) / 31_500, 2))
 
     # the sufficiency report counts outreach referrals apart from the demand for beds
-    suff = (await sut.client.get("/v1/reports/sufficiency", headers=sut.hub())).json()
-    assert suff["referrals"]["outreach"] == 3 and suff["referrals"]["total"] == 0
+    async def counted():  # the referrals reach outcomes on their own topic
+        r = (await sut.client.get("/v1/reports/sufficiency", headers=sut.hub())).json()
+        return r if r["referrals"]["outreach"] == 3 else None
+    assert (await wait_for(counted))["referrals"]["total"] == 0
 
     # the CSV: one row per intervention, team, council and the whole
     as_csv = await sut.client.get("/v1/reports/outreach", params={**window, "format": "csv"}, headers=sut.hub())
