@@ -192,18 +192,21 @@ async def replay_throughput(bootstrap: str) -> dict[str, tuple[int, float]]:
             try:
                 while await handled() == 0:  # the group joins and is given its partitions
                     await asyncio.sleep(0.01)
-                t1, first = time.perf_counter(), await handled()
+                t1, cpu1, first = time.perf_counter(), time.process_time(), await handled()
                 while await handled() < events:
                     await asyncio.sleep(0.05)
                 joins[group] = t1 - t0
+                cpu[group] = (time.process_time() - cpu1) / max(1, events - first)
                 return events - first, time.perf_counter() - t1
             finally:
                 await sub.stop()
 
         joins: dict[str, float] = {}
+        cpu: dict[str, float] = {}  # this process's CPU seconds per event while the group replays
         figures["consumer, one by one"] = await replay("bench-single", 1, BASELINE)
         figures["consumer, batched"] = await replay("bench-batched", 500, REPLAY)
         figures["joins"] = joins
+        figures["cpu"] = cpu
         async with matching_db.session() as session:
             distinct = (await session.execute(select(func.count()).select_from(
                 matching_metadata.tables["referrals"]))).scalar_one()
@@ -239,6 +242,7 @@ async def main() -> None:
         print(f"\nthroughput: {REPLAY:,} referral.received events, Tansu (3 partitions) + Postgres; "
               f"per-event baselines timed on the first {BASELINE:,}\n")
         joins = throughput.pop("joins")
+        cpu = throughput.pop("cpu")
         rates = {label: n / seconds for label, (n, seconds) in throughput.items()}
         for label, (n, seconds) in throughput.items():
             print(f"{label + ':':<58} {rates[label]:9,.0f} events/s   ({n:,} in {seconds:.2f} s)")
@@ -249,6 +253,11 @@ async def main() -> None:
         print(f"consumer rates from the first event handled; the fresh groups' join took "
               f"{', '.join(f'{s:.1f} s' for s in joins.values())}; load average {os.getloadavg()[0]:.1f} "
               f"on {os.cpu_count()} cores")
+        batched_cpu = cpu.get("bench-batched", 0.0)
+        if batched_cpu:
+            print(f"the batched consumer's own CPU: {batched_cpu * 1e6:.0f} us/event (one by one: "
+                  f"{cpu.get('bench-single', 0.0) * 1e6:.0f} us/event), i.e. {1 / batched_cpu:,.0f} events/s for "
+                  f"a consumer with a core of its own (Postgres and the broker on the other)")
     finally:
         broker.stop()
 
