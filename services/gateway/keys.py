@@ -90,8 +90,15 @@ class SharedKeys:
             await self.refresh()
 
     async def jwks_source(self) -> dict:
-        """What the gateway's TokenVerifier reads its keys from (it decides when to call)."""
-        await self.refresh()
+        """What the gateway's TokenVerifier reads its keys from (it decides when to call). If the database
+        cannot be read just then, the keys already held keep verifying (a database blip must not turn every
+        request into an error); with none held yet, the failure is the caller's."""
+        try:
+            await self.refresh()
+        except Exception as exc:
+            if not self.keyset.jwks()["keys"]:
+                raise
+            log.warning("signing keys not reread; verifying with those held", extra={"error": type(exc).__name__})
         return self.keyset.jwks()
 
     async def rotate(self) -> dict:

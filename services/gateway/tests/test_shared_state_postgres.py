@@ -172,3 +172,19 @@ async def test_the_access_log_and_buckets_survive_their_held_connections_being_t
         await a.state.rate_limits.sync()
         async with a.state.runtime.db.session() as session:
             assert (await session.execute(select(func.count()).select_from(access_log))).scalar_one() == 4
+
+
+async def test_tokens_keep_verifying_with_the_keys_held_while_the_key_table_cannot_be_read(pg_database, tmp_path):
+    from sqlalchemy import text
+
+    async with replicas(pg_database, tmp_path, n=1) as ((a,), (on_a,)):
+        county = await token(on_a)
+        async with a.state.runtime.db.session() as session, session.begin():
+            await session.execute(text("ALTER TABLE signing_keys RENAME TO signing_keys_away"))
+        try:
+            verifier = a.state.runtime.verifier
+            verifier.monotonic = lambda: 10**9  # the key set is due for a reread, which fails
+            assert (await read(on_a, county)).status_code == 200
+        finally:
+            async with a.state.runtime.db.session() as session, session.begin():
+                await session.execute(text("ALTER TABLE signing_keys_away RENAME TO signing_keys"))
