@@ -53,6 +53,31 @@ def pg_database(pg_available):
     _in_thread(drop_database, PG_ADMIN_URL, name)
 
 
+async def _migrate_postgres(database: str) -> None:
+    await migrate_all(admin_url=PG_ADMIN_URL, transport="kafka", database_url_template=pg_template(database))
+
+
+@pytest.fixture(scope="session")
+def pg_migrated_template(pg_available):
+    """Every service's migrations run once a session into this database; each Kafka system test's database is
+    a copy of it (CREATE DATABASE ... TEMPLATE), a fraction of the time of migrating again. Nothing connects to
+    it after the migration (a template must be unused to be copied)."""
+    name = unique("itp_test_tpl_")
+    _in_thread(create_database, PG_ADMIN_URL, name)
+    _in_thread(_migrate_postgres, name)
+    yield name
+    _in_thread(drop_database, PG_ADMIN_URL, name)
+
+
+@pytest.fixture
+def pg_migrated_database(pg_migrated_template):
+    """A fresh, migrated Postgres database for one test (a copy of the session's migrated template)."""
+    name = unique("itp_test_")
+    _in_thread(create_database, PG_ADMIN_URL, name, pg_migrated_template)
+    yield name
+    _in_thread(drop_database, PG_ADMIN_URL, name)
+
+
 @pytest.fixture(scope="session")
 def kafka_broker():
     broker = Broker()
@@ -101,7 +126,7 @@ async def system_overrides(request, tmp_path):
         overrides = dict(transport="inprocess", data_dir=tmp_path / "data", **common)
         await migrate_all(**overrides)
     else:
-        database = request.getfixturevalue("pg_database")
+        database = request.getfixturevalue("pg_migrated_database")
         broker = request.getfixturevalue("kafka_broker")
         overrides = dict(transport="kafka", data_dir=tmp_path / "data", kafka_bootstrap_servers=broker.bootstrap, kafka_enable_idempotence=False, kafka_fetch_max_wait_ms=10,
                          kafka_topic_prefix=unique("t") + ".", kafka_topic_partitions=1,

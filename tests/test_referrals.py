@@ -395,12 +395,16 @@ async def test_no_childs_name_reaches_any_log_line_or_event(sut):
     published: list[bytes] = []
     for service in ("referral", "matching"):
         transport = sut.runtime(service).transport
-        original = transport.publish
+        original, original_many = transport.publish, transport.publish_many
 
         async def tap(topic, key, value, headers=None, _original=original):
             published.append(value)
             return await _original(topic, key, value, headers)
-        transport.publish = tap
+
+        async def tap_many(messages, _original=original_many):  # the relay publishes in batches
+            published.extend(value for _topic, _key, value, _headers in messages)
+            return await _original(messages)
+        transport.publish, transport.publish_many = tap, tap_many
     previous_level = root.level
     root.setLevel(logging.DEBUG)
     try:

@@ -154,15 +154,18 @@ async def provision_postgres(admin_url: str, database_url: str, service: str) ->
         await engine.dispose()
 
 
-async def create_database(admin_url: str, name: str) -> None:
-    if not _IDENT.match(name):
-        raise ValueError(f"unsafe database name {name!r}")
+async def create_database(admin_url: str, name: str, template: str | None = None) -> None:
+    """Create the database unless it exists; with `template`, as a copy of that (unused) database."""
+    for ident in (name, template or name):
+        if not _IDENT.match(ident):
+            raise ValueError(f"unsafe database name {ident!r}")
     engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
             exists = (await conn.execute(text("SELECT 1 FROM pg_database WHERE datname=:d"), {"d": name})).first()
             if not exists:
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+                copy = f' TEMPLATE "{template}"' if template else ""
+                await conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     finally:
         await engine.dispose()
 
