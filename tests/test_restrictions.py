@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from .support.referrals import LEICESTER, LEICS, create_referral
+from .support.referrals import LEICESTER, LEICS, create_referral, events_of
 
 ERASURE = {"reason_code": "erasure_request", "requested_by": "child", "requested_on": "2026-11-20",
            "scope": ["case_record", "health"]}
@@ -47,6 +47,9 @@ async def test_an_erasure_request_is_recorded_as_a_restriction_and_the_record_is
     assert again.status_code == 200 and again.json()["id"] == restriction["id"]
     listed = (await sut.client.get(url, headers=sut.hub())).json()["items"]
     assert [r["id"] for r in listed] == [restriction["id"]]
+    emitted = [e for e in await events_of(sut) if e["type"] == "referral.restricted"]
+    assert [(e["subject_id"], e["payload"]["restriction_id"], e["payload"]["reason_code"]) for e in emitted] == [
+        (child, restriction["id"], "erasure_request")]  # once, codes only
 
     # the council's reads say so: 451 naming the reason and the date, never the record
     read = await sut.client.get(f"/v1/referrals/{child}", headers=sut.council(LEICS))

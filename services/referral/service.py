@@ -15,7 +15,7 @@ from typing import Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
-from libs.common.events.catalogue import ReferralWithdrawn
+from libs.common.events.catalogue import ReferralRestricted, ReferralWithdrawn
 from libs.common.events.outbox import UnitOfWork
 from libs.common.errors import Missing, Stale
 
@@ -273,6 +273,10 @@ async def restrict(uow: UnitOfWork, principal: Principal, referral_id: str, *, r
                        requested_by=requested_by, requested_on=requested_on, scope=scope,
                        recorded_by=principal.client_id, recorded_at=datetime.now(timezone.utc), lifted_at=None)
     await repo.insert_restriction(uow.session, restriction)
+    await uow.emit(ReferralRestricted(referral_id=row["id"], restriction_id=restriction["id"],
+                                      reason_code=reason_code, requested_on=requested_on, scope=scope,
+                                      recorded_at=restriction["recorded_at"]),
+                   subject_id=row["id"], la_code=row["la_code"])
     log.info("restriction recorded", extra={"referral_id": row["id"], "reason_code": reason_code})
     return restriction, True
 

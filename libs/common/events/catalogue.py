@@ -102,6 +102,18 @@ class ReferralWithdrawn(Payload):
     withdrawn_at: datetime
 
 
+class ReferralRestricted(Payload):
+    """The hub recorded a restriction of processing on a child's record (what a right-to-erasure request becomes;
+    docs/decisions/0006-retention.md): nothing is deleted; from now on the record is served to the hub only.
+    Codes only."""
+    referral_id: uuid.UUID
+    restriction_id: uuid.UUID
+    reason_code: str = Field(examples=["erasure_request"])
+    requested_on: date
+    scope: list[str] = Field(examples=[["case_record"]], description="The parts of the record the request names")
+    recorded_at: datetime
+
+
 class ReferralStatusChanged(Payload):
     """One event for every change of a referral's status, whatever moved it (the council, the hub's
     decisions, the expiry sweep): subscribe to this one type to follow a referral. The older events
@@ -442,6 +454,8 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
     EventSpec("referral.withdrawn", 1, TOPIC_REFERRALS, ReferralWithdrawn, "A council withdrew a referral."),
     EventSpec("referral.status_changed", 1, TOPIC_REFERRALS, ReferralStatusChanged,
               "A referral's status changed (one event per change, with the old and new status and why)."),
+    EventSpec("referral.restricted", 1, TOPIC_REFERRALS, ReferralRestricted,
+              "The hub recorded a restriction of processing on a child's record (served to the hub only from now)."),
     EventSpec("home.onboarded", 1, TOPIC_HOMES, HomeOnboarded, "A spoke home went live."),
     EventSpec("impact_risk.assessed", 1, TOPIC_ADMISSIONS, ImpactRiskAssessed,
               "An impact risk assessment ranked the homes for a referral."),
