@@ -3,7 +3,12 @@ same run and database, a plain bulk insert of the same number of invoice lines (
 write its lines). The close reads the placements, contracts and schedules, works out every line with the
 cumulative rounding, takes gapless numbers under the counters' row locks, writes the invoices and lines,
 marks the placements billed and emits invoice.issued and fee_period.closed to the outbox, in one transaction.
-Not a test: it prints figures. Target: under 3 s and within 3x of the bulk insert."""
+Not a test: it prints figures. Target: under 3 s and within 3x of the bulk insert.
+
+Then the read finance and councils make before and after a close, `GET /v1/fee-periods` (service.periods,
+as the route calls it), p50/p99 of R reads (R = min(N, 200), at least 20) for finance and for a council, each
+against baselines in the same run and database: a one-row read by primary key (the floor of any read), and for
+a council the former read (every period, then every invoice of the council to keep the periods holding one)."""
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import statistics  # noqa: E402
+
 from sqlalchemy import func, select, text  # noqa: E402
 
 from itp.system import migrate_all, settings_for  # noqa: E402
@@ -22,9 +29,10 @@ from itp.testing import PG_ADMIN_URL, pg_template  # noqa: E402
 from libs.common.auth import Principal  # noqa: E402
 from libs.common.db import create_database, drop_database  # noqa: E402
 from libs.common.runtime import ServiceRuntime  # noqa: E402
+from services.billing import repository as repo  # noqa: E402
 from services.billing import service  # noqa: E402
-from services.billing.tables import (contracts, fee_schedules, invoice_lines, metadata, placements,  # noqa: E402
-                                     referrals, schemes)
+from services.billing.tables import (contracts, fee_periods, fee_schedules, invoice_lines, metadata,  # noqa: E402
+                                     placements, referrals, schemes)
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 12_000
 COUNCILS = 153
@@ -100,6 +108,47 @@ async def bulk_insert(runtime: ServiceRuntime) -> tuple[float, int]:
     return elapsed, len(rows)
 
 
+async def timed(runtime: ServiceRuntime, reads: int, fn) -> tuple[float, float]:
+    """p50, p99 in ms of `reads` calls of fn(session), each in its own session as a request has."""
+    times = []
+    for _ in range(reads):
+        t = time.perf_counter()
+        async with runtime.db.session() as session:
+            await fn(session)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+async def list_reads(runtime: ServiceRuntime, reads: int) -> dict[str, tuple[float, float]]:
+    async with runtime.db.session() as session:
+        period_id = (await session.execute(select(fee_periods.c.id))).scalars().first()
+    council = Principal(client_id="bench-council", role="council", la_code="E10000000")
+
+    async def floor(session):
+        await repo.fee_period(session, period_id=period_id)
+
+    async def former(session):  # the read before this change, kept here as the baseline
+        rows = await repo.fee_periods_list(session, None)
+        mine = {i["fee_period_id"] for i in await repo.invoices_list(session, council)}
+        return [r for r in rows if r["id"] in mine]
+
+    async def finance(session):
+        await service.periods(session, FINANCE, None)
+
+    async def of_council(session):
+        await service.periods(session, council, None)
+
+    async with runtime.db.session() as session:  # same answers, or the figures mean nothing
+        assert [r["id"] for r in await former(session)] == \
+            [r["id"] for r in await service.periods(session, council, None)]
+    out = {}
+    for name, fn in (("floor", floor), ("finance", finance), ("former", former), ("council", of_council)):
+        await timed(runtime, 3, fn)  # warm (connections, compiled statements)
+        out[name] = await timed(runtime, reads, fn)
+    return out
+
+
 async def main() -> None:
     database = f"itp_bench_{uuid.uuid4().hex[:8]}"
     await create_database(PG_ADMIN_URL, database)
@@ -115,6 +164,8 @@ async def main() -> None:
             async with runtime.db.session() as session:
                 invoices = (await session.execute(text("SELECT count(*) FROM invoices"))).scalar_one()
             bulk, lines = await bulk_insert(runtime)
+            reads = max(20, min(N, 200))
+            listing = await list_reads(runtime, reads)
         finally:
             await runtime.db.dispose()
     finally:
@@ -125,6 +176,13 @@ async def main() -> None:
     print(f"  plain bulk insert of the same lines          {bulk:7.3f} s")
     print(f"  ratio close / bulk insert                    {closing / bulk if bulk else float('nan'):7.2f} x"
           f"   (target: under 3 s and within 3x)")
+    print(f"GET /v1/fee-periods as service.periods reads it, {reads} reads each (ms; ratio of p50 to the floor):")
+    base = listing["floor"][0]
+    for name, label in (("floor", "floor: one period by primary key"), ("finance", "finance: every period"),
+                        ("former", "council, former read (periods + its invoices)"),
+                        ("council", "council: periods holding its invoices")):
+        p50, p99 = listing[name]
+        print(f"  {label:<46} p50 {p50:6.2f}  p99 {p99:6.2f}   ratio {p50 / base if base else float('nan'):5.2f} x")
 
 
 if __name__ == "__main__":

@@ -466,8 +466,12 @@ class Mixed:
                         await self.placement_moves(http)
 
             async def finance():
+                # the finance officer is another user with its own connection: sharing the actors' pool
+                # (limit=concurrency, always full) left this request queued in aiohttp's connector until the
+                # actors stopped, i.e. about seconds/2 whatever the server did (the "10 s" fee-period list)
                 await asyncio.sleep(seconds / 2)
-                await self.close_fee_period(http)
+                async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as own:
+                    await self.close_fee_period(own)
 
             await asyncio.gather(*(actor(i) for i in range(concurrency)), finance())
             elapsed = time.perf_counter() - start

@@ -595,10 +595,7 @@ async def period_view(session, principal: Principal, period_id: str) -> dict:
 
 
 async def periods(session, principal: Principal, scheme: str | None) -> list[dict]:
-    rows = await repo.fee_periods_list(session, scheme)
-    if principal.is_council:  # only the periods that hold one of its invoices
-        mine = {i["fee_period_id"] for i in await repo.invoices_list(session, principal)}
-        rows = [r for r in rows if r["id"] in mine]
+    rows = await repo.fee_periods_list(session, scheme, principal)  # a council: the periods holding its invoices
     return [{**r, "unpriced": r["unpriced"] if not principal.is_council else [], "invoices": None} for r in rows]
 
 
