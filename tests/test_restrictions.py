@@ -80,3 +80,100 @@ async def test_an_erasure_request_is_recorded_as_a_restriction_and_the_record_is
     seen = {(r["action"], r["client_id"], r["status"]) for r in log}
     assert ("create", "hub-hub", 201) in seen and ("read", "hub-hub", 200) in seen
     assert ("denied", f"council-{LEICS}", 451) in seen, seen
+
+
+@pytest.mark.parametrize("system_overrides", ["inprocess-sqlite", "kafka-postgres"], indirect=True)
+async def test_every_service_answers_a_council_451_for_a_restricted_child_and_serves_it_again_once_lifted(sut):
+    """assessment, outcomes and billing keep referral.restricted (and referral.restriction_lifted) in their own
+    tables: the council's placement, intervention and outcome reads of the child answer 451 with the reason and
+    date, its listings leave the child out and count it, its invoice keeps the child's lines and money with the
+    child's reference withheld; the hub reads everything, marked; after the hub lifts it, the council reads it
+    again everywhere."""
+    from itp.testing import wait_for
+
+    from .support.assessment import admit, arrive, new_home
+    from .support.faults import close_period, contract, month_start, settled
+    from .support.outreach import accept_outreach, create_team, refer_outreach
+
+    today = date.today()
+    await contract(sut, LEICS)
+    placement = await admit(sut, await new_home(sut), la_code=LEICS)
+    kept = await admit(sut, await new_home(sut), la_code=LEICS)
+    await arrive(sut, placement, days_ago=40)
+    await arrive(sut, kept, days_ago=40)
+    outreach = await refer_outreach(sut, LEICS)
+    await accept_outreach(sut, outreach, (await create_team(sut))["id"])
+    await settled(sut)
+    await close_period(sut, month_start(today - timedelta(days=40)))
+    child = placement["referral_id"]
+    council = sut.council(LEICS)
+
+    async def council_page(url):
+        r = await sut.client.get(url, headers=council)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    invoice_url = None
+    for i in (await council_page("/v1/invoices"))["items"]:
+        lines = (await council_page(f"/v1/invoices/{i['id']}"))["lines"]
+        if any(line["placement_id"] == placement["id"] for line in lines):
+            invoice_url = f"/v1/invoices/{i['id']}"
+    assert invoice_url, "the child's month was invoiced"
+    intervention = (await council_page(f"/v1/interventions?referral_id={outreach}"))["items"][0]
+
+    restricted = {}
+    for referral_id in (child, outreach):
+        made = await sut.client.post(f"/v1/referrals/{referral_id}/restrictions", json=ERASURE, headers=sut.hub())
+        assert made.status_code == 201, made.text
+        restricted[referral_id] = made.json()["id"]
+    await settled(sut)
+
+    # the council: 451 naming the reason and the date, never the record, in every service
+    for url in (f"/v1/placements/{placement['id']}", f"/v1/placements/{placement['id']}/plan",
+                f"/v1/placements/{placement['id']}/ssda903-episodes", f"/v1/interventions/{intervention['id']}",
+                f"/v1/outcomes/placements/{placement['id']}", f"/v1/journeys/placements/{placement['id']}"):
+        r = await sut.client.get(url, headers=council)
+        assert r.status_code == 451, (url, r.status_code, r.text)
+        assert r.json()["reason_code"] == "erasure_request" and r.json()["requested_on"] == "2026-11-20", r.text
+        assert child not in r.text and outreach not in r.text
+    # listings and exports leave the child out and say how many
+    page = await council_page("/v1/placements")
+    assert [p["id"] for p in page["items"]] == [kept["id"]] and page["restricted_omitted"] == 1
+    page = await council_page("/v1/interventions")
+    assert page["items"] == [] and page["restricted_omitted"] == 1
+    episodes = await council_page(f"/v1/placements/ssda903-episodes?from={today - timedelta(days=60)}")
+    assert {e["placement_id"] for e in episodes["items"]} == {kept["id"]} and episodes["restricted_omitted"] == 1
+    # the invoice keeps the child's lines and money, the child's reference withheld
+    seen = await council_page(invoice_url)
+    withheld = [line for line in seen["lines"] if line["child_withheld"]]
+    assert withheld and all(line["child_ref"] is None and line["placement_id"] is None for line in withheld)
+    assert placement["id"] not in str(seen) and kept["id"] in str(seen)
+    # the hub: everything, marked
+    hub = await sut.client.get(f"/v1/placements/{placement['id']}", headers=sut.hub())
+    assert hub.status_code == 200 and hub.json()["restriction"]["id"] == restricted[child]
+    hub_outcomes = (await sut.client.get(f"/v1/outcomes/placements/{placement['id']}", headers=sut.hub())).json()
+    assert hub_outcomes["restriction"]["reason_code"] == "erasure_request"
+    hub_intervention = (await sut.client.get(f"/v1/interventions/{intervention['id']}", headers=sut.hub())).json()
+    assert hub_intervention["restriction"]["id"] == restricted[outreach]
+    hub_invoice = (await sut.client.get(invoice_url, headers=sut.hub("finance", scopes=("invoices:read",)))).json()
+    assert [line["restriction"]["id"] for line in hub_invoice["lines"] if line["placement_id"] == placement["id"]]
+    assert hub_invoice["total"] == seen["total"]
+
+    # the hub lifts the placement child's restriction: recorded, idempotent, emitted once
+    lift_url = f"/v1/referrals/{child}/restrictions/{restricted[child]}/lift"
+    assert (await sut.client.post(lift_url, headers=council)).status_code == 403
+    lifted = await sut.client.post(lift_url, headers={**sut.hub(), "Idempotency-Key": "lift-1"})
+    assert lifted.status_code == 200 and lifted.json()["lifted_at"] and lifted.json()["lifted_by"] == "hub-hub"
+    again = await sut.client.post(lift_url, headers=sut.hub())
+    assert again.status_code == 200 and again.json()["lifted_at"] == lifted.json()["lifted_at"]
+    emitted = [e for e in await events_of(sut) if e["type"] == "referral.restriction_lifted"]
+    assert [(e["subject_id"], e["payload"]["restriction_id"]) for e in emitted] == [(child, restricted[child])]
+    await settled(sut)
+    for url in (f"/v1/referrals/{child}", f"/v1/placements/{placement['id']}",
+                f"/v1/outcomes/placements/{placement['id']}"):
+        r = await sut.client.get(url, headers=council)
+        assert r.status_code == 200, (url, r.text)
+    assert (await council_page("/v1/placements"))["restricted_omitted"] == 0
+    assert any(line["placement_id"] == placement["id"] for line in (await council_page(invoice_url))["lines"])
+    # the other child stays restricted
+    assert (await sut.client.get(f"/v1/interventions/{intervention['id']}", headers=council)).status_code == 451

@@ -110,7 +110,8 @@ async def objects_of_council_a(sut) -> dict:
                     "review_id": review["id"], "code": "safety_and_risk_plan", "version": "1",
                     "contract_id": contract["id"], "period_id": period["id"], "invoice_id": invoice["id"],
                     "fmt": "pdf", "month": last_month.strftime("%Y-%m"), "timepoint": "baseline", "la_code": A,
-                    "team_id": team["id"], "intervention_id": intervention_id},
+                    "team_id": team["id"], "intervention_id": intervention_id,
+                    "restriction_id": str(uuid.uuid4())},  # none recorded: the hub-only lift route refuses B first
             "secrets": [referral["id"], "A-CHILD-7731", hook_url, hook["secret"], outreach_id, "A-OUTREACH-7731"],
             "snapshots": {f"/v1/referrals/{referral['id']}": referral,
                           f"/v1/referrals/{outreach_id}": (await sut.client.get(f"/v1/referrals/{outreach_id}",

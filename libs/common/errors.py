@@ -244,9 +244,11 @@ def install_problem_handlers(app: FastAPI, problems: Mapping[type[Exception], Pr
     from sqlalchemy.exc import IntegrityError
 
     from .http.preconditions import stale
+    from .restrictions import Restricted, restricted_problem
 
     defaults: dict[type[Exception], ProblemMapper] = {
         Missing: lambda exc: NotFound(exc.what),
+        Restricted: restricted_problem,
         Stale: lambda exc: stale(exc.current_version, exc.what),
     }
     for exc_type, mapper in {**defaults, **(problems or {})}.items():

@@ -3,6 +3,8 @@ the inbox drops a redelivered event, and the placement is unique per admission. 
 unit of work and commits it; the operation only writes."""
 from __future__ import annotations
 
+from libs.common.restrictions import consumers as restriction_consumers
+
 from datetime import datetime, timezone
 
 from libs.common.events.catalogue import (
@@ -19,6 +21,7 @@ from libs.common.ids import (
 )
 
 from . import service
+from .tables import restricted_children
 
 __all__ = ["HANDLERS", "placement_id_for"]
 
@@ -49,3 +52,6 @@ async def on_outreach_accepted(uow: UnitOfWork, event: EventEnvelope, payload: O
 
 HANDLERS = {"admission.accepted": on_admission_accepted, "outreach.accepted": on_outreach_accepted, "placement.fee_applied": on_fee_applied,
             "referral.received": on_referral, "referral.updated": on_referral}
+
+# referral.restricted / referral.restriction_lifted kept in restricted_children (libs.common.restrictions)
+HANDLERS.update(restriction_consumers(restricted_children))

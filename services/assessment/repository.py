@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
+from libs.common import restrictions as restriction_rules
 from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.common.tenancy import readable
 from libs.common import weekly_fees as weekly_fees_model
@@ -19,7 +20,7 @@ from .domain.deadlines import deadline_key, deadline_state
 from .domain.intervention import follow_ups_due
 from .domain.placement import Extension, PhaseSpan, Placement, Status, allowed_moves
 from .domain.schedule import plan_is_late, statutory_reviews
-from .tables import (children, deadline_notices, intervention_follow_ups, intervention_sessions, interventions,
+from .tables import (restricted_children, children, deadline_notices, intervention_follow_ups, intervention_sessions, interventions,
                      placements, plan_versions, plans, reviews, tasks, weekly_fees)
 
 
@@ -90,7 +91,7 @@ async def get_placement(session: AsyncSession, principal: Principal, placement_i
     if for_update:
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).mappings().first()
-    return dict(row) if row else None
+    return await council_guard(session, principal, dict(row) if row else None)
 
 
 async def get_plan(session: AsyncSession, principal: Principal, plan_id: str, *, for_update: bool = False):
@@ -385,7 +386,7 @@ async def get_intervention(session: AsyncSession, principal: Principal, interven
     if for_update:
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).mappings().first()
-    return dict(row) if row else None
+    return await council_guard(session, principal, dict(row) if row else None)
 
 
 async def intervention_exists(session: AsyncSession, intervention_id: str) -> bool:
@@ -464,3 +465,21 @@ async def open_follow_ups(session: AsyncSession, today: date) -> list[dict]:
                         "state": deadline_state(due, False, today)})
     out.sort(key=lambda d: (d["due_date"], d["deadline_key"]))
     return out
+
+
+# --- restrictions of processing (decision 0006; libs.common.restrictions) ------------------------------------
+async def council_guard(session: AsyncSession, principal: Principal, row: dict | None) -> dict | None:
+    """A child's record read by a council: Restricted (answered 451) when a restriction is in force."""
+    if row is not None and principal.is_council:
+        await restriction_rules.guard(session, restricted_children, principal, row["referral_id"])
+    return row
+
+
+async def restriction_marker(session: AsyncSession, principal: Principal, referral_id: str) -> dict | None:
+    """The hub's marker of a restricted child (a council never gets here for one: council_guard refused it)."""
+    return await restriction_rules.guard(session, restricted_children, principal, referral_id)
+
+
+async def screen(session: AsyncSession, principal: Principal, rows: list[dict]):
+    """A listing's rows as the caller is served them: (rows, the hub's markers by referral id, omitted)."""
+    return await restriction_rules.screen(session, restricted_children, principal, rows)

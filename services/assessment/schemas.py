@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.common.weekly_fees import WeeklyFee, WeeklyFeeApplied
 
 from libs.common.pagination import Page
+from libs.common.restrictions import OMITTED_FIELD, RESTRICTION_FIELD, RestrictionMarker
 
 from libs.common.vocabulary import LEGAL_STATUSES
 
@@ -150,6 +151,7 @@ class Episode(BaseModel):
 
 class EpisodeList(BaseModel):
     items: list[Episode]
+    restricted_omitted: int = OMITTED_FIELD
     collection_year: str | None = Field(default=None, examples=["2026-27"])
 
 
@@ -179,6 +181,7 @@ class CscPlacementList(BaseModel):
     """The caller's placements in the DfE children's social care API's shape, one item per child: the council puts
     each child's child_looked_after_placements inside its own social_care_episodes record."""
     items: list[CscChild]
+    restricted_omitted: int = OMITTED_FIELD
     collection_year: str | None = Field(default=None, examples=["2026-27"])
 
 
@@ -248,6 +251,7 @@ class PlacementOut(BaseModel):
     weekly_fee: WeeklyFee | None = Field(default=None, description=(
         "The weekly fee that applies today (not on the as_of date): billing's contract and fee schedule for "
         "the council. Null when none applies (see weekly_fee_applied) or not yet known"))
+    restriction: RestrictionMarker | None = RESTRICTION_FIELD
     weekly_fee_applied: WeeklyFeeApplied | None = None
     reason_new_episode: str | None = Field(default=None, description="SSDA903 RNE of the first episode")
     home_urn: str | None = Field(default=None, description="The home's Ofsted URN")
@@ -317,7 +321,7 @@ class EndingCode(BaseModel):
 
 
 class PlacementPage(Page[PlacementOut]):
-    pass
+    restricted_omitted: int = OMITTED_FIELD
 
 
 class DeadlinePage(Page[DeadlineOut]):
@@ -432,7 +436,8 @@ class InterventionOut(BaseModel):
     follow_ups: list[FollowUpOut] = Field(description="6 weeks, 3 months and 6 months after the close")
     version: int
     links: dict
+    restriction: RestrictionMarker | None = RESTRICTION_FIELD
 
 
 class InterventionPage(Page[InterventionOut]):
-    pass
+    restricted_omitted: int = OMITTED_FIELD

@@ -338,12 +338,14 @@ async def child_facts(uow: UnitOfWork, referral_id: str, la_code: str, facts: di
 
 async def episodes(session, principal: Principal, *, placement: str | None = None, start: date | None = None,
                    end: date | None = None) -> tuple[list[dict], list[str]]:
-    """The caller's SSDA903 episodes between two days (each placement's, oldest first) and the child records
-    (referral ids) they came from. A placement the caller may not read is Missing."""
+    """The caller's SSDA903 episodes between two days (each placement's, oldest first), the child records
+    (referral ids) they came from, and how many of a council's placements were left out because the child's record
+    is restricted (decision 0006). A placement the caller may not read is Missing."""
     rows = await repo.arrived_placements(session, principal, placement=placement, start=start, end=end)
-    if placement is not None and not rows:
+    if placement is not None:  # one placement: a council's restricted child is Restricted (451)
         if await repo.get_placement(session, principal, placement) is None:
             raise Missing("placement")
+    rows, _, omitted = await repo.screen(session, principal, rows)  # the exports leave a restricted child out
     kids = await repo.children_of(session, [r["referral_id"] for r in rows])
     out = []
     for r in rows:
@@ -352,7 +354,7 @@ async def episodes(session, principal: Principal, *, placement: str | None = Non
             if ssda903.overlaps(e, start, end):
                 out.append({**e, "placement_id": r["id"], "la_code": r["la_code"],
                             "dfe_la_number": dfe_la_number(r["la_code"])})
-    return out, [r["referral_id"] for r in rows]
+    return out, [r["referral_id"] for r in rows], omitted
 
 
 async def csc_placements(session, principal: Principal, *, placement: str | None = None, start: date | None = None,
@@ -361,9 +363,10 @@ async def csc_placements(session, principal: Principal, *, placement: str | None
     ({la_child_id, la_code, dfe_la_number, child_looked_after_placements}), and the child records they came from.
     A placement the caller may not read is Missing."""
     rows = await repo.arrived_placements(session, principal, placement=placement, start=start, end=end)
-    if placement is not None and not rows:
+    if placement is not None:  # one placement: a council's restricted child is Restricted (451)
         if await repo.get_placement(session, principal, placement) is None:
             raise Missing("placement")
+    rows, _, omitted = await repo.screen(session, principal, rows)  # the exports leave a restricted child out
     kids = await repo.children_of(session, [r["referral_id"] for r in rows])
     children: dict[str, dict] = {}
     for r in rows:
@@ -375,7 +378,7 @@ async def csc_placements(session, principal: Principal, *, placement: str | None
             "la_child_id": child_ref, "la_code": r["la_code"], "dfe_la_number": dfe_la_number(r["la_code"]),
             "child_looked_after_placements": []})
         child["child_looked_after_placements"].append(item)
-    return list(children.values()), [r["referral_id"] for r in rows]
+    return list(children.values()), [r["referral_id"] for r in rows], omitted
 
 
 # --- what the consumer and the periodic jobs run ------------------------------------------------------

@@ -58,7 +58,7 @@ def invoice_pdf(view: dict, contract_name: str) -> bytes:
     pdf.set_font("Helvetica", size=9)
     for line in view["lines"]:
         ref = line.get("refers_to")
-        cells = [str(line["line_no"]), line["kind"], (line["child_ref"] or ("retainer" if line.get("stream") == "outreach" else "block"))[:24], str(line["from_date"]),
+        cells = [str(line["line_no"]), line["kind"], (line["child_ref"] or ("withheld" if line.get("child_withheld") else "retainer" if line.get("stream") == "outreach" else "block"))[:24], str(line["from_date"]),
                  str(line["to_date"]), str(line["days"]),
                  format_pence(line["weekly_pence"]) if line["weekly_pence"] else "", line["daily_rate"] or "",
                  format_pence(line["amount_pence"]),

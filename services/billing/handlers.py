@@ -2,6 +2,8 @@
 event, and each operation sets state (an upsert, a transition replaced, an end date set) rather than adding."""
 from __future__ import annotations
 
+from libs.common.restrictions import consumers as restriction_consumers
+
 from datetime import datetime, timezone
 
 from libs.common.events.catalogue import (
@@ -20,6 +22,7 @@ from libs.common.events.outbox import UnitOfWork
 from libs.common.ids import intervention_id_for
 
 from . import service
+from .tables import restricted_children
 
 
 def _now() -> datetime:
@@ -85,3 +88,6 @@ HANDLERS = {"referral.received": on_referral, "referral.updated": on_referral,
             "phase.transitioned": on_phase_transitioned, "placement.ended": on_placement_ended,
             "outreach.accepted": on_outreach_accepted, "intervention.started": on_intervention_started,
             "intervention.status_changed": on_intervention_status, "intervention.closed": on_intervention_closed}
+
+# referral.restricted / referral.restriction_lifted kept in restricted_children (libs.common.restrictions)
+HANDLERS.update(restriction_consumers(restricted_children))

@@ -11,9 +11,10 @@ from sqlalchemy import Select, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
+from libs.common import restrictions as restriction_rules
 from libs.common.tenancy import readable
 
-from .tables import (add_ons, admissions, billing_changes, contracts, fee_notices, fee_periods, fee_schedules,
+from .tables import (restricted_children, add_ons, admissions, billing_changes, contracts, fee_notices, fee_periods, fee_schedules,
                      home_costs, interventions, invoice_counters, invoice_lines, invoices, placements, referrals,
                      schemes)
 
@@ -447,3 +448,27 @@ __all__ = ["and_"]
 
 async def set_unpriced(session: AsyncSession, period_id: str, unpriced: list[dict]) -> None:
     await session.execute(update(fee_periods).where(fee_periods.c.id == period_id).values(unpriced=unpriced))
+
+
+# --- restrictions of processing (decision 0006; libs.common.restrictions) ------------------------------------
+async def line_children(session: AsyncSession, lines: list[dict]) -> dict[str, str]:
+    """Each line's child (referral id), by the line's placement or outreach intervention."""
+    placement_ids = sorted({line["placement_id"] for line in lines if line.get("placement_id")})
+    intervention_ids = sorted({line["intervention_id"] for line in lines if line.get("intervention_id")})
+    by_placement, by_intervention = {}, {}
+    if placement_ids:
+        by_placement = dict((await session.execute(select(placements.c.id, placements.c.referral_id).where(
+            placements.c.id.in_(placement_ids)))).all())
+    if intervention_ids:
+        by_intervention = dict((await session.execute(select(interventions.c.id, interventions.c.referral_id).where(
+            interventions.c.id.in_(intervention_ids)))).all())
+    out = {}
+    for line in lines:
+        child = by_placement.get(line.get("placement_id")) or by_intervention.get(line.get("intervention_id"))
+        if child:
+            out[line["id"]] = child
+    return out
+
+
+async def restrictions_in_force(session: AsyncSession, referral_ids) -> dict[str, dict]:
+    return await restriction_rules.in_force(session, restricted_children, referral_ids)

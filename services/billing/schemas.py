@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from libs.common.restrictions import RESTRICTION_FIELD, RestrictionMarker
+
 from .domain.money import CURRENCY, format_pence
 
 
@@ -173,6 +175,10 @@ class InvoiceLineOut(BaseModel):
     rate_key: str | None = Field(default=None, examples=["phase_1", "outreach_weekly"], description=(
         "phase_1, phase_2, blended, add_on:<kind>, block, outreach_weekly, outreach_fixed or outreach_retainer"))
     intervention_id: str | None = Field(default=None, description="An outreach line: the intervention")
+    child_withheld: bool = Field(default=False, description=(
+        "A council's view of a line for a child whose record is under a restriction of processing (decision "
+        "0006): the amount stays invoiced, child_ref, placement_id, home_id and intervention_id are withheld"))
+    restriction: RestrictionMarker | None = RESTRICTION_FIELD
 
 
 class InvoiceOut(InvoiceSummary):

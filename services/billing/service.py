@@ -11,6 +11,7 @@ from libs.common.auth import Principal
 from libs.common.events.catalogue import FeePeriodClosed, InvoiceIssued, InvoiceLine, PlacementFeeApplied
 from libs.common.events.outbox import UnitOfWork
 from libs.common.errors import Missing, Stale
+from libs.common.restrictions import marker
 
 from . import repository as repo
 from .domain.applied import Applied, applied_fee
@@ -620,7 +621,28 @@ async def invoice_view(session, principal: Principal, invoice_id: str) -> dict:
                     "refers_to": None if ref is None else {
                         "line_id": ref["id"], "invoice_id": ref["invoice_id"], "line_no": ref["line_no"],
                         "invoice_number": invoice_number(ref["sequence"], ref["number"])}})
-    return {**_invoice_summary(row), "lines": out}
+    return {**_invoice_summary(row), "lines": await _restricted_lines(session, principal, out)}
+
+
+# A restricted child's lines (decision 0006): the money is still invoiced, so the invoice keeps every line and its
+# amount, days and rate; a council's view withholds what names the child (child_ref, placement, home,
+# intervention) and says so (child_withheld); the hub's view keeps it all, with the restriction's marker.
+WITHHELD = ("child_ref", "placement_id", "home_id", "intervention_id")
+
+
+async def _restricted_lines(session, principal: Principal, lines: list[dict]) -> list[dict]:
+    children = await repo.line_children(session, lines)
+    restricted = await repo.restrictions_in_force(session, children.values())
+    out = []
+    for line in lines:
+        r = restricted.get(children.get(line["id"], ""))
+        if r is None:
+            out.append({**line, "child_withheld": False, "restriction": None})
+        elif principal.is_council:
+            out.append({**line, **{k: None for k in WITHHELD}, "child_withheld": True, "restriction": None})
+        else:
+            out.append({**line, "child_withheld": False, "restriction": marker(r)})
+    return out
 
 
 async def viability(session, *, home_id: str, first_month: date, last_month: date, places: int) -> dict:

@@ -1,6 +1,7 @@
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
 
 from libs.common.http import idempotency_table
+from libs.common.restrictions import restricted_children_table
 from libs.common.runtime import build_metadata
 from libs.common.types import UtcDateTime
 
@@ -217,3 +218,7 @@ interventions = Table(
     Column("billed_through", Date, nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# restrictions of processing in force on a child's record (decision 0006; libs.common.restrictions): councils'
+# reads of the child answer 451, the hub's carry a marker
+restricted_children = restricted_children_table(metadata)

@@ -4,6 +4,8 @@ assessment service's outreach interventions, issue 16) gives an outreach team it
 payload and calls a service operation with the consumer's unit of work (the consumer commits)."""
 from __future__ import annotations
 
+from libs.common.restrictions import consumers as restriction_consumers
+
 from libs.common.events.consumer import handles_many
 from libs.common.events.catalogue import (InterventionClosed, PhaseTransitioned, PlacementEnded, PlacementFeeApplied, PlacementStarted,
                                           ReferralReceived, ReferralUpdated, ReferralWithdrawn)
@@ -11,6 +13,7 @@ from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
 
 from . import service
+from .tables import restricted_children
 from .repository import utcnow
 
 
@@ -77,3 +80,6 @@ HANDLERS = {
     "placement.fee_applied": on_fee_applied,
     "intervention.closed": on_intervention_closed,
 }
+
+# referral.restricted / referral.restriction_lifted kept in restricted_children (libs.common.restrictions)
+HANDLERS.update(restriction_consumers(restricted_children))

@@ -2,6 +2,7 @@ from libs.common.types import UtcDateTime
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text, text
 
 from libs.common.http import idempotency_table
+from libs.common.restrictions import restricted_children_table
 from libs.common.runtime import build_metadata
 from libs.common.weekly_fees import weekly_fees_table
 
@@ -188,3 +189,7 @@ matching_state = Table(
 
 # the weekly fee billing tells for each child (placement.fee_applied): libs/common/weekly_fees.py
 weekly_fees = weekly_fees_table(metadata)
+
+# restrictions of processing in force on a child's record (decision 0006; libs.common.restrictions): councils'
+# reads of the child answer 451, the hub's carry a marker
+restricted_children = restricted_children_table(metadata)

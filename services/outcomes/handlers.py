@@ -3,6 +3,8 @@ state (an upsert, an end set) rather than adding, so a redelivered event changes
 topics may arrive in any order, so each fills in what an earlier one could not know."""
 from __future__ import annotations
 
+from libs.common.restrictions import consumers as restriction_consumers
+
 from libs.common.events.catalogue import (
     AdmissionAccepted,
     AdmissionDeclined,
@@ -24,6 +26,7 @@ from libs.common.events.envelope import EventEnvelope
 from libs.common.events.outbox import UnitOfWork
 
 from . import service
+from .tables import restricted_children
 
 
 async def on_referral(uow: UnitOfWork, event: EventEnvelope, payload: ReferralReceived) -> None:
@@ -142,3 +145,6 @@ HANDLERS = {"referral.received": on_referral, "referral.updated": on_referral, "
             "intervention.session_logged": on_intervention_session,
             "intervention.follow_up_recorded": on_intervention_follow_up,
             "intervention.closed": on_intervention_closed}
+
+# referral.restricted / referral.restriction_lifted kept in restricted_children (libs.common.restrictions)
+HANDLERS.update(restriction_consumers(restricted_children))

@@ -9,9 +9,10 @@ from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
+from libs.common import restrictions as restriction_rules
 from libs.common.tenancy import readable
 
-from .tables import (assessments, contract_lines, decisions, fee_notices, homes, intervention_follow_ups,
+from .tables import (restricted_children, assessments, contract_lines, decisions, fee_notices, homes, intervention_follow_ups,
                      intervention_sessions, interventions, invoice_lines, measure_corrections, measure_notices,
                      measurements, outreach_lines, outreach_setting_changes, outreach_settings, placements,
                      referral_needs, referrals)
@@ -161,10 +162,15 @@ def readable_placements(principal: Principal) -> Select:
 
 async def readable_placement(session: AsyncSession, principal: Principal, placement_id: str,
                              *, for_update: bool = False) -> dict | None:
+    """A placement the caller may read; a council's placement of a child whose record is restricted raises
+    Restricted (answered 451, decision 0006)."""
     stmt = readable_placements(principal).where(placements.c.placement_id == placement_id)
     if for_update:
         stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).mappings().first()
+    row = (await session.execute(stmt)).mappings().first()
+    if row is not None and principal.is_council:
+        await restriction_rules.guard(session, restricted_children, principal, row["referral_id"])
+    return row
 
 
 # --- measures -----------------------------------------------------------------------------------------
@@ -481,3 +487,9 @@ async def setting_changes(session: AsyncSession, la_code: str, limit: int = 50) 
     return [dict(r) for r in (await session.execute(
         select(outreach_setting_changes).where(outreach_setting_changes.c.la_code == la_code)
         .order_by(outreach_setting_changes.c.version.desc()).limit(limit))).mappings()]
+
+
+# --- restrictions of processing (decision 0006; libs.common.restrictions) ------------------------------------
+async def restriction_marker(session: AsyncSession, principal: Principal, referral_id: str) -> dict | None:
+    """The hub's marker of a restricted child (a council never gets here for one: readable_placement refused)."""
+    return await restriction_rules.guard(session, restricted_children, principal, referral_id)

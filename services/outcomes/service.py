@@ -141,6 +141,7 @@ async def outcomes_of(session: AsyncSession, principal: Principal, placement_id:
     corrections = await repo.corrections_of(session, placement_id)
     return {"placement_id": placement_id, "referral_id": row["referral_id"], "home_id": row["home_id"],
             "la_code": row["la_code"], "start_date": row["start_date"], "end_date": row["end_date"],
+            "restriction": await repo.restriction_marker(session, principal, row["referral_id"]),
             "points": _points_view(dict(row), rows, today),
             "measures": [_measure_view(m) for m in rows],
             "corrections": [{"timepoint": c["timepoint"], "group": c["measure_group"], "reason_code": c["reason_code"],
@@ -379,6 +380,7 @@ async def actual_journey(session: AsyncSession, principal: Principal, placement_
     estimate = _fee_segments(row, notices, est_from, stop)
     est_days = sum(s["length"] for s in estimate)
     return {"placement_id": placement_id, "referral_id": row["referral_id"],
+            "restriction": await repo.restriction_marker(session, principal, row["referral_id"]),
             "segments": invoiced["segments"] + estimate,
             "invoiced": {"total": invoiced["total"], "lines": invoiced["lines"],
                          "adjustments": invoiced["adjustments"], "through": invoiced["through"],

@@ -4,6 +4,7 @@ numbers (date.toordinal()) so the same SQL runs on Postgres and SQLite."""
 from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, Integer, String, Table, UniqueConstraint
 
 from libs.common.http import idempotency_table
+from libs.common.restrictions import restricted_children_table
 from libs.common.runtime import build_metadata
 from libs.common.types import UtcDateTime
 
@@ -270,3 +271,7 @@ outreach_setting_changes = Table(
     Column("changed_by", String(200), nullable=False),
     Column("changed_at", UtcDateTime(), nullable=False),
 )
+
+# restrictions of processing in force on a child's record (decision 0006; libs.common.restrictions): councils'
+# reads of the child answer 451, the hub's carry a marker
+restricted_children = restricted_children_table(metadata)

@@ -301,3 +301,9 @@ async def restricted_count(session: AsyncSession, la_code: str) -> int:
 
 async def insert_restriction(session: AsyncSession, row: dict) -> None:
     await session.execute(restrictions.insert().values(**row))
+
+
+async def lift_restriction(session: AsyncSession, restriction_id: str, lifted_at: datetime, lifted_by: str) -> None:
+    await session.execute(restrictions.update().where(restrictions.c.id == restriction_id,
+                                                      restrictions.c.lifted_at.is_(None))
+                          .values(lifted_at=lifted_at, lifted_by=lifted_by))

@@ -551,6 +551,7 @@ class Restriction(RestrictionMarker):
     recorded_by: str = Field(description="The hub client that recorded it")
     recorded_at: datetime
     lifted_at: datetime | None = None
+    lifted_by: str | None = Field(default=None, description="The hub client that lifted it")
 
 
 class RestrictionList(BaseModel):

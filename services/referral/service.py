@@ -15,9 +15,10 @@ from typing import Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
-from libs.common.events.catalogue import ReferralRestricted, ReferralWithdrawn
+from libs.common.events.catalogue import ReferralRestricted, ReferralRestrictionLifted, ReferralWithdrawn
 from libs.common.events.outbox import UnitOfWork
 from libs.common.errors import Missing, Stale
+from libs.common.restrictions import Restricted, marker
 
 from . import repository as repo
 from .domain.outreach import OUTREACH_FIELDS, Handoff, check_kind, handoff_referral
@@ -30,14 +31,6 @@ from .schemas import ReferralCreate
 from .settings import ReferralSettings
 
 log = logging.getLogger("itp.referral.service")
-
-
-class Restricted(Exception):
-    """The child's record is under a restriction of processing: served to the hub only (decision 0006)."""
-
-    def __init__(self, restriction: dict):
-        super().__init__(restriction["reason_code"])
-        self.restriction = restriction
 
 
 class Closed(Exception):
@@ -295,5 +288,26 @@ async def restriction_marks(session: AsyncSession, principal: Principal,
     if principal.is_council:
         return {}, await repo.restricted_count(session, principal.la_code)
     marks = await repo.restricted_among(session, referral_ids)
-    return {k: dict(id=r["id"], reason_code=r["reason_code"], requested_on=r["requested_on"], scope=r["scope"])
-            for k, r in marks.items()}, 0
+    return {k: marker(r) for k, r in marks.items()}, 0
+
+
+async def lift(uow: UnitOfWork, principal: Principal, referral_id: str, restriction_id: str) -> tuple[dict, bool]:
+    """Lift a restriction (a recorded act: lifted_at and who lifted it; nothing else changes). Answers (the
+    restriction, lifted now); lifting one already lifted answers it as it is and emits nothing."""
+    row = await repo.get(uow.session, principal, referral_id, for_update=True)
+    if row is None:
+        raise Missing("referral")
+    found = [r for r in await repo.restrictions_of(uow.session, referral_id) if r["id"] == restriction_id]
+    if not found:
+        raise Missing("restriction")
+    restriction = found[0]
+    if restriction["lifted_at"] is not None:
+        return restriction, False
+    lifted_at = datetime.now(timezone.utc)
+    await repo.lift_restriction(uow.session, restriction_id, lifted_at, principal.client_id)
+    restriction = {**restriction, "lifted_at": lifted_at, "lifted_by": principal.client_id}
+    await uow.emit(ReferralRestrictionLifted(referral_id=referral_id, restriction_id=restriction_id,
+                                             reason_code=restriction["reason_code"], lifted_at=lifted_at),
+                   subject_id=referral_id, la_code=row["la_code"])
+    log.info("restriction lifted", extra={"referral_id": referral_id, "reason_code": restriction["reason_code"]})
+    return restriction, True

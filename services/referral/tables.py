@@ -63,6 +63,7 @@ restrictions = Table(
     Column("recorded_by", String(120), nullable=False),  # the hub client that recorded it
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("lifted_at", UtcDateTime(), nullable=True),
+    Column("lifted_by", String(120), nullable=True),  # 0008: the hub client that lifted it
 )
 
 # Idempotency-Key answers of POST /v1/referrals: the one shape every service uses (libs.common.http)

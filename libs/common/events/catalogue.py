@@ -114,6 +114,15 @@ class ReferralRestricted(Payload):
     recorded_at: datetime
 
 
+class ReferralRestrictionLifted(Payload):
+    """The hub lifted a restriction of processing (decision 0006): a recorded act; the record was never touched,
+    and from now on the council reads it again (unless another restriction is in force). Codes only."""
+    referral_id: uuid.UUID
+    restriction_id: uuid.UUID
+    reason_code: str = Field(examples=["erasure_request"], description="The lifted restriction's reason")
+    lifted_at: datetime
+
+
 class ReferralStatusChanged(Payload):
     """One event for every change of a referral's status, whatever moved it (the council, the hub's
     decisions, the expiry sweep): subscribe to this one type to follow a referral. The older events
@@ -456,6 +465,8 @@ CATALOGUE: dict[str, EventSpec] = {s.type: s for s in [
               "A referral's status changed (one event per change, with the old and new status and why)."),
     EventSpec("referral.restricted", 1, TOPIC_REFERRALS, ReferralRestricted,
               "The hub recorded a restriction of processing on a child's record (served to the hub only from now)."),
+    EventSpec("referral.restriction_lifted", 1, TOPIC_REFERRALS, ReferralRestrictionLifted,
+              "The hub lifted a restriction of processing: the council reads the child's record again."),
     EventSpec("home.onboarded", 1, TOPIC_HOMES, HomeOnboarded, "A spoke home went live."),
     EventSpec("impact_risk.assessed", 1, TOPIC_ADMISSIONS, ImpactRiskAssessed,
               "An impact risk assessment ranked the homes for a referral."),

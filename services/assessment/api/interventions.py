@@ -31,9 +31,9 @@ STALE = {412: {"description": "If-Match is stale: the answer carries the current
          428: {"description": "If-Match is missing"}}
 
 
-async def _view(session, row: dict) -> InterventionOut:
+async def _view(session, row: dict, mark: dict | None = None) -> InterventionOut:
     [view] = await service.intervention_views(session, [row], today())
-    return InterventionOut.model_validate(view)
+    return InterventionOut.model_validate({**view, "restriction": mark})
 
 
 @router.get("/v1/interventions", response_model=InterventionPage, responses=INVALID,
@@ -50,9 +50,11 @@ async def list_interventions(
         rows, next_cursor = await repo.interventions_page(
             session, principal, status=status, team=str(team) if team else None,
             referral=str(referral_id) if referral_id else None, cursor=cursor, limit=limit)
+        rows, marks, omitted = await repo.screen(session, principal, rows)
         views = await service.intervention_views(session, rows, today())
     touched(request, *[r["referral_id"] for r in rows])
-    return InterventionPage(items=[InterventionOut.model_validate(v) for v in views], next_cursor=next_cursor)
+    return InterventionPage(items=[InterventionOut.model_validate({**v, "restriction": marks.get(str(v["referral_id"]))})
+                                   for v in views], next_cursor=next_cursor, restricted_omitted=omitted)
 
 
 @router.get("/v1/interventions/{intervention_id}", response_model=InterventionOut, responses=MISSING,
@@ -60,10 +62,10 @@ async def list_interventions(
 async def get_intervention(intervention_id: uuid.UUID, request: Request, response: Response,
                            principal: PlacementReader) -> InterventionOut:
     async with runtime_of(request).db.session() as session:
-        row = await repo.get_intervention(session, principal, str(intervention_id))
+        row = await repo.get_intervention(session, principal, str(intervention_id))  # a council's restricted: 451
         if row is None:
             raise NotFound("intervention")
-        out = await _view(session, row)
+        out = await _view(session, row, await repo.restriction_marker(session, principal, row["referral_id"]))
     touched(request, row["referral_id"])
     response.headers["ETag"] = etag(row["version"])
     return out

@@ -58,10 +58,11 @@ EPISODE_ANSWERS = {200: {"description": "The episodes as JSON, or as the return'
                    **INVALID}
 
 
-def _episodes_answer(request: Request, rows: list[dict], fmt: str | None, start: date | None, end: date | None):
+def _episodes_answer(request: Request, rows: list[dict], fmt: str | None, start: date | None, end: date | None,
+                     omitted: int = 0):
     wants_csv = fmt == "csv" or (fmt is None and "text/csv" in request.headers.get("accept", ""))
     if not wants_csv:
-        return EpisodeList(items=rows, collection_year=_year_label(start, end))
+        return EpisodeList(items=rows, collection_year=_year_label(start, end), restricted_omitted=omitted)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ssda903.COLUMNS)
@@ -92,9 +93,9 @@ async def ssda903_episodes(
     if end < start:
         raise field_problem("query.to", "date_in_order", "to is on or after from")
     async with runtime_of(request).db.session() as session:
-        rows, referrals = await service.episodes(session, principal, start=start, end=end)
+        rows, referrals, omitted = await service.episodes(session, principal, start=start, end=end)
     touched(request, *referrals)
-    return _episodes_answer(request, rows, fmt, start, end)
+    return _episodes_answer(request, rows, fmt, start, end, omitted)
 
 
 @router.get("/v1/placements/csc-api-placements", response_model=CscPlacementList, responses=INVALID,
@@ -115,10 +116,10 @@ async def csc_api_placements(
     if start and end and end < start:
         raise field_problem("query.to", "date_in_order", "to is on or after from")
     async with runtime_of(request).db.session() as session:
-        items, referrals = await service.csc_placements(session, principal, start=start, end=end,
+        items, referrals, omitted = await service.csc_placements(session, principal, start=start, end=end,
                                                         placement=str(placement) if placement else None)
     touched(request, *referrals)
-    return CscPlacementList(items=items, collection_year=_year_label(start, end))
+    return CscPlacementList(items=items, collection_year=_year_label(start, end), restricted_omitted=omitted)
 
 
 @router.get("/v1/placements", response_model=PlacementPage, responses=INVALID,
@@ -139,9 +140,11 @@ async def list_placements(
         rows, next_cursor = await repo.placements_page(session, principal, home=str(home) if home else None,
                                                        status=status, cursor=cursor, limit=limit,
                                                        referral=str(referral_id) if referral_id else None)
+        rows, marks, omitted = await repo.screen(session, principal, rows)
         views = await service.placement_views(session, rows, as_of or today(), today())
     touched(request, *[r["referral_id"] for r in rows])
-    return PlacementPage(items=[PlacementOut.model_validate(v) for v in views], next_cursor=next_cursor)
+    return PlacementPage(items=[PlacementOut.model_validate({**v, "restriction": marks.get(str(v["referral_id"]))})
+                                for v in views], next_cursor=next_cursor, restricted_omitted=omitted)
 
 
 @router.get("/v1/placements/{placement_id}", response_model=PlacementOut, responses=MISSING,
@@ -149,12 +152,13 @@ async def list_placements(
 async def get_placement(placement_id: uuid.UUID, request: Request, principal: PlacementReader,
                         as_of: Annotated[date | None, Query(description="default today")] = None) -> PlacementOut:
     async with runtime_of(request).db.session() as session:
-        row = await repo.get_placement(session, principal, str(placement_id))
+        row = await repo.get_placement(session, principal, str(placement_id))  # a council's restricted: 451
         if row is None:
             raise NotFound("placement")
         [view] = await service.placement_views(session, [row], as_of or today(), today())
+        mark = await repo.restriction_marker(session, principal, row["referral_id"])
     touched(request, row["referral_id"])
-    return PlacementOut.model_validate(view)
+    return PlacementOut.model_validate({**view, "restriction": mark})
 
 
 @router.get("/v1/placements/{placement_id}/ssda903-episodes", response_model=EpisodeList,
@@ -162,7 +166,7 @@ async def get_placement(placement_id: uuid.UUID, request: Request, principal: Pl
 async def placement_episodes(placement_id: uuid.UUID, request: Request, principal: PlacementReader,
                              fmt: EpisodeFormat = None):
     async with runtime_of(request).db.session() as session:
-        rows, referrals = await service.episodes(session, principal, placement=str(placement_id))
+        rows, referrals, _ = await service.episodes(session, principal, placement=str(placement_id))
     touched(request, *referrals)
     return _episodes_answer(request, rows, fmt, None, None)
 

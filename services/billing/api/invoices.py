@@ -25,7 +25,7 @@ def invoice_out(view: dict) -> InvoiceOut:
     lines = [InvoiceLineOut(**{k: line[k] for k in ("line_no", "id", "kind", "description", "placement_id",
                                                     "child_ref", "home_id", "from_date", "to_date", "days",
                                                     "daily_rate", "refers_to", "stream", "rate_key",
-                                                    "intervention_id")},
+                                                    "intervention_id", "child_withheld", "restriction")},
                             weekly_fee=Money.of(line["weekly_pence"]), amount=Money.of(line["amount_pence"]))
              for line in view["lines"]]
     return InvoiceOut(**invoice_summary(view).model_dump(), lines=lines)

@@ -1,7 +1,7 @@
 """The referral service's HTTP API: ROUTERS (mounted by app.py, in this order: the fixed path
 /v1/referrals/vocabulary before /v1/referrals/{id}) and PROBLEMS (each domain error's answer, once)."""
 
-from libs.common.errors import PROBLEM_BASE, Conflict, ProblemError, field_problem
+from libs.common.errors import Conflict, ProblemError, field_problem
 from libs.common.pagination import InvalidCursor
 
 from ..domain.outreach import FieldRule
@@ -9,18 +9,10 @@ from ..domain.placements_standard import StandardValueError
 from ..domain.referral import AgeOutsideRange
 from ..domain.status import IllegalMove, Status, allowed_moves
 from ..domain.restriction import RequestedInFuture
-from ..service import Closed, Restricted
+from ..service import Closed
 from . import referrals, restrictions, vocabulary
 
 ROUTERS = [vocabulary.router, referrals.router, restrictions.router]
-
-
-def _restricted(exc: Restricted) -> ProblemError:
-    r = exc.restriction
-    return ProblemError(451, "Unavailable For Legal Reasons",
-                        "This child's record is under a restriction of processing; only the hub may read it.",
-                        type_=PROBLEM_BASE + "restricted", reason_code=r["reason_code"],
-                        requested_on=r["requested_on"].isoformat(), restriction_id=r["id"])
 
 
 def _illegal_move(exc: IllegalMove) -> ProblemError:
@@ -39,7 +31,6 @@ PROBLEMS = {
     InvalidCursor: lambda exc: field_problem("query.cursor", "cursor", "not a cursor from this listing"),
     StandardValueError: lambda exc: field_problem(f"body.{exc.field}", exc.rule, str(exc), value=exc.value,
                                                   allowed=exc.allowed),
-    Restricted: _restricted,
     RequestedInFuture: lambda exc: field_problem("body.requested_on", "not_in_future", str(exc)),
 }
 

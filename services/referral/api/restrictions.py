@@ -50,3 +50,20 @@ async def list_restrictions(referral_id: uuid.UUID, request: Request, principal:
         rows = await service.restrictions(session, principal, str(referral_id))
     touched(request, str(referral_id))
     return RestrictionList(items=[Restriction.model_validate(r) for r in rows])
+
+
+@router.post("/{referral_id}/restrictions/{restriction_id}/lift", response_model=Restriction,
+             summary="Lift a restriction of processing (a recorded act; nothing is deleted)",
+             responses={200: {"description": "Lifted (or lifted before: the restriction as it is, nothing emitted)"},
+                        404: {"description": "No such referral or restriction"}})
+async def lift(referral_id: uuid.UUID, restriction_id: uuid.UUID, request: Request, principal: Recorder,
+               idempotency_key: IdempotencyKey = None):
+    """The hub (its data protection officer) lifts a restriction: lifted_at and lifted_by are recorded, the
+    restriction stays in the history, `referral.restriction_lifted` is emitted once, and the council reads the
+    child's record again in every service (unless another restriction is in force)."""
+
+    async def op(uow):
+        row, _ = await service.lift(uow, principal, str(referral_id), str(restriction_id))
+        return Written(Restriction.model_validate(row), child_records=[row["referral_id"]], status_code=200)
+
+    return await write(request, principal, op, key=idempotency_key, body=None)
