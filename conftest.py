@@ -121,7 +121,9 @@ async def system_overrides(request, tmp_path):
     """Settings for one of the two ways the system runs: the in-process bus on SQLite files,
     or Kafka (Tansu) on Postgres with a schema and role per service."""
     # periodic jobs off: tests run each sweep by hand on chosen dates (tests/test_scheduler.py runs them on)
-    common = dict(outbox_poll_seconds=0.5, consumer_retry_backoff_seconds=0.02, log_json=True, scheduler_enabled=False)
+    # start-up warm-up off: a system per test would pay it each time (tests/test_warm_up.py covers it)
+    common = dict(outbox_poll_seconds=0.5, consumer_retry_backoff_seconds=0.02, log_json=True, scheduler_enabled=False,
+                  warm_up=False)
     if request.param == "inprocess-sqlite":
         overrides = dict(transport="inprocess", data_dir=tmp_path / "data", **common)
         await migrate_all(**overrides)

@@ -68,6 +68,10 @@ def main(samples: int) -> None:
                     times.sort()
                     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
                     print(f"{path:<24} p50 {statistics.median(times):6.0f} ms   p99 {p99:6.0f} ms")
+                    if path == PAGES[0]:  # the cold cost left: what the first load pays over a warm one
+                        warm = statistics.median(times)
+                        print(f"{'':<24} first load / warm p50: ratio {first_ms / warm if warm else float('nan'):.2f} "
+                              f"(one-time work is done at start-up, before /health/ready; 1.0 is no cold cost)")
         finally:
             proc.terminate()
             proc.wait(10)

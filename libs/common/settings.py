@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # each is safe in several replicas at once. ITP_SCHEDULER_ENABLED=false leaves them to cron (`itp ...`).
     scheduler_enabled: bool = True
     scheduler_interval_seconds: float = 300.0
+    # one-time work at start-up, before /health/ready (libs/common/web.py warm_up: routes, pool, caches) instead
+    # of in the first requests; the test suite, which starts a system per test, turns it off (ITP_WARM_UP=false)
+    warm_up: bool = True
 
     # tokens: the gateway signs, every service verifies (keys from the gateway's JWKS)
     jwks_url: str | None = None  # distributed mode: http://gateway:8000/.well-known/jwks.json

@@ -17,7 +17,7 @@ from libs.common.errors import NotFound, problem_response
 from libs.common.runtime import ServiceRuntime
 from libs.common.settings import Settings
 from libs.common.tasks import within
-from libs.common.web import create_service_app, mark_required_headers
+from libs.common.web import create_service_app, mark_required_headers, warm_up
 
 from . import audit, oauth, openapi
 from .dashboard import router as dashboard_router
@@ -177,6 +177,7 @@ def create_app(settings: Settings | None = None, *, bus=None, upstream_apps: dic
             await limits.start()
             stack.push_async_callback(lambda: within(limits.stop(), 10.0, "rate-limit sync"))
             stack.push_async_callback(lambda: within(app.state.audit_writer.stop(), 10.0, "access log writer"))
+            await warm_up(app)  # the gateway's own routes (the dashboard's included); the services warm their own
             yield
 
     app.router.lifespan_context = lifespan

@@ -18,6 +18,13 @@ def _bank_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=[year]).keys())
 
 
+def warm(today: date) -> None:
+    """Load the holiday rules and this year's and its neighbours' bank holidays now (about 0.2 s the first
+    time: the `holidays` package imports its country modules lazily), not in the first request needing them."""
+    for year in range(today.year - 1, today.year + 2):
+        _bank_holidays(year)
+
+
 def is_bank_holiday(day: date) -> bool:
     return day in _bank_holidays(day.year)
 
