@@ -195,6 +195,9 @@ async def test_the_outreach_page_shows_the_teams_caseloads_and_the_return_on_inv
     assert "Outreach evidence per team" in text and "Return on investment per team" in text
     assert "LC-2025-0470" in text and "£50,000.00" in text                     # held: the default cost avoided
     assert "£10,000.00" in text                       # a history intervention's fixed fee, as billing invoiced it
+    assert "With an independent fostering agency&#x27;s carer" in text and ">Ifa<" not in text  # LC-2025-0492
+    from services.gateway.dashboard.outreach import _money  # a negative net saving: -£188.57, never £-188.57
+    assert (_money("-188.57"), _money("116888.57"), _money(None)) == ("-£188.57", "£116,888.57", "-")
     rep = (await sut.client.get("/v1/reports/outreach", headers=sut.hub())).json()
     leicester = next(c for c in rep["councils"] if c["la_code"] == "E06000016")
     assert leicester["return_on_investment"] and leicester["return_on_investment"] in text

@@ -208,6 +208,8 @@ async def test_the_hub_keeps_its_outreach_teams(sut):
     hub = sut.hub()
     bad = await sut.client.post("/v1/outreach-teams", json=team_body(base_postcode_district="ZZ99"), headers=hub)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.base_postcode_district"
+    bad = await sut.client.post("/v1/outreach-teams", json=team_body(base_postcode_district="L E 4"), headers=hub)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.base_postcode_district"
     bad = await sut.client.post("/v1/outreach-teams", json=team_body(specialisms=["juggling"]), headers=hub)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("body.specialisms")
     assert (await sut.client.get("/v1/outreach-teams", headers=sut.council(LEICS))).status_code == 403
@@ -242,6 +244,12 @@ async def test_the_hub_keeps_its_outreach_teams(sut):
     vocabulary = (await sut.client.get("/v1/outreach-teams/vocabulary", headers=hub)).json()
     assert "sexual_exploitation_risk" in next(t for t in vocabulary["specialisms"]
                                        if t["code"] == "child_sexual_exploitation")["serves"]
+    spelt = await sut.client.post("/v1/outreach-teams", headers=hub,  # any case and spacing, or a full postcode
+                                  json=team_body("Spelling outreach", base_postcode_district=" le4  6ab "))
+    assert spelt.status_code == 201 and spelt.json()["base_postcode_district"] == "LE4"
+    moved = await sut.client.patch(f"/v1/outreach-teams/{spelt.json()['id']}", json={"base_postcode_district": "ng7 "},
+                                   headers={"If-Match": '"1"', **hub})
+    assert moved.status_code == 200 and moved.json()["base_postcode_district"] == "NG7"
 
 
 @pytest.mark.parametrize("system_overrides", ["kafka-postgres"], indirect=True)

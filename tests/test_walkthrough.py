@@ -3,8 +3,8 @@
   once per session into a temporary directory), on both transports: token -> refer with an Idempotency-Key
   -> read (ETag) -> JSON merge patch with If-Match -> list with a filter -> the hub ranks and accepts -> the
   council reads the placement, its plan and its reviews;
-- the README's own fenced block of curl commands, executed by bash against `itp run` (what `make run`
-  starts), which also keeps its console readable: the banner, and no request log lines under it."""
+- the README's own fenced block of curl commands, and after it the Outreach and Data standards sections' blocks,
+  executed by bash against `itp run` (what `make run` starts), which also keeps its console readable: the banner, and no request log lines under it."""
 from __future__ import annotations
 
 import importlib
@@ -184,10 +184,10 @@ async def test_the_council_walkthrough_through_a_generated_client(sut, generated
 
 # ---------------------------------------------------------------- the README's commands against `itp run`
 
-def readme_walkthrough() -> str:
+def readme_walkthrough(name: str = "walkthrough") -> str:
     text = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- walkthrough:begin -->\s*```sh\n(.*?)```\s*<!-- walkthrough:end -->", text, re.S)
-    assert block, "README.md has no walkthrough block"
+    block = re.search(rf"<!-- {name}:begin -->\s*```sh\n(.*?)```\s*<!-- {name}:end -->", text, re.S)
+    assert block, f"README.md has no {name} block"
     return block.group(1)
 
 
@@ -225,7 +225,8 @@ def test_the_readme_walkthrough_runs_as_written_against_make_run(itp_run, tmp_pa
         if shutil.which(tool) is None:
             unavailable(tool, "the README's walkthrough is a bash script of curl commands")
     base, console, data_dir = itp_run
-    script = readme_walkthrough()
+    # the walkthrough, then the outreach and data standards sections' blocks, which reuse its API, field, token
+    script = "\n".join(readme_walkthrough(name) for name in ("walkthrough", "outreach", "standards"))
     assert "http://127.0.0.1:8000" in script  # as written for `make run`; only the port differs here
     script = script.replace("http://127.0.0.1:8000", base)
     done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], capture_output=True, text=True,
@@ -234,6 +235,12 @@ def test_the_readme_walkthrough_runs_as_written_against_make_run(itp_run, tmp_pa
     lines = done.stdout.split()
     assert lines[0] == "referral" and '"1"' in lines  # the ETag of the first read
     assert "reserved" in lines and "phase_1" in lines
+    # outreach: a fixed fee's six weeks, the intervention accepted, the council's return on investment
+    assert lines[lines.index("phase_1") + 4:lines.index("phase_1") + 6] == ["6", "accepted"]
+    # the standard's request read back in both forms, the 903 CSV's header row, a CSC API placement type
+    assert ["solo", "Solo", "placement", "recommended"] == lines[lines.index("solo"):lines.index("solo") + 4]
+    assert "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,URN,PL_POST,HOME_POST,PL_DISTANCE,DEC,REC,REASON_PLACE_CHANGE" \
+        in lines and lines[-1] == "K2"
 
     # the console: the banner, and no request log lines (they are in DATA_DIR/logs/itp.log)
     shown = console.read_text()

@@ -430,6 +430,20 @@ _DISTRICT = r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]?$"
 Region = Annotated[str, StringConstraints(min_length=2, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
+def _district_spelling(value):
+    """Before the pattern: any case and spacing (" le4 " -> "LE4"), and a full postcode names its district
+    ("le4 6ab" -> "LE4"), as a child's home_postcode is read."""
+    if not isinstance(value, str):
+        return value
+    spelt = " ".join(value.split()).upper()
+    if spelt.count(" ") > 1:
+        return spelt  # "L E 4" is no district: the pattern says so
+    try:
+        return normalise(spelt)[1]
+    except InvalidPostcode:
+        return spelt
+
+
 def _district(value: str | None) -> str | None:
     if value is None:
         return None
@@ -447,7 +461,8 @@ class TeamCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     region: Region = Field(examples=["east_midlands"], description="The region the team serves (a code)")
     base_postcode_district: str = Field(pattern=_DISTRICT, examples=["LE4"],
-                                        description="The team's home base, as a postcode district")
+                                        description=(
+        "The team's home base, as a postcode district (any case or spacing; a full postcode gives its district)"))
     practitioners: int = Field(ge=1, le=100)
     caseload_limit: int = Field(ge=1, le=500, description="The most open interventions the team holds at once")
     specialisms: list[OutreachSpecialism] = Field(default=[], max_length=MAX_TEAM_SPECIALISMS, description=(
@@ -456,6 +471,8 @@ class TeamCreate(BaseModel):
     status: Literal["active", "suspended"] = "active"
 
     _d = field_validator("base_postcode_district")(classmethod(lambda cls, v: _district(v)))
+    _spelt = field_validator("base_postcode_district", mode="before")(
+        classmethod(lambda cls, v: _district_spelling(v)))
 
 
 class TeamUpdate(BaseModel):
@@ -472,6 +489,8 @@ class TeamUpdate(BaseModel):
     status: Literal["active", "suspended"] | None = None
 
     _d = field_validator("base_postcode_district")(classmethod(lambda cls, v: _district(v)))
+    _spelt = field_validator("base_postcode_district", mode="before")(
+        classmethod(lambda cls, v: _district_spelling(v)))
 
 
 class TeamNotOffered(BaseModel):

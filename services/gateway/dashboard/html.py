@@ -7,6 +7,8 @@ import difflib
 from datetime import date, datetime, timezone
 from html import escape
 
+from libs.common.vocabulary import CURRENT_SETTINGS
+
 NAV = [  # (path, label, roles allowed)
     ("/dashboard/board", "Homes and beds", ("hub", "home_manager", "provider_admin")),
     ("/dashboard/referrals", "Referral queue", ("hub",)),
@@ -25,6 +27,12 @@ def e(value) -> str:
 def label(code: str | None) -> str:
     """A code as words: complex_mental_health -> Complex mental health."""
     return "" if not code else code.replace("_", " ").capitalize()
+
+
+def setting(code: str | None) -> str:
+    """Where a child referred for outreach lives now, in the referral vocabulary's words (ifa -> With an
+    independent fostering agency's carer), never the code capitalised ("Ifa")."""
+    return CURRENT_SETTINGS.get(code or "", label(code))
 
 
 def badge(text: str, kind: str = "neutral") -> str:

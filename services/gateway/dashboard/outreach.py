@@ -5,13 +5,14 @@ may change here (If-Match, as any client would). All through the public API as t
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from .api import Api, ApiError, items
-from .html import badge, bar_chart, e, label, table
+from .html import badge, bar_chart, e, label, setting, table
 from .views import Forbidden, SignInNeeded, _act, _csrf_of, _keep, _range, _render, _user, router
 
 CHECKPOINT_NAMES = {"6_weeks": "6 weeks", "3_months": "3 months", "6_months": "6 months"}
@@ -19,7 +20,11 @@ STATE_KIND = {"held": "green", "broke": "red", "pending": "neutral"}
 
 
 def _money(x: str | None) -> str:
-    return "-" if x is None else f"£{float(x):,.2f}"
+    """A decimal string from the API as pounds: "-188.57" -> -£188.57 (the sign before the pound sign)."""
+    if x is None:
+        return "-"
+    amount = Decimal(x)
+    return f"{'-' if amount < 0 else ''}£{abs(amount):,.2f}"
 
 
 def _teams(teams: list[dict]) -> str:
@@ -105,7 +110,7 @@ async def outreach_page(request: Request):
                            for c, v in it["checkpoints"].items())
             per.append([e(it.get("child_ref") or it["referral_id"][:8]), e(it["la_code"]),
                         e(names.get(it["team_id"], it["team_id"][:8])), e(label(it["basis"]) or "-"),
-                        e(label(it["current_setting"]) or "-"), e(it["start_date"] or "-"), e(label(it["status"])),
+                        e(setting(it["current_setting"]) or "-"), e(it["start_date"] or "-"), e(label(it["status"])),
                         cps, e(it["days_to_stabilise"] if it["days_to_stabilise"] is not None else "-"),
                         e(_money(it["fees_paid"])), e(_money(it["breakdown_costs_avoided"]))])
         return (notice + "<h2>Teams</h2>" + _teams(teams)

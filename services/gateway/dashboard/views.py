@@ -28,6 +28,7 @@ from .html import (
     pounds,
     sdq_chart,
     section_diff,
+    setting,
     table,
     timeline_chart,
     viability_chart,
@@ -449,7 +450,7 @@ async def referral(referral_id: str, request: Request):
         if r.get("kind") == "outreach":  # where the child lives now and what is at risk (issue 16)
             facts = facts.replace("</dl>", (
                 f'<dt>Kind</dt><dd>{badge("Outreach", "blue")}</dd>'
-                f'<dt>Lives now</dt><dd>{e(label(r.get("current_setting")) or "-")}</dd>'
+                f'<dt>Lives now</dt><dd>{e(setting(r.get("current_setting")) or "-")}</dd>'
                 f'<dt>At risk</dt><dd>{e(", ".join(label(c) for c in r.get("at_risk") or []) or "-")}</dd>'
                 f'<dt>Basis</dt><dd>{e(label(r.get("outreach_basis")) or "-")}'
                 f'{" · " + e(r["outreach_planned_weeks"]) + " weeks" if r.get("outreach_planned_weeks") else ""}</dd>'
