@@ -325,7 +325,7 @@ class PlacementPage(Page[PlacementOut]):
 
 
 class DeadlinePage(Page[DeadlineOut]):
-    pass
+    restricted_omitted: int = OMITTED_FIELD
 
 
 class ReviewPage(Page[ReviewOut]):

@@ -11,6 +11,7 @@ from libs.common.audit import touched
 from libs.common.pagination import decode_cursor, encode_cursor
 from libs.common.web import runtime_of
 
+from .. import repository as repo
 from .. import service
 from ..schemas import DeadlineOut, DeadlinePage
 from .common import INVALID, Cursor, Limit, PlacementReader, today
@@ -34,10 +35,11 @@ async def list_deadlines(
     async with runtime_of(request).db.session() as session:
         found = await service.deadlines(session, principal, home=str(home) if home else None,
                                         placement=str(placement) if placement else None, today=today())
+        found, _, omitted = await repo.screen(session, principal, found)  # a council's restricted child: left out
     found = [d for d in found if (state is None or d["state"] == state)
              and (after is None or (d["due_date"], d["deadline_key"]) > after)]
     page = found[:limit]
     touched(request, *dict.fromkeys(d["referral_id"] for d in page))
     return DeadlinePage(items=[DeadlineOut.model_validate(d) for d in page],
                         next_cursor=encode_cursor(DEADLINE_CURSOR, page[-1]["due_date"], page[-1]["deadline_key"])
-                        if len(found) > limit else None)
+                        if len(found) > limit else None, restricted_omitted=omitted)
