@@ -22,15 +22,25 @@ def money(x: Decimal) -> str:
     return str(x.quantize(PENNY, rounding=ROUND_HALF_UP))
 
 
-def _decimal(value, field: str, *, positive_length: bool = False) -> Decimal:
+# Bounds that no real journey reaches, so that costing never overflows the decimal context (a 500, not a 422):
+MAX_AMOUNT = Decimal(1_000_000_000)   # a rate or a stated total, in pounds
+MAX_LENGTH = Decimal(100_000)         # a segment's length, in its unit
+MAX_WEEKS_PER_MONTH = Decimal(5)      # a calendar month is 4 to 4.43 weeks
+
+
+def _decimal(value, field: str, *, maximum: Decimal = MAX_AMOUNT) -> Decimal:
     if isinstance(value, bool) or value is None:
         raise OutcomeError(field, "decimal_string", "a decimal such as \"4900.00\"")
     try:
         d = Decimal(str(value))
     except InvalidOperation:
         raise OutcomeError(field, "decimal_string", "a decimal such as \"4900.00\"") from None
-    if not d.is_finite() or d < 0:
+    if not d.is_finite():
+        raise OutcomeError(field, "decimal_string", "a decimal such as \"4900.00\"")
+    if d < 0:
         raise OutcomeError(field, "non_negative", "zero or more")
+    if d > maximum:
+        raise OutcomeError(field, "too_large", f"at most {maximum}")
     return d
 
 
@@ -57,7 +67,7 @@ def parse_segment(raw: Mapping, field: str) -> Segment:
     if (unit == "one_off") != (rate_per == "one_off"):
         raise OutcomeError(f"{field}.rate_per", "one_off_pairs",
                            "a one-off cost has unit one_off and rate_per one_off; a stay has neither")
-    length = _decimal(raw.get("length", 1 if unit == "one_off" else None), f"{field}.length")
+    length = _decimal(raw.get("length", 1 if unit == "one_off" else None), f"{field}.length", maximum=MAX_LENGTH)
     rate = _decimal(raw.get("rate"), f"{field}.rate")
     stated = raw.get("stated_total")
     return Segment(setting.strip(), length, unit, rate, rate_per,
@@ -101,7 +111,7 @@ def cost_journey(segments: Sequence[Segment], weeks_per_month: Decimal) -> dict:
 def compare(body: Mapping) -> dict:
     """Each journey costed line by line, and actual minus alternative on both bases: positive is the cost the
     alternative (the pathway's journey) avoids, negative the cost it adds (domain.md, total cost of care)."""
-    wpm = _decimal(body.get("weeks_per_month", 4), "body.weeks_per_month")
+    wpm = _decimal(body.get("weeks_per_month", 4), "body.weeks_per_month", maximum=MAX_WEEKS_PER_MONTH)
     if wpm == 0:
         raise OutcomeError("body.weeks_per_month", "positive", "more than zero")
     journeys = {}

@@ -66,8 +66,18 @@ def test_weeks_per_month_is_honoured():
     ({"rate": "-1"}, "body.actual.0.rate", "non_negative"),
     ({"rate_per": "one_off"}, "body.actual.0.rate_per", "one_off_pairs"),
     ({"setting": ""}, "body.actual.0.setting", "setting_required"),
+    ({"rate": "NaN"}, "body.actual.0.rate", "decimal_string"),
+    ({"rate": 1e308, "length": 1e308}, "body.actual.0.length", "too_large"),   # was a 500 (decimal overflow)
+    ({"rate": "1000000000.01"}, "body.actual.0.rate", "too_large"),
+    ({"stated_total": "1e30"}, "body.actual.0.stated_total", "too_large"),
 ])
 def test_bad_segments_name_the_field_and_the_rule(bad, field, rule):
     with pytest.raises(OutcomeError) as e:
         compare({"actual": [{**RESI, **bad}], "alternative": [RESI]})
     assert (e.value.field, e.value.rule) == (field, rule)
+
+
+def test_weeks_per_month_is_bounded():
+    with pytest.raises(OutcomeError) as e:
+        compare({"weeks_per_month": "1e308", "actual": [RESI], "alternative": [RESI]})
+    assert (e.value.field, e.value.rule) == ("body.weeks_per_month", "too_large")
