@@ -190,12 +190,13 @@ async def test_a_step_down_hands_the_child_to_weekly_outreach_billed_month_by_mo
     ending = {"end_date": str(end), "ending_type": "step_down", "destination": "residential_home", "reason_code": "X1",
               "reason_place_change": "CARPL",
               "outreach_handoff": {"basis": "weekly", "planned_weeks": 26, "setting": "other_residential",
-                                   "outward_code": "NG7"}}
+                                   "outward_code": "ng7 2rd"}}  # a full postcode in any case: NG7 kept
     unplanned = await sut.client.post(f"/v1/placements/{placement['id']}/ending", headers=sut.hub(), json={
         **ending, "ending_type": "breakdown", "destination": None})
     assert unplanned.status_code == 422 and unplanned.json()["errors"][0]["rule"] == "step_down_only"
     ended = await sut.client.post(f"/v1/placements/{placement['id']}/ending", headers={**key(), **sut.hub()}, json=ending)
     assert ended.status_code == 200 and ended.json()["ending"]["outreach_handoff"]["planned_weeks"] == 26, ended.text
+    assert ended.json()["ending"]["outreach_handoff"]["outward_code"] == "NG7"
 
     # the referral service opens an outreach referral from the ending; the hub accepts it for a team near NG7
 

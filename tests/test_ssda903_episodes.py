@@ -53,7 +53,7 @@ async def test_episodes_follow_the_legal_status_and_the_ending_and_stay_inside_t
                                     json={"legal_status": "C2", "effective_date": days(-20)})
     assert council.status_code == 403
     changed = await sut.client.post(f"/v1/placements/{pid}/legal-status", headers={**key(), **sut.hub()},
-                                    json={"legal_status": "C2", "effective_date": days(-20)})
+                                    json={"legal_status": " c2", "effective_date": days(-20)})  # as a referral's
     assert changed.status_code == 200, changed.text
     assert [(h["legal_status"], h["effective_date"], h["source"]) for h in changed.json()["legal_status_history"]] == [
         ("C1", days(-40), "referral"), ("C2", days(-20), "change")]

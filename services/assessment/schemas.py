@@ -1,11 +1,12 @@
 """Request and response models of the assessment API."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from libs.common.weekly_fees import WeeklyFee, WeeklyFeeApplied
 
@@ -89,6 +90,9 @@ class StepDownPlan(Strict):
     readiness_notes: str | None = Field(default=None, max_length=5000)
 
 
+_FULL_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][0-9A-Z]?) ?[0-9][A-Z]{2}$")
+
+
 class OutreachHandoffIn(Strict):
     basis: Literal["fixed_fee", "weekly"] = Field(default="weekly", description=(
         "weekly outreach, or a fixed-fee six-week intervention"))
@@ -96,8 +100,19 @@ class OutreachHandoffIn(Strict):
     setting: Literal["own_home", "foster_care", "ifa", "other_residential", "hospital",
                      "step_down_destination"] = Field(default="step_down_destination",
                                                       description="Where the child lives next")
-    outward_code: str | None = Field(default=None, pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]?$", examples=["NG7"],
-                                     description="The outward code of where the child moves to (never a full address)")
+    outward_code: str | None = Field(default=None, pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]?$", examples=["NG7"], description=(
+        "The outward code of where the child moves to (never a full address: a full postcode is cut to its outward "
+        "code; any case and spacing)"))
+
+    @field_validator("outward_code", mode="before")
+    @classmethod
+    def _outward_spelt(cls, value):
+        """" ng7 " -> "NG7"; "ng7 2rd" -> "NG7" (only the outward code is kept), as a referral's postcode is read."""
+        if not isinstance(value, str):
+            return value
+        spelt = " ".join(value.split()).upper()
+        full = _FULL_POSTCODE.match(spelt)
+        return full.group(1) if full else spelt
 
 
 class Ending(Strict):
@@ -119,6 +134,12 @@ class LegalStatusChange(Strict):
     legal_status: str = Field(pattern=r"^[A-Z][0-9]$", examples=["C2"], description=(
         "The looked-after children legal status code from the effective date: " + ", ".join(LEGAL_STATUSES)))
     effective_date: date = Field(description="The day the new legal status took effect (a new SSDA903 episode)")
+
+    @field_validator("legal_status", mode="before")
+    @classmethod
+    def _spelt(cls, value):
+        """Any case and spacing, as a referral's legal_status is read ("c1 " -> "C1")."""
+        return value.strip().upper() if isinstance(value, str) else value
 
 
 class LegalStatusSpan(BaseModel):
