@@ -46,12 +46,13 @@ def parse_cost(value) -> int:
         amount = Decimal(str(value))
     except Exception:  # noqa: BLE001 - decimal.InvalidOperation and friends
         raise SettingError("body.breakdown_cost", "decimal", "a decimal string of pounds, e.g. \"50000.00\"") from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite():
         raise SettingError("body.breakdown_cost", "decimal", "pounds with at most two decimal places")
-    pence = int(amount * 100)
-    if pence <= 0 or pence > MAX_BREAKDOWN_COST_PENCE:
+    if amount <= 0 or amount * 100 > MAX_BREAKDOWN_COST_PENCE:  # before quantize: "1e30" cannot be quantized
         raise SettingError("body.breakdown_cost", "range", "more than 0 and at most 1000000.00")
-    return pence
+    if amount != amount.quantize(Decimal("0.01")):
+        raise SettingError("body.breakdown_cost", "decimal", "pounds with at most two decimal places")
+    return int(amount * 100)
 
 
 def checkpoints(intervention: Mapping, follow_ups: Sequence[Mapping]) -> dict[str, str]:

@@ -35,7 +35,8 @@ def test_return_on_investment_is_costs_avoided_less_fees_over_fees():
 
 
 @pytest.mark.parametrize("value,rule", [("abc", "decimal"), ("1.001", "decimal"), ("0", "range"),
-                                        ("1000000.01", "range"), ("NaN", "decimal")])
+                                        ("1000000.01", "range"), ("NaN", "decimal"),
+                                        ("1e30", "range"), ("-1e30", "range")])  # 1e30 was a 500 (quantize)
 def test_a_breakdown_cost_is_positive_pounds_with_pence(value, rule):
     with pytest.raises(outreach.SettingError) as err:
         outreach.parse_cost(value)
