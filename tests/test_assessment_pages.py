@@ -18,7 +18,8 @@ async def walk(sut, url: str, headers: dict, limit: int = 2, between_pages=None,
                                  params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})})
         assert r.status_code == 200, r.text
         body = r.json()
-        assert set(body) == {"items", "next_cursor"}
+        # every list's shape; restricted_omitted: a council's rows left out for a restriction (decision 0006)
+        assert set(body) - {"restricted_omitted"} == {"items", "next_cursor"} and body.get("restricted_omitted", 0) == 0
         assert len(body["items"]) <= limit
         pages.append(body["items"])
         cursor = body["next_cursor"]

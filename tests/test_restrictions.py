@@ -145,6 +145,9 @@ async def test_every_service_answers_a_council_451_for_a_restricted_child_and_se
     assert {e["placement_id"] for e in episodes["items"]} == {kept["id"]} and episodes["restricted_omitted"] == 1
     deadlines = await council_page("/v1/deadlines?limit=200")
     assert placement["id"] not in str(deadlines["items"]) and deadlines["restricted_omitted"] >= 1
+    report = await council_page("/v1/reports/outreach")
+    assert report["interventions"] == [] and report["restricted_omitted"] == 1
+    assert report["all"]["interventions"] == 1  # still counted
     # the invoice keeps the child's lines and money, the child's reference withheld
     seen = await council_page(invoice_url)
     withheld = [line for line in seen["lines"] if line["child_withheld"]]

@@ -493,3 +493,8 @@ async def setting_changes(session: AsyncSession, la_code: str, limit: int = 50) 
 async def restriction_marker(session: AsyncSession, principal: Principal, referral_id: str) -> dict | None:
     """The hub's marker of a restricted child (a council never gets here for one: readable_placement refused)."""
     return await restriction_rules.guard(session, restricted_children, principal, referral_id)
+
+
+async def screen(session: AsyncSession, principal: Principal, rows: list[dict]):
+    """A report's rows of children as the caller is served them: (rows, the hub's markers, omitted)."""
+    return await restriction_rules.screen(session, restricted_children, principal, rows)

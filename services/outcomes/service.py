@@ -493,7 +493,11 @@ async def outreach_report(session: AsyncSession, principal: Principal, *, start:
     if principal.is_council:
         la_code = principal.la_code
     rows = await repo.outreach_rows(session, principal, start, end, la_code)
-    return outreach.report(rows, await _costs(session), start, end, la_code)
+    report = outreach.report(rows, await _costs(session), start, end, la_code)
+    # a restricted child (decision 0006): still counted in the figures, its own row never shown to a council
+    items, marks, omitted = await repo.screen(session, principal, report["interventions"])
+    return {**report, "interventions": [{**i, "restriction": marks.get(i["referral_id"])} if marks else i
+                                        for i in items], "restricted_omitted": omitted}
 
 
 def _setting_view(la_code: str, row: dict | None, changes: list[dict]) -> dict:
