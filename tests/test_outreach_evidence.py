@@ -133,6 +133,14 @@ async def test_the_outreach_report_counts_held_placements_against_fees_per_inter
     council_a = next(r for r in rows if r["level"] == "council" and r["id"] == A)
     assert council_a["return_on_investment"] == "1.56" and council_a["3_months_broke"] == "1"
 
+    # the hub may name a council by its DfE LA number (855) or its ONS code in any case; an unknown number is 422
+    for asked in ("855", A.lower()):
+        by_number = await sut.client.get("/v1/reports/outreach", params={**window, "la_code": asked}, headers=sut.hub())
+        assert by_number.status_code == 200 and by_number.json()["la_code"] == A, by_number.text
+    unknown = await sut.client.get("/v1/reports/sufficiency", params={"la_code": "999"}, headers=sut.hub())
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "query.la_code"
+    assert (await sut.client.get("/v1/reports/outreach/settings/855", headers=sut.council(A))).json()["la_code"] == A
+
     # council B sees only its own interventions, whatever it asks for
     mine = await sut.client.get("/v1/reports/outreach", params={**window, "la_code": A}, headers=sut.council(B))
     assert mine.status_code == 200

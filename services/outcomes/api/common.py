@@ -4,7 +4,11 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Annotated
 
+from fastapi import Path, Query
+from pydantic import AfterValidator
+
 from libs.common.auth import Authorize, Principal
+from libs.common.councils import ons_code
 
 from ..domain.errors import OutcomeError
 
@@ -30,3 +34,22 @@ def date_range(start: date | None, end: date | None) -> tuple[date, date]:
     if (end - start).days > 366 * 20:
         raise OutcomeError("query.from", "range_at_most_20_years", "a range of at most 20 years")
     return start, end
+
+
+def _council(value: str | None) -> str | None:
+    """A council by its ONS code in any case (E10000018) or its DfE LA number (855), as the ONS code."""
+    if value is None:
+        return None
+    if value.isdigit():
+        ons = ons_code(value)
+        if ons is None:
+            raise ValueError(f"no council known by the DfE LA number {value}")
+        return ons
+    return value.upper()
+
+
+_COUNCIL_PATTERN = r"^([Ee]\d{8}|\d{3})$"
+_COUNCIL_HELP = "The council's ONS code (E10000018) or its DfE LA number (855)"
+# a council filter (a council's own caller always gets its own figures, whatever it asks)
+LaCode = Annotated[str | None, Query(pattern=_COUNCIL_PATTERN, description=_COUNCIL_HELP), AfterValidator(_council)]
+LaPath = Annotated[str, Path(pattern=_COUNCIL_PATTERN, description=_COUNCIL_HELP), AfterValidator(_council)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
@@ -17,11 +17,9 @@ from libs.common.http import IdempotencyKey, RequiredIfMatch, Written, etag, wri
 from .. import service
 from ..domain import outreach
 from ..schemas import BreakdownCostIn
-from .common import Reader, date_range, now
+from .common import LaCode, LaPath, Reader, date_range, now
 
 router = APIRouter(prefix="/v1/reports/outreach", tags=["reports"])
-LaCode = Annotated[str | None, Query(pattern=r"^E\d{8}$")]
-LaPath = Annotated[str, Path(pattern=r"^E\d{8}$")]
 
 
 @router.get("", summary="The outreach evidence report: placements held, time to stabilise, return on investment",

@@ -14,10 +14,9 @@ from libs.common.audit import touched
 
 from .. import service
 from ..domain import sufficiency
-from .common import Reader, date_range, today
+from .common import LaCode, Reader, date_range, today
 
 router = APIRouter(tags=["reports"])
-LaCode = Annotated[str | None, Query(pattern=r"^E\d{8}$")]
 
 
 @router.get("/v1/outcomes/cohorts", summary="Cohort progress per home, hub or council for a date range")
