@@ -136,6 +136,9 @@ async def test_every_service_answers_a_council_451_for_a_restricted_child_and_se
         assert r.status_code == 451, (url, r.status_code, r.text)
         assert r.json()["reason_code"] == "erasure_request" and r.json()["requested_on"] == "2026-11-20", r.text
         assert child not in r.text and outreach not in r.text
+    log = (await sut.client.get("/v1/audit/access", params={"child": child}, headers=sut.hub())).json()["items"]
+    refused = {(r["action"], r["status"], r["route"]) for r in log if r["client_id"] == f"council-{LEICS}"}
+    assert {("denied", 451, "GET /v1/placements/{id}"), ("denied", 451, "GET /v1/outcomes/placements/{id}")} <= refused
     # listings and exports leave the child out and say how many
     page = await council_page("/v1/placements")
     assert [p["id"] for p in page["items"]] == [kept["id"]] and page["restricted_omitted"] == 1

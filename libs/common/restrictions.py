@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import JSON, Column, Date, Index, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .audit import CHILD_RECORDS_HEADER
 from .auth import Principal
 from .errors import PROBLEM_BASE, ProblemError
 from .types import UtcDateTime
@@ -58,9 +59,13 @@ class Restricted(Exception):
 def restricted_problem(exc: Restricted) -> ProblemError:
     r = exc.restriction
     requested_on = r.get("requested_on")
+    # the child's record named to the gateway's access log (which strips the header): the refusal is audited
+    # against the child whatever the path named (a placement, an intervention, a measure)
+    child = r.get("referral_id")
     return ProblemError(451, "Unavailable For Legal Reasons",
                         "This child's record is under a restriction of processing; only the hub may read it.",
                         type_=PROBLEM_BASE + "restricted", reason_code=r["reason_code"],
+                        headers={CHILD_RECORDS_HEADER: str(child)} if child else None,
                         requested_on=requested_on.isoformat() if requested_on is not None else None,
                         restriction_id=str(r.get("id") or r.get("restriction_id")))
 
