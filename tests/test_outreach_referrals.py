@@ -190,10 +190,16 @@ async def test_the_hub_accepts_an_outreach_referral_on_the_dashboard(sut):
     queue = await sut.client.get("/dashboard/referrals")
     assert re.search(rf'{referral_id}">[^<]+</a> <span class="badge badge-blue">Outreach', queue.text)
     page = await sut.client.get(f"/dashboard/referrals/{referral_id}")
-    assert page.status_code == 200 and "Outreach teams" in page.text and "Foster care" in page.text
+    assert page.status_code == 200 and "Outreach teams" in page.text
+    assert "With a local authority foster carer" in page.text   # where the child lives, in the vocabulary's words
     assert "Dashboard outreach team" in page.text and f'value="{team["id"]}"' in page.text
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     iraid = re.search(r'name="iraid" value="([^"]+)"', page.text).group(1)
+    for typed in ("abc", "0"):  # what the hub typed reaches the API and is refused, never silently dropped
+        refused = await sut.client.post(f"/dashboard/referrals/{referral_id}/decision", data={
+            "csrf": csrf, "decision": "accept", "team_id": team["id"], "iraid": iraid, "outreach_basis": "weekly",
+            "planned_start_date": str(TODAY), "planned_weeks": typed})
+        assert refused.status_code == 303 and "error=" in refused.headers["location"], refused.headers
     decided = await sut.client.post(f"/dashboard/referrals/{referral_id}/decision", data={
         "csrf": csrf, "decision": "accept", "team_id": team["id"], "iraid": iraid, "outreach_basis": "weekly",
         "planned_start_date": str(TODAY), "planned_weeks": "12"})

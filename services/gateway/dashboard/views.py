@@ -538,7 +538,7 @@ def _outreach_options(m: dict, r: dict, referral_id: str, csrf: str, start: str)
             f'<div><label for="basis-{n}">Basis</label><select id="basis-{n}" name="outreach_basis">'
             f'<option value="fixed_fee"{"" if weekly else " selected"}>Fixed fee (six weeks)</option>'
             f'<option value="weekly"{" selected" if weekly else ""}>Weekly</option></select></div>'
-            f'<div><label for="weeks-{n}">Planned weeks (weekly; blank for six)</label>'
+            f'<div><label for="weeks-{n}">Planned weeks (weekly: required unless the referral says; fixed fee: blank for six)</label>'
             f'<input type="number" id="weeks-{n}" name="planned_weeks" min="1" max="52" '
             f'value="{e(r.get("outreach_planned_weeks") or "")}"></div>'
             f'<button type="submit">Accept for {e(o["team_name"])}</button></form></section>')
@@ -598,8 +598,9 @@ async def decide(referral_id: str, request: Request):
             body.update(team_id=form.get("team_id"), planned_start_date=form.get("planned_start_date"),
                         impact_risk_assessment_id=form.get("iraid") or None,
                         outreach_basis=form.get("outreach_basis") or None)
-            if (form.get("planned_weeks") or "").strip().isdigit():
-                body["planned_weeks"] = int(form.get("planned_weeks"))
+            weeks = (form.get("planned_weeks") or "").strip()
+            if weeks:  # what was typed goes to the API, which refuses what is not 1-52 (never silently dropped)
+                body["planned_weeks"] = int(weeks) if weeks.isdigit() else weeks
         elif body["decision"] == "accept":
             body.update(home_id=form.get("home_id"), planned_start_date=form.get("planned_start_date"),
                         impact_risk_assessment_id=form.get("iraid") or None)
