@@ -479,6 +479,37 @@ class Mixed:
                 self.cpu_seconds = await asyncio.to_thread(self.meter.stop)
             return elapsed
 
+    async def run_alone(self, kind: str, seconds: float, concurrency: int) -> tuple[int, float]:
+        """One kind of the mixed workload alone (same clients): requests made and the deployment's CPU seconds,
+        counted until 1 s after the last request (the events it caused are handled meanwhile)."""
+        import aiohttp
+
+        counted = sum(len(v) for v in self.latencies.values()) + sum(self.errors.values())
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
+                                         timeout=aiohttp.ClientTimeout(total=10)) as http:
+            await asyncio.to_thread(self.meter.start)
+            deadline = time.perf_counter() + seconds
+
+            async def actor(i: int):
+                rnd = random.Random(1000 + i)
+                while time.perf_counter() < deadline:
+                    la, client = rnd.choice([("E10000018", "demo-leicestershire"), ("E06000016", "demo-leicester")])
+                    if kind == "post":
+                        await self.council_posts(http, la, client)
+                    elif kind == "read":
+                        await self.council_reads(http, la, client)
+                    elif kind == "list":
+                        await self.council_lists(http, la, client)
+                    elif kind == "hub":
+                        await self.hub_ranks_and_decides(http)
+                    else:
+                        await self.placement_moves(http)
+
+            await asyncio.gather(*(actor(i) for i in range(concurrency)))
+            await asyncio.sleep(1.0)
+            cpu = await asyncio.to_thread(self.meter.stop)
+        return sum(len(v) for v in self.latencies.values()) + sum(self.errors.values()) - counted, cpu
+
     def report(self, seconds: float) -> tuple[Figures, list[str]]:
         lines = []
         everything: list[float] = []
@@ -504,6 +535,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", default="8,32,64", help="connection counts, comma-separated")
     ap.add_argument("--mixed-seconds", type=float, default=20.0, help="seconds of the mixed workload (0: skip)")
     ap.add_argument("--mixed-concurrency", type=int, default=32)
+    ap.add_argument("--per-kind-seconds", type=float, default=0.0,
+                    help="after the mixed workload, run each of its kinds alone this long and print the CPU per "
+                         "request of each (0: skip)")
     ap.add_argument("--gateway-workers", type=int, default=2)
     ap.add_argument("--tool", choices=["wrk", "python"], default=None, help="default: wrk when installed")
     ap.add_argument("--port", type=int, default=None)
@@ -565,6 +599,18 @@ def main(argv: list[str] | None = None) -> int:
                   f"{seconds:.0f} s; fee period closed: {mixed.closed}):", flush=True)
             print("\n".join(lines))
             print(f"    {'all':<46} {mixed_total.line()}", flush=True)
+            if args.per_kind_seconds > 0:
+                print(f"\n  Each kind of the mixed workload alone ({args.mixed_concurrency} clients, "
+                      f"{args.per_kind_seconds:.0f} s each; CPU of the deployment per request, its events included; "
+                      f"weight: its share of the mix):", flush=True)
+                weights = {"read": 5, "post": 2, "hub": 2, "list": 1, "move": 1}
+                for kind, label in (("read", "council GET /v1/referrals/{id}"), ("post", "council POST /v1/referrals"),
+                                    ("hub", "hub matches + decline"), ("list", "council GET /v1/referrals"),
+                                    ("move", "hub POST legal-status")):
+                    n, cpu = asyncio.run(mixed.run_alone(kind, args.per_kind_seconds, args.mixed_concurrency))
+                    per = cpu * 1000 / n if n else float("nan")
+                    print(f"    {label:<34} {n:6d} requests  CPU {per:6.2f} ms/req   weight {weights[kind]}/11  "
+                          f"share of the mix's CPU ~{per * weights[kind]:.0f}", flush=True)
         cores = os.cpu_count() or 1
         print("\n  Targets (issue 15):")
         for c, (direct, through) in results.items():
