@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer
 from sqlalchemy import JSON, Column, Date, Index, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -184,5 +184,17 @@ class RestrictionMarker(BaseModel):
 RESTRICTION_FIELD = Field(default=None, description="The hub's view: the restriction of processing in force on the "
                                                     "child's record (decision 0006); a council never sees a "
                                                     "restricted child's record (451)")
-OMITTED_FIELD = Field(default=0, description="How many of a council's rows were left out because the child's "
-                                             "record is under a restriction of processing (decision 0006)")
+class OmitsRestricted(BaseModel):
+    """A listing that may leave out a council's rows of restricted children: `restricted_omitted` says how many,
+    and is absent when none were, so a list keeps its {items, next_cursor} shape for everyone else (one rule for
+    every service's lists)."""
+    restricted_omitted: int | None = Field(default=None, description=(
+        "A council's listing, when some rows were left out because the child's record is under a restriction of "
+        "processing (decision 0006): how many (each answers 451 when read). Absent otherwise"))
+
+    @model_serializer(mode="wrap")
+    def _omit_when_none_left_out(self, handler):
+        data = handler(self)
+        if not data.get("restricted_omitted"):
+            data.pop("restricted_omitted", None)
+        return data

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from libs.common.weekly_fees import WeeklyFee, WeeklyFeeApplied
 
 from libs.common.pagination import Page
-from libs.common.restrictions import OMITTED_FIELD, RESTRICTION_FIELD, RestrictionMarker
+from libs.common.restrictions import RESTRICTION_FIELD, OmitsRestricted, RestrictionMarker
 
 from libs.common.vocabulary import LEGAL_STATUSES
 
@@ -170,9 +170,8 @@ class Episode(BaseModel):
     dfe_la_number: str | None
 
 
-class EpisodeList(BaseModel):
+class EpisodeList(OmitsRestricted):
     items: list[Episode]
-    restricted_omitted: int = OMITTED_FIELD
     collection_year: str | None = Field(default=None, examples=["2026-27"])
 
 
@@ -198,11 +197,10 @@ class CscChild(BaseModel):
     child_looked_after_placements: list[CscPlacement]
 
 
-class CscPlacementList(BaseModel):
+class CscPlacementList(OmitsRestricted):
     """The caller's placements in the DfE children's social care API's shape, one item per child: the council puts
     each child's child_looked_after_placements inside its own social_care_episodes record."""
     items: list[CscChild]
-    restricted_omitted: int = OMITTED_FIELD
     collection_year: str | None = Field(default=None, examples=["2026-27"])
 
 
@@ -341,12 +339,12 @@ class EndingCode(BaseModel):
     label: str
 
 
-class PlacementPage(Page[PlacementOut]):
-    restricted_omitted: int = OMITTED_FIELD
+class PlacementPage(Page[PlacementOut], OmitsRestricted):
+    pass
 
 
-class DeadlinePage(Page[DeadlineOut]):
-    restricted_omitted: int = OMITTED_FIELD
+class DeadlinePage(Page[DeadlineOut], OmitsRestricted):
+    pass
 
 
 class ReviewPage(Page[ReviewOut]):
@@ -460,5 +458,5 @@ class InterventionOut(BaseModel):
     restriction: RestrictionMarker | None = RESTRICTION_FIELD
 
 
-class InterventionPage(Page[InterventionOut]):
-    restricted_omitted: int = OMITTED_FIELD
+class InterventionPage(Page[InterventionOut], OmitsRestricted):
+    pass

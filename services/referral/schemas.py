@@ -7,12 +7,13 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator, model_serializer,
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator,
                       model_validator)
 from pydantic_core import PydanticCustomError
 
 from libs.common.events.catalogue import NeedOrRisk
 from libs.common.pagination import Page
+from libs.common.restrictions import OmitsRestricted
 from libs.common.vocabulary import CURRENT_SETTINGS, MAX_AT_RISK
 from libs.common.vocabulary import expand_deprecated
 
@@ -510,17 +511,8 @@ class Referral(BaseModel):
         "A council's reads of it answer 451 instead"))
 
 
-class ReferralPage(Page[Referral]):
-    restricted_omitted: int | None = Field(default=None, description=(
-        "A council's listings, when some of its referrals are under a restriction of processing: how many are "
-        "left out (each answers 451 when read). Absent otherwise"))
-
-    @model_serializer(mode="wrap")
-    def _omit_when_none_left_out(self, handler):
-        data = handler(self)
-        if not data.get("restricted_omitted"):
-            data.pop("restricted_omitted", None)
-        return data
+class ReferralPage(Page[Referral], OmitsRestricted):
+    pass
 
 
 RestrictionReason = Literal[tuple(RESTRICTION_REASONS)]  # type: ignore[valid-type]
