@@ -292,7 +292,7 @@ def verify_delivery(secrets: list[str], headers: dict[str, str], body: bytes, *,
     headers = {k.lower(): v for k, v in headers.items()}
     msg_id, timestamp, signatures = (headers.get("webhook-id"), headers.get("webhook-timestamp"),
                                      headers.get("webhook-signature", ""))
-    if not msg_id or not timestamp or not timestamp.isdigit():
+    if not msg_id or not timestamp or not (timestamp.isascii() and timestamp.isdigit()):
         return False
     if abs((now or time.time()) - int(timestamp)) > tolerance:
         return False

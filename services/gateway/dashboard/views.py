@@ -600,7 +600,7 @@ async def decide(referral_id: str, request: Request):
                         outreach_basis=form.get("outreach_basis") or None)
             weeks = (form.get("planned_weeks") or "").strip()
             if weeks:  # what was typed goes to the API, which refuses what is not 1-52 (never silently dropped)
-                body["planned_weeks"] = int(weeks) if weeks.isdigit() else weeks
+                body["planned_weeks"] = int(weeks) if weeks.isascii() and weeks.isdigit() else weeks
         elif body["decision"] == "accept":
             body.update(home_id=form.get("home_id"), planned_start_date=form.get("planned_start_date"),
                         impact_risk_assessment_id=form.get("iraid") or None)

@@ -40,7 +40,7 @@ def _council(value: str | None) -> str | None:
     """A council by its ONS code in any case (E10000018) or its DfE LA number (855), as the ONS code."""
     if value is None:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         ons = ons_code(value)
         if ons is None:
             raise ValueError(f"no council known by the DfE LA number {value}")

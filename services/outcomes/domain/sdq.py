@@ -136,7 +136,7 @@ def parse_items(items: Mapping[str, object], field: str = "body.items") -> dict[
     (null for missing): a form with items silently left out is refused, not prorated."""
     out: dict[int, int | None] = {}
     for key, value in items.items():
-        if not (isinstance(key, str) and key.isdigit() and 1 <= int(key) <= 25 and str(int(key)) == key):
+        if not (isinstance(key, str) and key.isascii() and key.isdigit() and 1 <= int(key) <= 25 and str(int(key)) == key):
             raise OutcomeError(f"{field}.{key}", "sdq_item_number", "item numbers are the strings \"1\" to \"25\"")
         if value is not None and (isinstance(value, bool) or value not in (0, 1, 2)):
             raise OutcomeError(f"{field}.{key}", "sdq_item_value",

@@ -63,7 +63,7 @@ FOLLOW_UPS = ("follow_up_3_months", "follow_up_6_months", "follow_up_12_months")
 def timepoint_names_valid(name: str) -> bool:
     if name in ("baseline", "day_28", "day_90", "ending") or name in FOLLOW_UPS:
         return True
-    return name.startswith("six_monthly_") and name[12:].isdigit() and int(name[12:]) >= 1
+    return name.startswith("six_monthly_") and name[12:].isascii() and name[12:].isdigit() and int(name[12:]) >= 1
 
 
 def state(due: date, met: bool, today: date) -> str:

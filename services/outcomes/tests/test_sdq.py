@@ -126,3 +126,12 @@ def test_bad_items_are_refused_naming_the_item():
     with pytest.raises(OutcomeError) as e:
         sdq.parse_items({**{str(i): 0 for i in range(1, 26)}, "26": 0})
     assert e.value.rule == "sdq_item_number"
+
+
+@pytest.mark.parametrize("key", ["\u00b9", "\u0661", "\uff11", "\u00b2\u00b3"])
+def test_an_item_number_in_a_non_ascii_digit_is_refused_not_a_crash(key):
+    # str.isdigit() is true for superscripts and other scripts' digits that int() refuses (found by the API fuzz
+    # as a 500 on POST /v1/outcomes/sdq/score)
+    with pytest.raises(OutcomeError) as e:
+        sdq.parse_items({**{str(i): 0 for i in range(1, 26)}, key: 0})
+    assert (e.value.field, e.value.rule) == (f"body.items.{key}", "sdq_item_number")
