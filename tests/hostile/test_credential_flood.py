@@ -128,15 +128,16 @@ async def test_a_secret_that_verified_is_remembered_and_hashing_runs_a_few_at_a_
         assert ok.status_code == 200
     assert auth.hashes == 1  # the second and third were recognised without scrypt
 
-    running, most, loop_thread = 0, 0, threading.get_ident()
+    running, most, hashed, loop_thread = 0, 0, 0, threading.get_ident()
     lock = threading.Lock()
     real = oauth.verify_secret
 
     def watched(secret, stored):
-        nonlocal running, most
+        nonlocal running, most, hashed
         assert threading.get_ident() != loop_thread  # never on the event loop
         with lock:
             running += 1
+            hashed += 1
             most = max(most, running)
         try:
             return real(secret, stored)
@@ -151,5 +152,8 @@ async def test_a_secret_that_verified_is_remembered_and_hashing_runs_a_few_at_a_
             r = await evil.post("/oauth/token", content=BODY, headers=basic(f"made-up-{i}", "wrong"))
             return r.status_code
     codes = await asyncio.gather(*[one(i) for i in range(24)])
-    assert set(codes) <= {401, 429} and codes.count(429) >= 24 - auth.concurrency - auth.max_waiting
+    # each 401 cost one hash (an unknown client hashes a dummy), a 429 none; the flood outran the queue (with no
+    # hash finishing while it arrived, exactly 24 - concurrency - max_waiting get 429; a hash that finishes early
+    # frees a place, so the count is not fixed: a CI run once saw 6 of 7)
+    assert set(codes) <= {401, 429} and codes.count(401) == hashed and codes.count(429) >= 1
     assert 1 <= most <= auth.concurrency
