@@ -45,7 +45,7 @@ async def test_terminated_connections_answer_503_recover_without_a_restart_and_l
                 kills["backends"] += len((await conn.execute(text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename IN ('itp_referral', 'itp_matching') "
                     "AND datname = :db AND pid <> pg_backend_pid()"), {"db": database})).all())
-            await asyncio.sleep(KILL_EVERY)
+            await asyncio.sleep(KILL_EVERY)  # the fault's pace: terminate the services' connections every 100 ms
 
     gate = asyncio.Semaphore(CONCURRENCY)
 
@@ -59,7 +59,7 @@ async def test_terminated_connections_answer_503_recover_without_a_restart_and_l
                 if r.status_code == 201:
                     accepted.setdefault(child_ref, set()).add(r.json()["id"])
                     return
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # a client's backoff before retrying a 503 with the same key
 
     killing = asyncio.create_task(killer())
     try:
