@@ -202,13 +202,43 @@ class CpuMeter:
 
     def start(self) -> None:
         self._before = {pid: _cpu_ticks(pid) for pid in self.pids()}
+        self._labels = {pid: _label(pid) for pid in self._before}
         self._started = time.perf_counter()
+        self.by_process: dict[str, float] = {}
 
     def stop(self, raw: bool = False) -> float:
-        """CPU seconds since start(), less what the deployment would have used at rest meanwhile."""
+        """CPU seconds since start(), less what the deployment would have used at rest meanwhile; `by_process`
+        holds the raw seconds of each kind of process (a service, a relay, the broker, a role's backends)."""
         after = {pid: _cpu_ticks(pid) for pid in self.pids() | set(self._before)}
-        used = sum(max(0, after[pid] - self._before.get(pid, 0)) for pid in after) / _TICK
+        self.by_process = defaultdict(float)
+        for pid in after:
+            label = self._labels.get(pid) or _label(pid)
+            self.by_process[label] += max(0, after[pid] - self._before.get(pid, 0)) / _TICK
+        used = sum(self.by_process.values())
         return used if raw else max(0.0, used - self.at_rest * (time.perf_counter() - self._started))
+
+
+def _label(pid: int) -> str:
+    """What a process of the deployment is: `serve referral`, `relay billing`, `gateway` (its workers),
+    `broker`, `postgres itp_matching` (that service role's backends)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return "gone"
+    line = " ".join(argv)
+    if line.startswith("postgres:"):
+        parts = line.split()
+        return f"postgres {parts[2]}" if len(parts) > 2 else "postgres"
+    if "tansu" in line:
+        return "broker"
+    for verb in ("serve", "relay"):
+        if verb in argv:
+            name = argv[argv.index(verb) + 1] if argv.index(verb) + 1 < len(argv) else ""
+            return f"{verb} {name}"
+    if "multiprocessing" in line:
+        return "serve gateway"  # uvicorn's worker processes
+    return "other"
 
 
 def postgres_backends(admin_url: str, database: str):
@@ -538,6 +568,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-kind-seconds", type=float, default=0.0,
                     help="after the mixed workload, run each of its kinds alone this long and print the CPU per "
                          "request of each (0: skip)")
+    ap.add_argument("--cpu-by-process", action="store_true",
+                    help="with --per-kind-seconds: each kind's CPU per request split by process (service, relay, "
+                         "broker, each role's Postgres backends)")
     ap.add_argument("--gateway-workers", type=int, default=2)
     ap.add_argument("--tool", choices=["wrk", "python"], default=None, help="default: wrk when installed")
     ap.add_argument("--port", type=int, default=None)
@@ -578,6 +611,10 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(2)
         print(f"    (CPU per request: of the deployment's processes and Postgres backends, less their use at rest, "
               f"{meter.measure_rest() * 100:.0f}% of a core: consumers polling the broker)", flush=True)
+        if args.cpu_by_process:
+            print("      at rest, % of a core: " + ", ".join(
+                f"{name} {sec * 100 / 5.0:.1f}" for name, sec in sorted(meter.by_process.items(), key=lambda kv: -kv[1])
+                if sec * 100 / 5.0 >= 0.5), flush=True)
         results = {}
         for c in connections:
             direct = measure(tool, direct_url, tokens["direct"], c, args.duration, meter)
@@ -611,6 +648,11 @@ def main(argv: list[str] | None = None) -> int:
                     per = cpu * 1000 / n if n else float("nan")
                     print(f"    {label:<34} {n:6d} requests  CPU {per:6.2f} ms/req   weight {weights[kind]}/11  "
                           f"share of the mix's CPU ~{per * weights[kind]:.0f}", flush=True)
+                    if n and args.cpu_by_process:
+                        top = sorted(meter.by_process.items(), key=lambda kv: -kv[1])
+                        print("        " + ", ".join(f"{name} {sec * 1000 / n:.2f}" for name, sec in top
+                                                    if sec * 1000 / n >= 0.05) + "  (ms/req, before the rest use)",
+                              flush=True)
         cores = os.cpu_count() or 1
         print("\n  Targets (issue 15):")
         for c, (direct, through) in results.items():

@@ -108,9 +108,12 @@ def plan(*, admin_url: str, database: str, data_dir: Path, gateway_port: int = 8
     gateway_url = f"http://127.0.0.1:{gateway_port}"
     dbs = {s: database_url(admin_url, database, s) for s in (*UPSTREAM_SERVICES, "gateway")}
     # what every ITP process shares (compose's x-itp-env), for Tansu: it rejects the idempotent producer
-    # (InitProducerId) and holds a fetch for its whole max wait
+    # (InitProducerId) and holds a fetch for its whole max wait, so consumers poll every 10 ms while events
+    # flow and every 250 ms after 2 s without one (libs/common/events/kafka.py FetchPacer): at rest the
+    # consumers and the broker otherwise burn most of a core of this machine's 2
     common = {"ITP_TRANSPORT": "kafka", "ITP_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{broker_port}",
               "ITP_KAFKA_ENABLE_IDEMPOTENCE": "false", "ITP_KAFKA_FETCH_MAX_WAIT_MS": "10",
+              "ITP_KAFKA_IDLE_FETCH_MAX_WAIT_MS": "250", "ITP_KAFKA_IDLE_AFTER_MS": "2000",
               "ITP_KAFKA_TOPIC_PARTITIONS": "3", "ITP_DATA_DIR": str(data_dir), "ITP_LOG_LEVEL": log_level,
               "ITP_LOG_JSON": "false", "PYTHONUNBUFFERED": "1",
               # a dozen processes share one Postgres (max_connections is 100 by default, and this machine's
@@ -134,7 +137,7 @@ def plan(*, admin_url: str, database: str, data_dir: Path, gateway_port: int = 8
                           {**common, "ITP_GATEWAY_DATABASE_URL": dbs["gateway"], "ITP_GATEWAY_STATE": "database",
                            # its consumer only fans events out to webhooks: polling Tansu every 100 ms rather than
                            # 10 spares each worker (and the broker) a steady share of a core at rest
-                           "ITP_KAFKA_FETCH_MAX_WAIT_MS": "100",
+                           "ITP_KAFKA_FETCH_MAX_WAIT_MS": "100", "ITP_KAFKA_IDLE_FETCH_MAX_WAIT_MS": "500",
                            # a demo council's `itp webhooks listen` receives on 127.0.0.1
                            "ITP_WEBHOOK_ALLOW_HTTP_LOCALHOST": "true",
                            **{f"ITP_{s.upper()}_URL": f"http://127.0.0.1:{ports[s]}" for s in UPSTREAM_SERVICES}}))

@@ -35,6 +35,8 @@ def make_transport(settings: Settings, bus: InProcessBus | None = None) -> Trans
                               enable_idempotence=settings.kafka_enable_idempotence,
                               partitions=settings.kafka_topic_partitions, topic_prefix=settings.kafka_topic_prefix,
                               fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+                              idle_fetch_max_wait_ms=settings.kafka_idle_fetch_max_wait_ms,
+                              idle_after_ms=settings.kafka_idle_after_ms,
                               session_timeout_ms=settings.kafka_session_timeout_ms)
     return bus or default_bus()
 

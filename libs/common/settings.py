@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     # Apache Kafka answers a fetch as soon as data arrives, so a long wait costs nothing; Tansu holds
     # the fetch for the whole wait, so tests and benchmarks on Tansu set this to 10.
     kafka_fetch_max_wait_ms: int = 500
+    # on Tansu, a consumer polling every 10 ms costs it and the broker a steady share of a core when nothing
+    # happens: after `kafka_idle_after_ms` without a record, it waits this long per fetch instead, and goes back
+    # to kafka_fetch_max_wait_ms with the next record (0: always kafka_fetch_max_wait_ms, right for Apache Kafka)
+    kafka_idle_fetch_max_wait_ms: int = 0
+    kafka_idle_after_ms: int = 2000
     # how long a consumer may go silent before its group gives its partitions to the others (aiokafka's
     # default; heartbeats every third of it). A replica killed outright is noticed after this long.
     kafka_session_timeout_ms: int = 10000

@@ -17,7 +17,7 @@ log = logging.getLogger("itp.kafka")
 class KafkaTransport:
     def __init__(self, bootstrap_servers: str, *, client_id: str = "itp", enable_idempotence: bool = True,
                  partitions: int = 3, topic_prefix: str = "", fetch_max_wait_ms: int = 500,
-                 session_timeout_ms: int = 10000):
+                 session_timeout_ms: int = 10000, idle_fetch_max_wait_ms: int = 0, idle_after_ms: int = 2000):
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
         self.enable_idempotence = enable_idempotence
@@ -25,6 +25,8 @@ class KafkaTransport:
         self.prefix = topic_prefix
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.session_timeout_ms = session_timeout_ms
+        self.idle_fetch_max_wait_ms = idle_fetch_max_wait_ms
+        self.idle_after_ms = idle_after_ms
         self._producer: AIOKafkaProducer | None = None
         self._known_topics: set[str] = set()
 
@@ -108,33 +110,40 @@ class KafkaTransport:
                                     session_timeout_ms=self.session_timeout_ms,
                                     heartbeat_interval_ms=max(100, self.session_timeout_ms // 3))
         await consumer.start()
+        pacer = FetchPacer(consumer, self.fetch_max_wait_ms, self.idle_fetch_max_wait_ms, self.idle_after_ms)
         if batch_handler is None:
-            task = self._consume(consumer, handler)
+            task = self._consume(consumer, handler, pacer)
         else:
-            task = self._consume_batches(consumer, batch_handler, max(1, max_batch))
+            task = self._consume_batches(consumer, batch_handler, max(1, max_batch), pacer)
         return _TaskSubscription(asyncio.create_task(task, name=f"kafka:{group}"))
 
     def _record(self, m) -> Record:
         return Record(topic=m.topic[len(self.prefix):], key=(m.key or b"").decode(), value=m.value,
                       headers={k: v.decode() for k, v in (m.headers or ())}, partition=m.partition, offset=m.offset)
 
-    async def _consume(self, consumer: AIOKafkaConsumer, handler: RecordHandler) -> None:
+    async def _consume(self, consumer: AIOKafkaConsumer, handler: RecordHandler, pacer: "FetchPacer") -> None:
         # getone() hands over a record as soon as it is fetched; getmany(timeout_ms=...) measured ~25 ms
         # slower per record on a quiet topic (bench/bench_events.py).
+        pacer.start()
         try:
             while True:
                 m = await consumer.getone()
+                pacer.record_arrived()
                 await handler(self._record(m))
                 await self._commit(consumer, {TopicPartition(m.topic, m.partition): m.offset + 1})
         finally:
+            pacer.stop()
             await consumer.stop()
 
-    async def _consume_batches(self, consumer: AIOKafkaConsumer, handler: BatchHandler, max_batch: int) -> None:
+    async def _consume_batches(self, consumer: AIOKafkaConsumer, handler: BatchHandler, max_batch: int,
+                               pacer: "FetchPacer") -> None:
         # the first record as soon as it arrives (getone: no added latency on a quiet topic), then whatever the
         # fetcher already holds (getmany without waiting): a backlog is handled, and committed, a batch at a time
+        pacer.start()
         try:
             while True:
                 first = await consumer.getone()
+                pacer.record_arrived()
                 messages = [first]
                 if max_batch > 1:
                     more = await consumer.getmany(timeout_ms=0, max_records=max_batch - 1)
@@ -147,6 +156,7 @@ class KafkaTransport:
                     ends[tp] = max(ends.get(tp, 0), m.offset + 1)
                 await self._commit(consumer, ends)
         finally:
+            pacer.stop()
             await consumer.stop()
 
     @staticmethod
@@ -203,3 +213,59 @@ class KafkaTransport:
             return out
         finally:
             await consumer.stop()
+
+
+class FetchPacer:
+    """How long the consumer's next fetch may wait at the broker. Apache Kafka answers a fetch as soon as a record
+    arrives, so one long wait serves both a quiet and a busy topic. Tansu (the test and `make run-distributed`
+    broker) holds every fetch for its whole wait, so a consumer there polls every `busy_ms` (10 ms) to pass events
+    on quickly, and a dozen idle consumers cost it and the broker most of a core. With `idle_ms` set, a consumer
+    that has seen no record for `idle_after_ms` waits `idle_ms` per fetch instead, and the first record back
+    returns it to `busy_ms`: the first event after a quiet spell arrives up to `idle_ms` later, the rest as before.
+
+    aiokafka reads the wait from its fetcher for each fetch it builds; it has no public setter, so this sets that
+    attribute (`_fetch_max_wait_ms`, aiokafka 0.14) and does nothing when it is absent."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, busy_ms: int, idle_ms: int = 0, idle_after_ms: int = 2000):
+        self.consumer = consumer
+        self.busy_ms = busy_ms
+        self.idle_ms = idle_ms
+        self.idle_after = idle_after_ms / 1000
+        self.idle = False
+        self._last = 0.0
+        self._task: asyncio.Task | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.idle_ms > self.busy_ms
+
+    def _set(self, wait_ms: int) -> None:
+        fetcher = getattr(self.consumer, "_fetcher", None)
+        if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
+            fetcher._fetch_max_wait_ms = wait_ms
+
+    def start(self) -> None:
+        if self.enabled and self._task is None:
+            self._last = asyncio.get_running_loop().time()
+            self._task = asyncio.create_task(self._watch(), name="kafka:fetch-pacer")
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def record_arrived(self) -> None:
+        if not self.enabled:
+            return
+        self._last = asyncio.get_running_loop().time()
+        if self.idle:
+            self.idle = False
+            self._set(self.busy_ms)
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.idle_after / 2)
+            if not self.idle and loop.time() - self._last >= self.idle_after:
+                self.idle = True
+                self._set(self.idle_ms)
