@@ -81,7 +81,9 @@ def cmd_run(args) -> int:
             if not args.log_console else "  Logs:      this console")
     print(BANNER.format(host=args.host, port=args.port, clients=clients, home=BLUEPRINT_HOME_ID,
                         data_dir=Settings(**overrides).data_dir.resolve(), logs=logs), flush=True)
-    uvicorn.run(system.gateway, host=args.host, port=args.port, log_config=None, loop="uvloop", http="httptools")
+    from .serving import frozen_after_start_up
+    uvicorn.run(frozen_after_start_up(system.gateway), host=args.host, port=args.port, log_config=None, loop="uvloop",
+                http="httptools")
     return 0
 
 
