@@ -114,6 +114,9 @@ def plan(*, admin_url: str, database: str, data_dir: Path, gateway_port: int = 8
     common = {"ITP_TRANSPORT": "kafka", "ITP_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{broker_port}",
               "ITP_KAFKA_ENABLE_IDEMPOTENCE": "false", "ITP_KAFKA_FETCH_MAX_WAIT_MS": "10",
               "ITP_KAFKA_IDLE_FETCH_MAX_WAIT_MS": "250", "ITP_KAFKA_IDLE_AFTER_MS": "2000",
+              # offsets committed every 250 ms, not after each batch: one OffsetCommit per interval under load
+              # (a consumer killed in between has those events redelivered; its inbox drops them)
+              "ITP_KAFKA_COMMIT_INTERVAL_MS": "250",
               "ITP_KAFKA_TOPIC_PARTITIONS": "3", "ITP_DATA_DIR": str(data_dir), "ITP_LOG_LEVEL": log_level,
               "ITP_LOG_JSON": "false", "PYTHONUNBUFFERED": "1",
               # a dozen processes share one Postgres (max_connections is 100 by default, and this machine's

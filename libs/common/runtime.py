@@ -37,6 +37,7 @@ def make_transport(settings: Settings, bus: InProcessBus | None = None) -> Trans
                               fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
                               idle_fetch_max_wait_ms=settings.kafka_idle_fetch_max_wait_ms,
                               idle_after_ms=settings.kafka_idle_after_ms,
+                              commit_interval_ms=settings.kafka_commit_interval_ms,
                               session_timeout_ms=settings.kafka_session_timeout_ms)
     return bus or default_bus()
 

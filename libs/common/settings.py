@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # to kafka_fetch_max_wait_ms with the next record (0: always kafka_fetch_max_wait_ms, right for Apache Kafka)
     kafka_idle_fetch_max_wait_ms: int = 0
     kafka_idle_after_ms: int = 2000
+    # offsets of handled batches committed at most this often (0: after every batch); a consumer stopped or
+    # killed in between has those events redelivered, and its inbox drops them
+    kafka_commit_interval_ms: int = 0
     # how long a consumer may go silent before its group gives its partitions to the others (aiokafka's
     # default; heartbeats every third of it). A replica killed outright is noticed after this long.
     kafka_session_timeout_ms: int = 10000

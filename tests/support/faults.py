@@ -34,8 +34,10 @@ from .matching import ranked, refer
 SERVICES = ("referral", "matching", "assessment", "billing", "outcomes", "gateway")
 FINANCE_SCOPES = ("billing:write", "invoices:read")
 # consumer groups that notice a member killed outright in 3 s rather than 10 (the broker also holds a new
-# group's first join for about this long, so every fault test starts 3 s sooner)
-QUICK_GROUPS = {"kafka_session_timeout_ms": 3000}
+# group's first join for about this long, so every fault test starts 3 s sooner); and offsets committed every
+# 250 ms as `make run-distributed` commits them, so a consumer killed or losing its partitions leaves up to
+# that much handled but uncommitted, which the next owner must drop, not do twice
+QUICK_GROUPS = {"kafka_session_timeout_ms": 3000, "kafka_commit_interval_ms": 250}
 P1, P2 = 520000, 378900
 
 # Read models built only from events (a consumer's own records, not what its API writes): a fault run must

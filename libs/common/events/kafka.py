@@ -3,6 +3,7 @@ the handler's database transaction has committed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -17,7 +18,8 @@ log = logging.getLogger("itp.kafka")
 class KafkaTransport:
     def __init__(self, bootstrap_servers: str, *, client_id: str = "itp", enable_idempotence: bool = True,
                  partitions: int = 3, topic_prefix: str = "", fetch_max_wait_ms: int = 500,
-                 session_timeout_ms: int = 10000, idle_fetch_max_wait_ms: int = 0, idle_after_ms: int = 2000):
+                 session_timeout_ms: int = 10000, idle_fetch_max_wait_ms: int = 0, idle_after_ms: int = 2000,
+                 commit_interval_ms: int = 0):
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
         self.enable_idempotence = enable_idempotence
@@ -27,6 +29,7 @@ class KafkaTransport:
         self.session_timeout_ms = session_timeout_ms
         self.idle_fetch_max_wait_ms = idle_fetch_max_wait_ms
         self.idle_after_ms = idle_after_ms
+        self.commit_interval_ms = commit_interval_ms
         self._producer: AIOKafkaProducer | None = None
         self._known_topics: set[str] = set()
 
@@ -139,10 +142,29 @@ class KafkaTransport:
                                pacer: "FetchPacer") -> None:
         # the first record as soon as it arrives (getone: no added latency on a quiet topic), then whatever the
         # fetcher already holds (getmany without waiting): a backlog is handled, and committed, a batch at a time
+        #
+        # With commit_interval_ms the offsets of handled batches are committed at most that often (and when the
+        # topic goes quiet, and at stop) rather than after every batch: under load a consumer then sends the
+        # broker one OffsetCommit per interval instead of one per event. What that risks is only redelivery:
+        # a consumer that dies, or loses a partition in a rebalance, before committing has its last records
+        # handled again by the partition's next owner, and its inbox drops them (the handlers' own transaction
+        # recorded them), as after any crash between a handler's commit and the offset commit.
+        loop = asyncio.get_running_loop()
+        interval = self.commit_interval_ms / 1000
+        pending: dict[TopicPartition, int] = {}
+        last_commit = loop.time()
         pacer.start()
         try:
             while True:
-                first = await consumer.getone()
+                if pending:
+                    try:  # the topic went quiet: commit what is done rather than hold it
+                        first = await asyncio.wait_for(consumer.getone(), max(0.0, last_commit + interval - loop.time()))
+                    except asyncio.TimeoutError:
+                        await self._commit(consumer, pending)
+                        pending, last_commit = {}, loop.time()
+                        continue
+                else:
+                    first = await consumer.getone()
                 pacer.record_arrived()
                 messages = [first]
                 if max_batch > 1:
@@ -150,13 +172,17 @@ class KafkaTransport:
                     for part in more.values():
                         messages.extend(part)
                 await handler([self._record(m) for m in messages])
-                ends: dict[TopicPartition, int] = {}
                 for m in messages:
                     tp = TopicPartition(m.topic, m.partition)
-                    ends[tp] = max(ends.get(tp, 0), m.offset + 1)
-                await self._commit(consumer, ends)
+                    pending[tp] = max(pending.get(tp, 0), m.offset + 1)
+                if interval <= 0 or loop.time() - last_commit >= interval:
+                    await self._commit(consumer, pending)
+                    pending, last_commit = {}, loop.time()
         finally:
             pacer.stop()
+            if pending:
+                with contextlib.suppress(Exception):  # stopping: the next owner handles them again otherwise
+                    await asyncio.wait_for(self._commit(consumer, pending), 5)
             await consumer.stop()
 
     @staticmethod
