@@ -7,11 +7,14 @@ the hub lifts it). Every other service that holds the child's record keeps its o
 idempotently (the restriction id is the key; a redelivery or a reordered lift changes nothing). Reads then ask
 `guard` (one child's record: a council gets `Restricted`, answered 451 by every app; the hub gets the marker) or
 `screen` (a listing: a council's rows of restricted children left out and counted as `restricted_omitted`; the
-hub's rows marked). Councils only are refused: the hub and the homes caring for the child keep full access."""
+hub's rows marked). Councils only are refused: the hub and the homes caring for the child keep full access.
+The gateway's webhooks ask `event_child` which child's record an event is about, and send a council nothing
+about a restricted child (an invoice's lines go with the child withheld: `withhold_invoice_lines`)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 from pydantic import BaseModel, Field, model_serializer
 from sqlalchemy import JSON, Column, Date, Index, MetaData, String, Table, select, update
@@ -108,13 +111,22 @@ async def record_lifted(session: AsyncSession, table: Table, payload: Any) -> bo
     return True
 
 
-def consumers(table: Table) -> dict:
-    """The two handlers a service adds to its HANDLERS to keep `table` (its restricted_children) current."""
+RESTRICTION_EVENTS = frozenset({"referral.restricted", "referral.restriction_lifted"})
+
+
+def consumers(table: Table, then=None) -> dict:
+    """The two handlers a service adds to its HANDLERS to keep `table` (its restricted_children) current.
+    `then`: a handler that also takes both events, run after the table is kept, in the same unit of work (the
+    gateway fans them out to councils' webhooks)."""
     async def on_restricted(uow, event, payload) -> None:
         await record_restricted(uow.session, table, payload)
+        if then is not None:
+            await then(uow, event, payload)
 
     async def on_lifted(uow, event, payload) -> None:
         await record_lifted(uow.session, table, payload)
+        if then is not None:
+            await then(uow, event, payload)
 
     return {"referral.restricted": on_restricted, "referral.restriction_lifted": on_lifted}
 
@@ -168,6 +180,59 @@ async def restricted_ids(session: AsyncSession, table: Table, referral_ids: Iter
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def withhold(row: dict, keys: Iterable[str]) -> dict:
+    """A row kept whole for a council (an invoice line: the money is still owed) with what names a restricted child
+    withheld (the keys null) and said (`child_withheld`)."""
+    return {**row, **{k: None for k in keys}, "child_withheld": True}
+
+
+# --- which child's record an event is about (the gateway's webhooks) -------------------------------------------
+# A council's webhooks must not carry a restricted child's events any more than its reads do (decision 0006). Most
+# events name the child's record (referral_id); the rest name one of the child's records: a placement (placement
+# and plan events, deadlines) or an outreach intervention (sessions, follow-up deadlines), which an earlier event
+# of the same child linked to the referral (placement.started, intervention.started and every event naming both).
+# Events about no one child: no council (a home onboarded, a fee period closed), a council's own webhook endpoint,
+# and a council's invoice, which is whole (the money is owed) and withholds a restricted child's lines' ids.
+NOT_ABOUT_ONE_CHILD = frozenset({"home.onboarded", "fee_period.closed", "webhook_endpoint.disabled",
+                                 "invoice.issued"})
+CHILD_RECORD_KEYS = ("placement_id", "intervention_id")
+INVOICE_LINE_CHILD_KEYS = ("referral_id", "placement_id", "intervention_id")
+
+
+@dataclass(frozen=True)
+class EventChild:
+    """Whose record an event is about. `referral_id` when the event names it; otherwise `records`, the placement or
+    intervention ids it names (to look up in the links); `links`, the (record id, referral id) pairs the event
+    itself shows (an event naming both)."""
+    referral_id: str | None = None
+    records: tuple[str, ...] = ()
+    links: tuple[tuple[str, str], ...] = ()
+
+
+def event_child(event_type: str, data: dict) -> EventChild | None:
+    """The child an event (its type and payload, as JSON) is about; None for an event about no one child."""
+    if event_type in NOT_ABOUT_ONE_CHILD:
+        return None
+    referral = data.get("referral_id")
+    records = tuple(str(data[k]) for k in CHILD_RECORD_KEYS if data.get(k))
+    if referral:
+        return EventChild(str(referral), (), tuple((r, str(referral)) for r in records))
+    return EventChild(None, records)
+
+
+def invoice_children(data: dict) -> set[str]:
+    """The children an invoice.issued payload's lines name."""
+    return {str(line["referral_id"]) for line in data.get("lines") or () if line.get("referral_id")}
+
+
+def withhold_invoice_lines(data: dict, restricted: Collection[str]) -> dict:
+    """invoice.issued for a council: every line and amount kept, a restricted child's lines' ids withheld."""
+    if not restricted or not data.get("lines"):
+        return data
+    return {**data, "lines": [withhold(line, INVOICE_LINE_CHILD_KEYS)
+                              if str(line.get("referral_id")) in restricted else line for line in data["lines"]]}
 
 
 # --- the answers' side (pydantic) -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from libs.common.auth import Principal
 from libs.common.events.catalogue import FeePeriodClosed, InvoiceIssued, InvoiceLine, PlacementFeeApplied
 from libs.common.events.outbox import UnitOfWork
 from libs.common.errors import Missing, Stale
-from libs.common.restrictions import marker
+from libs.common.restrictions import marker, withhold
 
 from . import repository as repo
 from .domain.applied import Applied, applied_fee
@@ -639,7 +639,7 @@ async def _restricted_lines(session, principal: Principal, lines: list[dict]) ->
         if r is None:
             out.append({**line, "child_withheld": False, "restriction": None})
         elif principal.is_council:
-            out.append({**line, **{k: None for k in WITHHELD}, "child_withheld": True, "restriction": None})
+            out.append(withhold({**line, "restriction": None}, WITHHELD))
         else:
             out.append({**line, "child_withheld": False, "restriction": marker(r)})
     return out

@@ -380,6 +380,9 @@ class InvoiceLine(Payload):
     amount_pence: int = Field(description="Negative on an adjustment that credits")
     adjusts_line_id: uuid.UUID | None = Field(default=None, description="The line an adjustment recalculates")
     intervention_id: uuid.UUID | None = Field(default=None, description="An outreach line: the intervention")
+    child_withheld: bool = Field(default=False, description=(
+        "True only in a council's webhook delivery, on a line for a child whose record is under a restriction of "
+        "processing (decision 0006): the amount stays, referral_id, placement_id and intervention_id are withheld"))
 
 
 class InvoiceIssued(Payload):

@@ -68,3 +68,69 @@ async def test_a_lift_delivered_before_its_restriction_keeps_the_child_readable(
         await record_lifted(s, table, lifted(child, rid))
         await record_restricted(s, table, restricted(child, rid))
         assert await guard(s, table, COUNCIL, child) is None
+
+
+# --- which child's record an event is about (the gateway's webhooks) -----------------------------------------
+def test_every_catalogued_event_about_a_child_names_the_child_or_one_of_its_records():
+    """The attribution keeps in step with the catalogue: an event type is about no one child (listed), or its
+    payload names the child's record (referral_id) or a record of the child (a placement or an intervention)."""
+    from libs.common.events.catalogue import CATALOGUE
+    from libs.common.restrictions import CHILD_RECORD_KEYS, NOT_ABOUT_ONE_CHILD
+
+    assert NOT_ABOUT_ONE_CHILD <= set(CATALOGUE)
+    for event_type, spec in CATALOGUE.items():
+        if event_type in NOT_ABOUT_ONE_CHILD:
+            continue
+        fields = set(spec.payload.model_fields)
+        assert fields & {"referral_id", *CHILD_RECORD_KEYS}, f"{event_type}: which child is it about?"
+
+
+def test_an_event_names_its_child_or_a_record_linked_to_it_earlier():
+    from libs.common.restrictions import EventChild, event_child
+
+    child, placement, intervention = "r-1", "p-1", "i-1"
+    assert event_child("placement.started", {"referral_id": child, "placement_id": placement}) == EventChild(
+        child, (), ((placement, child),))
+    assert event_child("phase.transitioned", {"placement_id": placement}) == EventChild(None, (placement,))
+    assert event_child("deadline.missed", {"placement_id": None, "intervention_id": intervention}) == EventChild(
+        None, (intervention,))
+    assert event_child("referral.received", {"referral_id": child, "handoff_from_placement_id": placement}) == \
+        EventChild(child)  # the placement a child stepped down from belongs to the earlier referral, not this one
+    assert event_child("home.onboarded", {"home_id": "h"}) is None
+    assert event_child("invoice.issued", {"lines": [{"referral_id": child}]}) is None
+
+
+def test_an_invoice_keeps_a_restricted_childs_lines_and_money_with_the_childs_ids_withheld():
+    from libs.common.restrictions import invoice_children, withhold_invoice_lines
+
+    data = {"total_pence": 300, "lines": [
+        {"line_no": 1, "referral_id": "r-1", "placement_id": "p-1", "intervention_id": None, "amount_pence": 100,
+         "child_withheld": False},
+        {"line_no": 2, "referral_id": "r-2", "placement_id": "p-2", "intervention_id": None, "amount_pence": 200,
+         "child_withheld": False}]}
+    assert invoice_children(data) == {"r-1", "r-2"}
+    assert withhold_invoice_lines(data, set()) is data
+    seen = withhold_invoice_lines(data, {"r-1"})
+    assert seen["lines"][0] == {"line_no": 1, "referral_id": None, "placement_id": None, "intervention_id": None,
+                                "amount_pence": 100, "child_withheld": True}
+    assert seen["lines"][1] == data["lines"][1] and seen["total_pence"] == 300
+    assert data["lines"][0]["referral_id"] == "r-1"  # the event itself untouched
+
+
+async def test_the_consumers_run_what_follows_in_the_same_unit_of_work(db):
+    from types import SimpleNamespace
+
+    from libs.common.restrictions import consumers, in_force
+
+    sessions, table = db
+    child, rid = str(uuid.uuid4()), str(uuid.uuid4())
+    seen = []
+
+    async def then(uow, event, payload):
+        seen.append((event, set(await in_force(uow.session, table, [child]))))
+    handlers = consumers(table, then=then)
+    async with sessions.begin() as s:
+        uow = SimpleNamespace(session=s)
+        await handlers["referral.restricted"](uow, "restricted", restricted(child, rid))
+        await handlers["referral.restriction_lifted"](uow, "lifted", lifted(child, rid))
+    assert seen == [("restricted", {child}), ("lifted", set())]
