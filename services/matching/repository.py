@@ -16,13 +16,14 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common import restrictions as restriction_rules
 from libs.common.auth import Principal
 from libs.common import weekly_fees as weekly_fees_model
 
 from .domain.beds import ONBOARDING_CHECKLIST, Bed, choose_pathway_bed
 from .domain.model import Child, Home, Requirements, Resident, age_on
 from .tables import (admissions, beds, checklist_items, homes, impact_risk_assessments, matching_state,
-                     outreach_caseload, outreach_teams, referrals, residents, weekly_fees)
+                     outreach_caseload, outreach_teams, referrals, residents, restricted_children, weekly_fees)
 
 
 def utcnow() -> datetime:
@@ -540,3 +541,9 @@ async def close_caseload(session: AsyncSession, referral_id: str, *, interventio
                           .values(caseload=outreach_teams.c.caseload - 1, updated_at=now))
     await session.execute(update(admissions).where(admissions.c.id == row.admission_id).values(status="closed"))
     return row.team_id
+
+
+# --- restrictions of processing (decision 0006; libs.common.restrictions) ------------------------------------
+async def restriction_marker(session: AsyncSession, principal: Principal, referral_id: str) -> dict | None:
+    """The hub's marker of a restricted child (its ranking's readers are the hub's: no council reads one)."""
+    return await restriction_rules.guard(session, restricted_children, principal, referral_id)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from libs.common.pagination import Page
+from libs.common.restrictions import RESTRICTION_FIELD, RestrictionMarker
 from libs.common.geography import locate
 from libs.common.vocabulary import HOME_SPECIALISMS, OUTREACH_SPECIALISMS, REGISTRATION_CATEGORIES
 from libs.common.weekly_fees import WeeklyFee, WeeklyFeeApplied
@@ -319,6 +320,7 @@ class ImpactRiskAssessmentOut(BaseModel):
     exclusions: list[Exclusion] = Field(description="Each excluded home (at most 50, by id) and why, naming the need, "
                                                     "age, sex or limit")
     options: list[MatchOption] = Field(description="Homes ranked best first; empty when none can take the child")
+    restriction: RestrictionMarker | None = RESTRICTION_FIELD
 
 
 # --- decisions ---------------------------------------------------------------------------------------
@@ -585,3 +587,4 @@ class TeamRankingOut(BaseModel):
     excluded: dict[str, int] = Field(description="How many teams each hard limit excluded")
     exclusions: list[TeamExclusion]
     options: list[TeamOption] = Field(description="Teams ranked best first; empty when none can take the child")
+    restriction: RestrictionMarker | None = RESTRICTION_FIELD

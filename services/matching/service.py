@@ -360,6 +360,12 @@ async def rank(session: AsyncSession, snapshot: HomesSnapshot, referral_id: str,
     return Ranking(referral, assessment, body, stored)
 
 
+async def restriction_marker(session: AsyncSession, principal: Principal, referral_id: str) -> dict | None:
+    """The restriction of processing in force on the child's record, as the hub's marker (decision 0006); it is
+    shown beside the ranking, never part of it (the answer's id hashes the ranking alone)."""
+    return await repo.restriction_marker(session, principal, referral_id)
+
+
 async def record_ranking(uow: UnitOfWork, ranking: Ranking, now: datetime, *, announce: bool = True) -> bool:
     """Store an answer the hub records (POST .../matches) and announce it (impact_risk.assessed); True when
     this call stored it (two requests storing the same answer at once store and announce it once). A decision

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.audit import touched
@@ -46,8 +47,15 @@ async def get_matches(referral_id: uuid.UUID, request: Request, principal: ReadM
     async with request.app.state.runtime.db.session() as session:
         ranking = await service.rank(session, request.app.state.homes_snapshot, str(referral_id),
                                      as_of=as_of or now.date(), now=now, limit=limit)
+        mark = await service.restriction_marker(session, principal, str(referral_id))
     touched(request, *ranking.child_records)
-    return Response(content=canonical(ranking.body), media_type="application/json")
+    return Response(content=canonical(_marked(ranking.body, mark)), media_type="application/json")
+
+
+def _marked(body: dict, mark: dict | None) -> dict:
+    """The answer with the hub's `restriction` marker beside it (decision 0006), as the hub's other reads of a
+    child's record carry it; the marker is not part of the answer's id."""
+    return {**body, "restriction": jsonable_encoder(mark)}
 
 
 class RecordAssessment(BaseModel):
@@ -79,5 +87,7 @@ async def record_matches(referral_id: uuid.UUID, request: Request, principal: Re
                                   current_impact_risk_assessment_id=ranking.id,
                                   allowed=[f"GET /v1/referrals/{referral_id}/matches"])
         created = await service.record_ranking(uow, ranking, now)
-        return Written(ranking.body, child_records=ranking.child_records, status_code=201 if created else 200)
+        mark = await service.restriction_marker(uow.session, principal, str(referral_id))
+        return Written(_marked(ranking.body, mark), child_records=ranking.child_records,
+                       status_code=201 if created else 200)
     return await write(request, principal, op, key=idempotency_key, body=body)
