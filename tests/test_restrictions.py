@@ -185,3 +185,70 @@ async def test_every_service_answers_a_council_451_for_a_restricted_child_and_se
     assert any(line["placement_id"] == placement["id"] for line in (await council_page(invoice_url))["lines"])
     # the other child stays restricted
     assert (await sut.client.get(f"/v1/interventions/{intervention['id']}", headers=council)).status_code == 451
+
+
+@pytest.mark.parametrize("system_overrides", ["inprocess-sqlite", "kafka-postgres"], indirect=True)
+async def test_a_councils_webhooks_carry_no_event_about_a_restricted_child_and_its_delivery_log_says_why(
+        make_system):
+    """The gateway keeps the restrictions too: an event about a restricted child (here the plan issued for its
+    placement, an event naming only the placement) is not sent to the council's webhook; the delivery log shows it
+    withheld, with the reason as a code and the restriction's id, and nothing of the event; referral.restricted and
+    referral.restriction_lifted themselves reach the council; after the lift new events flow again, the withheld
+    one is never sent. The hub's ranking of the child carries the restriction marker; a council reads no ranking."""
+    from itp.testing import Receiver, wait_for
+
+    from .support.assessment import admit, arrive, issue_plan, key, new_home
+    from .support.faults import settled, webhook
+
+    sut = await make_system(webhook_allow_http_localhost=True, webhook_retry_schedule=[0.2] * 5)
+    council = sut.council(LEICS)
+    async with Receiver() as rx:
+        hook = await webhook(sut, rx, LEICS)
+        placement = await admit(sut, await new_home(sut), la_code=LEICS)
+        child = placement["referral_id"]
+        await arrive(sut, placement, days_ago=3)
+        await settled(sut)
+
+        def received(event_type: str) -> list[dict]:
+            return [r.event for r in rx.successes() if r.event["type"] == event_type]
+        await wait_for(lambda: received("placement.started"))
+
+        made = await sut.client.post(f"/v1/referrals/{child}/restrictions", json=ERASURE, headers=sut.hub())
+        assert made.status_code == 201, made.text
+        restriction = made.json()["id"]
+        await settled(sut)
+        # matching: the hub's ranking of the child is marked; a council reads no ranking at all
+        matches = await sut.client.get(f"/v1/referrals/{child}/matches", headers=sut.hub())
+        assert matches.status_code == 200 and matches.json()["restriction"]["id"] == restriction, matches.text
+        assert matches.json()["restriction"]["reason_code"] == "erasure_request"
+        assert (await sut.client.get(f"/v1/referrals/{child}/matches", headers=council)).status_code == 403
+
+        await issue_plan(sut, placement)  # pathway_plan.issued: names the placement only
+        await settled(sut)
+
+        async def withheld():
+            r = await sut.client.get(f"/v1/webhooks/{hook['id']}/deliveries", params={"state": "withheld"},
+                                     headers=council)
+            assert r.status_code == 200, r.text
+            return r.json()["items"] or None
+        [held] = await wait_for(withheld)
+        assert held["event_type"] == "pathway_plan.issued" and held["attempts"] == 0 and held["log"] == []
+        assert held["withheld_reason"] == "restriction" and held["restriction_id"] == restriction
+        assert child not in str(held) and placement["id"] not in str(held)
+        notice = (await wait_for(lambda: received("referral.restricted")))[0]
+        assert notice["data"]["restriction_id"] == restriction and notice["data"]["reason_code"] == "erasure_request"
+        assert "child_ref" not in notice["data"]
+
+        lifted = await sut.client.post(f"/v1/referrals/{child}/restrictions/{restriction}/lift", headers=sut.hub())
+        assert lifted.status_code == 200, lifted.text
+        await settled(sut)
+        moved = await sut.client.post(f"/v1/placements/{placement['id']}/phase-2", headers={**key(), **sut.hub()},
+                                      json={"effective_date": str(date.today()), "reason": "IPP agreed"})
+        assert moved.status_code == 200, moved.text
+        await settled(sut)
+        await wait_for(lambda: received("referral.restriction_lifted") and received("phase.transitioned"))
+        assert received("pathway_plan.issued") == []  # withheld, and not replayed after the lift
+        again = await sut.client.post(f"/v1/webhooks/{hook['id']}/deliveries/{held['id']}/redeliver", headers=council)
+        assert again.status_code == 409, again.text
+        matches = await sut.client.get(f"/v1/referrals/{child}/matches", headers=sut.hub())
+        assert matches.json()["restriction"] is None

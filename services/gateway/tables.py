@@ -1,6 +1,7 @@
 from libs.common.types import UtcDateTime
 from sqlalchemy import JSON, Boolean, Column, Float, Integer, String, Table, Text, UniqueConstraint
 
+from libs.common.restrictions import restricted_children_table
 from libs.common.runtime import build_metadata
 
 metadata = build_metadata()
@@ -75,7 +76,25 @@ webhook_deliveries = Table(
     Column("last_status_code", Integer, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # the child's record the event is about (null when about no one child): a restricted child's deliveries are
+    # withheld (state withheld, never sent; the body then holds nothing), with the reason and restriction as codes
+    Column("referral_id", String(36), nullable=True),
+    Column("withheld_reason", String(30), nullable=True),
+    Column("restriction_id", String(36), nullable=True),
     UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+)
+
+# restrictions of processing in force on a child's record (decision 0006; libs.common.restrictions): a council's
+# webhooks carry no event about a restricted child, as its reads answer 451
+restricted_children = restricted_children_table(metadata)
+
+# which child's record a placement or an outreach intervention is (from events naming both: placement.started,
+# intervention.started and others), so an event naming only the placement or intervention is attributed to the child
+child_record_links = Table(
+    "child_record_links", metadata,
+    Column("record_id", String(36), primary_key=True),  # a placement id or an intervention id
+    Column("referral_id", String(36), nullable=False),
+    Column("linked_at", UtcDateTime(), nullable=False),
 )
 
 webhook_attempts = Table(

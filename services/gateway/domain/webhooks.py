@@ -324,6 +324,10 @@ class EndpointDisabled(WebhookError):
     pass
 
 
+class DeliveryWithheld(WebhookError):
+    """A delivery withheld for a restriction of processing is never sent, not even after the lift."""
+
+
 class Stale(WebhookError):
     def __init__(self, current_version: int):
         super().__init__(current_version)
@@ -341,6 +345,12 @@ def subscribed(event_types: list[str], event_type: str, renamed: dict[str, str] 
         if wanted.endswith(".*") and event_type.startswith(wanted[:-1]):
             return True
     return False
+
+
+# A council's delivery about a child whose record is under a restriction of processing (decision 0006) is not sent:
+# it is logged in this state, with the reason as a code and the restriction's id, and nothing of the event.
+WITHHELD = "withheld"
+WITHHELD_FOR_RESTRICTION = "restriction"
 
 
 def next_attempt_delay(schedule: list[float], failed_attempts: int) -> float | None:

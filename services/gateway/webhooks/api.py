@@ -18,8 +18,8 @@ from libs.common.auth import Authorize, Principal
 from libs.common.errors import Conflict, NotFound, ProblemError, field_problem
 from libs.common.http import IfMatch, RequiredIfMatch, Written, etag, stale, write
 
-from ..domain.webhooks import (DeliveryNotFound, EndpointDisabled, EndpointNotFound, InvalidWebhookUrl,
-                               NotACouncil, Stale, UrlTaken)
+from ..domain.webhooks import (DeliveryNotFound, DeliveryWithheld, EndpointDisabled, EndpointNotFound,
+                               InvalidWebhookUrl, NotACouncil, Stale, UrlTaken)
 from . import service
 from .schemas import (Delivery, DeliveryList, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointCreated,
                       WebhookEndpointList, WebhookEndpointUpdate)
@@ -35,6 +35,9 @@ PROBLEMS = {
                                    "it first.", endpoint_id=exc.endpoint_id),
     EndpointDisabled: lambda exc: Conflict("The endpoint is disabled; enable it first (POST "
                                            "/v1/webhooks/{id}/enable).", allowed=["enable"]),
+    DeliveryWithheld: lambda exc: Conflict("The delivery was withheld for a restriction of processing on the "
+                                           "child's record; it is never sent, not even after the restriction is "
+                                           "lifted.", allowed=[]),
     NotACouncil: lambda exc: ProblemError(403, "Forbidden", "Webhook endpoints are registered by a council's "
                                           "client."),
     # a URL is only ever sent in the body, as `url`
@@ -146,20 +149,25 @@ async def rotate_secret(endpoint_id: uuid.UUID, request: Request, principal: Man
 
 @router.get("/{endpoint_id}/deliveries", name="list_webhook_deliveries", response_model=DeliveryList, summary="The delivery log of an endpoint")
 async def deliveries(endpoint_id: uuid.UUID, request: Request, principal: Manager,
-                     state: Annotated[str | None, Query(pattern="^(pending|failed|redeliver|succeeded|abandoned)$")] = None,
+                     state: Annotated[str | None, Query(pattern="^(pending|failed|redeliver|succeeded|abandoned|withheld)$")] = None,
                      limit: Annotated[int, Query(ge=1, le=200)] = 50) -> DeliveryList:
     """Each attempt's error is a code: refused_address, refused_url, dns_failure, connect_failed, timeout,
-    tls_error, protocol_error or http_<status>."""
+    tls_error, protocol_error or http_<status>. A delivery about a child whose record is under a restriction of
+    processing is `withheld` (withheld_reason `restriction`, the restriction's id): never sent, so the log shows
+    the gap and why."""
     async with request.app.state.runtime.db.session() as session:
         rows = await service.delivery_log(session, principal, str(endpoint_id), state, limit)
     return DeliveryList(items=[Delivery.model_validate(r) for r in rows])
 
 
 @router.post("/{endpoint_id}/deliveries/{delivery_id}/redeliver", name="redeliver_webhook_delivery", status_code=202, response_model=Delivery,
-             summary="Send a delivery again now")
+             summary="Send a delivery again now",
+             responses={409: {"description": "Withheld for a restriction of processing: never sent"},
+                        451: {"description": "The child's record is under a restriction of processing"}})
 async def redeliver(endpoint_id: uuid.UUID, request: Request, principal: Manager,
                     delivery_id: Annotated[str, Path(max_length=40)]):
-    """The same webhook-id is sent again, so a receiver that already has it can tell."""
+    """The same webhook-id is sent again, so a receiver that already has it can tell. A withheld delivery is
+    never sent (409); one about a child whose record is now under a restriction of processing answers 451."""
     async def op(uow) -> Written:
         row = await service.redeliver(uow, principal, str(endpoint_id), delivery_id, _now())
         return Written(Delivery.model_validate(row), status_code=202)

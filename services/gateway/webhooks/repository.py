@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common import restrictions as restriction_rules
 from libs.common.auth import Principal
 from libs.common.tenancy import readable
 
-from ..tables import webhook_attempts, webhook_deliveries, webhook_endpoints
+from ..domain.webhooks import WITHHELD, WITHHELD_FOR_RESTRICTION
+from ..tables import child_record_links, restricted_children, webhook_attempts, webhook_deliveries, webhook_endpoints
 
-E, D, A = webhook_endpoints, webhook_deliveries, webhook_attempts
+E, D, A, L = webhook_endpoints, webhook_deliveries, webhook_attempts, child_record_links
 DUE_STATES = ("pending", "failed", "redeliver")  # redeliver: asked for by hand
 OWED_STATES = DUE_STATES
 
@@ -97,6 +99,12 @@ async def deliveries(session: AsyncSession, endpoint_id: str, state: str | None,
     return [{**r, "log": log.get(r["id"], [])} for r in rows]
 
 
+async def get_delivery(session: AsyncSession, endpoint_id: str, delivery_id: str) -> dict | None:
+    row = (await session.execute(select(D).where(D.c.id == delivery_id, D.c.endpoint_id == endpoint_id))
+           ).mappings().first()
+    return dict(row) if row else None
+
+
 async def mark_redeliver(session: AsyncSession, endpoint_id: str, delivery_id: str, now: datetime) -> dict | None:
     found = await session.execute(update(D).where(D.c.id == delivery_id, D.c.endpoint_id == endpoint_id)
                                   .values(state="redeliver", next_attempt_at=now, updated_at=now))
@@ -123,13 +131,46 @@ async def insert_deliveries(session: AsyncSession, rows: list[dict]) -> None:
     await session.execute(D.insert(), rows)
 
 
+# --- restrictions of processing (decision 0006; libs.common.restrictions) --------------------------------------
+async def link_child_records(session: AsyncSession, links: tuple[tuple[str, str], ...], now: datetime) -> None:
+    """Keep which child's record each placement or intervention is (first link kept; a record has one child)."""
+    wanted = dict(links)
+    if not wanted:
+        return
+    known = set((await session.execute(select(L.c.record_id).where(L.c.record_id.in_(list(wanted))))).scalars())
+    fresh = [dict(record_id=r, referral_id=c, linked_at=now) for r, c in wanted.items() if r not in known]
+    if fresh:
+        await session.execute(L.insert(), fresh)
+
+
+async def child_of_records(session: AsyncSession, record_ids: tuple[str, ...]) -> str | None:
+    """The child's record (referral id) a placement or intervention was linked to, if one was."""
+    if not record_ids:
+        return None
+    return (await session.execute(select(L.c.referral_id).where(L.c.record_id.in_(list(record_ids))).limit(1))
+            ).scalar()
+
+
+async def restrictions_in_force(session: AsyncSession, referral_ids) -> dict[str, dict]:
+    """The first restriction in force of each of these children that has one."""
+    return await restriction_rules.in_force(session, restricted_children, referral_ids)
+
+
+async def withhold(session: AsyncSession, restriction_of: dict[str, str], now: datetime) -> None:
+    """Deliveries (id -> restriction id) that are not to be sent: withheld, for good, and what they held dropped."""
+    for delivery_id, restriction_id in restriction_of.items():
+        await session.execute(update(D).where(D.c.id == delivery_id).values(
+            state=WITHHELD, withheld_reason=WITHHELD_FOR_RESTRICTION, restriction_id=restriction_id, body="",
+            next_attempt_at=None, updated_at=now))
+
+
 # --- the delivery worker ----------------------------------------------------------------------------------
 async def claim_due(session: AsyncSession, now: datetime, lease_until: datetime, batch: int, *,
                     skip_locked: bool) -> list[dict]:
     """Due deliveries of active endpoints, oldest due first, leased until `lease_until` so that no other
     worker claims them meanwhile (FOR UPDATE SKIP LOCKED on Postgres)."""
-    stmt = (select(D.c.id, D.c.body, D.c.attempts, D.c.state, D.c.endpoint_id, E.c.url, E.c.secret,
-                   E.c.previous_secret, E.c.previous_secret_until)
+    stmt = (select(D.c.id, D.c.body, D.c.attempts, D.c.state, D.c.endpoint_id, D.c.event_type, D.c.referral_id,
+                   E.c.url, E.c.secret, E.c.previous_secret, E.c.previous_secret_until)
             .join(E, E.c.id == D.c.endpoint_id)
             .where(D.c.state.in_(DUE_STATES), D.c.next_attempt_at <= now, E.c.active.is_(True))
             .order_by(D.c.next_attempt_at).limit(batch))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -84,12 +84,19 @@ class Delivery(BaseModel):
     event_id: str
     event_type: str
     state: str = Field(description="pending (first attempt due), failed (a retry is scheduled), redeliver (asked "
-                                   "for by hand), succeeded, abandoned (the retry schedule is spent)",
+                                   "for by hand), succeeded, abandoned (the retry schedule is spent), withheld (not "
+                                   "sent: the child's record is under a restriction of processing; never sent, "
+                                   "not even after the lift)",
                        examples=["succeeded"])
     attempts: int
     next_attempt_at: datetime | None = None
     last_status_code: int | None = None
     created_at: datetime
+    withheld_reason: Literal["restriction"] | None = Field(default=None, description=(
+        "Why a withheld delivery was not sent, as a code: restriction (a restriction of processing on the child's "
+        "record, decision 0006; the council heard of it by referral.restricted)"))
+    restriction_id: str | None = Field(default=None, description=(
+        "A withheld delivery: the restriction in force (the restriction_id of referral.restricted)"))
     log: list[DeliveryAttempt] = []
 
 

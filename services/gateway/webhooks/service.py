@@ -4,6 +4,7 @@ delivery worker does). Errors are the domain's (services.gateway.domain.webhooks
 once, in the API package."""
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -11,9 +12,12 @@ from typing import Any, Callable
 
 from libs.common.auth import Principal
 from libs.common.events.catalogue import WebhookEndpointDisabled
+from libs.common.restrictions import (RESTRICTION_EVENTS, Restricted, event_child, invoice_children,
+                                      withhold_invoice_lines)
 
-from ..domain.webhooks import (DeliveryNotFound, EndpointDisabled, EndpointNotFound, FailurePolicy, NotACouncil,
-                               Stale, UrlTaken, after_attempt, check_url, new_secret, public_error, succeeded)
+from ..domain.webhooks import (WITHHELD, DeliveryNotFound, DeliveryWithheld, EndpointDisabled, EndpointNotFound,
+                               FailurePolicy, NotACouncil, Stale, UrlTaken, after_attempt, check_url, new_secret,
+                               public_error, succeeded)
 from . import repository
 
 log = logging.getLogger("itp.gateway.webhooks")
@@ -111,13 +115,74 @@ async def rotate_secret(uow, principal: Principal, endpoint_id: str, preconditio
 
 
 async def redeliver(uow, principal: Principal, endpoint_id: str, delivery_id: str, now: datetime) -> dict:
+    """Sent again, unless it was withheld (DeliveryWithheld: never sent, not even after the lift) or is about a
+    child whose record is under a restriction now (Restricted, answered 451 as a read of the record is)."""
     row = await _endpoint(uow.session, principal, endpoint_id, for_update=True)
     if not row["active"]:
         raise EndpointDisabled(endpoint_id)
-    delivery = await repository.mark_redeliver(uow.session, endpoint_id, delivery_id, now)
+    delivery = await repository.get_delivery(uow.session, endpoint_id, delivery_id)
     if delivery is None:
         raise DeliveryNotFound(delivery_id)
-    return delivery
+    if delivery["state"] == WITHHELD:
+        raise DeliveryWithheld(delivery_id)
+    if delivery["event_type"] not in RESTRICTION_EVENTS:
+        child = await _child_of_delivery(uow.session, delivery)
+        restriction = (await repository.restrictions_in_force(uow.session, [child])).get(child or "")
+        if restriction is not None:
+            raise Restricted(restriction)
+    return await repository.mark_redeliver(uow.session, endpoint_id, delivery_id, now)
+
+
+async def _child_of_delivery(session, delivery: dict) -> str | None:
+    """The child a delivery is about: kept with it since gateway_0006; an older one's from the event it sent."""
+    if delivery["referral_id"] or not delivery["body"]:
+        return delivery["referral_id"]
+    sent = json.loads(delivery["body"])
+    child = event_child(sent["type"], sent.get("data") or {})
+    if child is None:
+        return None
+    return child.referral_id or await repository.child_of_records(session, child.records)
+
+
+# --- restrictions of processing (decision 0006): what the fan-out and the worker send a council --------------
+async def child_of(session, event_type: str, data: dict, now: datetime) -> str | None:
+    """The child's record (referral id) an event is about, keeping the placement and intervention links it shows.
+    None for an event about no one child, and for one naming only a placement or intervention that no event seen
+    by the gateway linked to a child (one that started before gateway_0006): such an event is delivered."""
+    child = event_child(event_type, data)
+    if child is None:
+        return None
+    await repository.link_child_records(session, child.links, now)
+    return child.referral_id or await repository.child_of_records(session, child.records)
+
+
+async def council_copy(session, event_type: str, data: dict, child: str | None) -> tuple[dict, dict | None]:
+    """(the event's data as a council receives it, the restriction that withholds it from councils or None). The
+    restriction events themselves always go (codes and dates only); an invoice goes whole, with a restricted
+    child's lines' ids withheld (as billing serves it to the council)."""
+    if event_type == "invoice.issued":
+        children = invoice_children(data)
+        restricted = await repository.restrictions_in_force(session, children) if children else {}
+        return withhold_invoice_lines(data, set(restricted)), None
+    if child is None or event_type in RESTRICTION_EVENTS:
+        return data, None
+    return data, (await repository.restrictions_in_force(session, [child])).get(child)
+
+
+async def withhold_restricted(session, rows: list[dict], now: datetime) -> list[dict]:
+    """Claimed deliveries about a child restricted since they were made are withheld (never sent); answers the
+    rest. Checked at every claim, so a retry, a redelivery or an enabled endpoint's backlog is caught too."""
+    about = {r["id"]: r["referral_id"] for r in rows
+             if r.get("referral_id") and r["event_type"] not in RESTRICTION_EVENTS}
+    if not about:
+        return rows
+    found = await repository.restrictions_in_force(session, about.values())
+    held = {delivery_id: found[child]["restriction_id"] for delivery_id, child in about.items() if child in found}
+    if not held:
+        return rows
+    await repository.withhold(session, held, now)
+    log.info("webhook deliveries withheld for a restriction of processing", extra={"deliveries": len(held)})
+    return [r for r in rows if r["id"] not in held]
 
 
 # --- the delivery worker's bookkeeping ---------------------------------------------------------------------

@@ -97,8 +97,10 @@ class DeliveryWorker:
     async def claim(self) -> list[dict]:
         now = datetime.now(timezone.utc)
         async with self.db.session() as session, session.begin():
-            return await repository.claim_due(session, now, now + self.lease, self.batch,
+            rows = await repository.claim_due(session, now, now + self.lease, self.batch,
                                               skip_locked=self.db.is_postgres)
+            # a child restricted since the delivery was made: withheld, not sent (decision 0006)
+            return await service.withhold_restricted(session, rows, now)
 
     async def attempt(self, row: dict) -> int | None:
         """One signed POST to the checked address; the result (a status or an error code) goes in the
