@@ -121,8 +121,10 @@ def plan(*, admin_url: str, database: str, data_dir: Path, gateway_port: int = 8
               "ITP_LOG_JSON": "false", "PYTHONUNBUFFERED": "1",
               # a dozen processes share one Postgres (max_connections is 100 by default, and this machine's
               # other users count too): at most 6 connections a process; a request waits for one in its pool
-              # rather than the server refusing new ones (which answers 503) under load
-              "ITP_DB_POOL_SIZE": "3", "ITP_DB_MAX_OVERFLOW": "3"}
+              # rather than the server refusing new ones (which answers 503) under load. All 6 are kept: an
+              # overflow connection is closed when returned and opened again by the next burst (a new Postgres
+              # backend each time), which under steady load was a connection opened every few requests
+              "ITP_DB_POOL_SIZE": "6", "ITP_DB_MAX_OVERFLOW": "0"}
     # the services behind the gateway: relay in its own process, tokens checked against the gateway's JWKS
     upstream = {**common, "ITP_RELAY_ENABLED": "false", "ITP_JWKS_URL": f"{gateway_url}/.well-known/jwks.json"}
     url = f"tcp://127.0.0.1:{broker_port}"
@@ -132,7 +134,7 @@ def plan(*, admin_url: str, database: str, data_dir: Path, gateway_port: int = 8
         own = {**upstream, f"ITP_{s.upper()}_DATABASE_URL": dbs[s]}
         processes.append(Proc(s, itp_command("serve", s, "--host", "127.0.0.1", "--port", str(ports[s])), own))
         processes.append(Proc(f"{s}-relay", itp_command("relay", s),
-                              {**own, "ITP_DB_POOL_SIZE": "2", "ITP_DB_MAX_OVERFLOW": "1"}))
+                              {**own, "ITP_DB_POOL_SIZE": "3", "ITP_DB_MAX_OVERFLOW": "0"}))
     # the gateway: N uvicorn worker processes on one port, its signing keys and rate-limit buckets in its
     # database so that every worker signs, verifies and limits as one (services/gateway/keys.py)
     processes.append(Proc("gateway", itp_command("serve", "gateway", "--host", "127.0.0.1", "--port", str(gateway_port),

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # the server's max_connections (run-distributed sets smaller pools: its many processes share one server)
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # ping a pooled Postgres connection before use only when it sat idle this long (0: before every use)
+    db_ping_idle_seconds: float = 2.0
     data_dir: Path = Path(".itp-data")
 
     transport: Literal["inprocess", "kafka"] = "inprocess"
