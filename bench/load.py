@@ -49,6 +49,22 @@ from bench.common import pct  # noqa: E402
 
 TARGETS = {"ratio": 0.5, "p99_32_ms": 150.0, "mixed_rps": 300.0}
 
+# What each client of the mixed workload does next, by weight. The issue names the kinds, not their shares:
+# - "pathway": as the people in domain.md use the system. A council's case-management system reads a referral
+#   (its status screen, a poll between webhooks) and lists its referrals many times for each one it posts; the
+#   hub looks at a child's ranking several times (the matching meeting, the manager on call) before one
+#   decision; a placement's legal status changes now and then. 3 writes in 21 requests.
+# - "write-heavy": a stress mix, 5 writes in 13 requests (a referral posted for every 2.5 reads, a decision
+#   for every referral): every write fans out as events to 5 to 7 consumers, so it costs 10 times a read.
+MIXES = {
+    "pathway": {"read": 9, "list": 3, "rank": 3, "queue": 1, "post": 1, "hub": 1, "move": 1},
+    "write-heavy": {"read": 5, "post": 2, "list": 1, "hub": 2, "move": 1},
+}
+KIND_LABELS = {"read": "council GET /v1/referrals/{id}", "post": "council POST /v1/referrals",
+               "list": "council GET /v1/referrals", "hub": "hub matches + decline",
+               "rank": "hub GET matches (a look)", "queue": "hub GET /v1/referrals (queue)",
+               "move": "hub POST legal-status"}
+
 
 # --- figures -------------------------------------------------------------------------------------------
 @dataclass
@@ -362,6 +378,7 @@ class Mixed:
     to_decide: list = field(default_factory=list)
     placements: list = field(default_factory=list)
     closed: list = field(default_factory=list)
+    looked_at: list = field(default_factory=list)  # referrals the hub has a ranking of
     meter: "CpuMeter | None" = None
     cpu_seconds: float = 0.0
 
@@ -438,9 +455,38 @@ class Mixed:
         if ranked is not None and "options" not in ranked:
             self.to_decide.append(rid)
         elif ranked is not None:
+            self.looked_at.append(rid)
             await self.call(http, "hub POST /v1/admissions (decline)", "POST", "/v1/admissions",
                             self.auth("demo-hub", key=True), ok=(201,),
                             json_body={"referral_id": rid, "decision": "decline", "reason_code": "no_vacancy"})
+
+    async def hub_looks(self, http) -> None:
+        """The hub looks at a child's ranking without deciding (a referral of this run, or of the demo's)."""
+        known = self.looked_at or self.referrals["E10000018"] + self.referrals["E06000016"]
+        if known:
+            rid = random.choice(known)
+            await self.call(http, "hub GET /v1/referrals/{id}/matches (a look)", "GET",
+                            f"/v1/referrals/{rid}/matches", self.auth("demo-hub"), ok=(200, 404))
+
+    async def hub_queue(self, http) -> None:
+        await self.call(http, "hub GET /v1/referrals (queue)", "GET", "/v1/referrals?limit=20", self.auth("demo-hub"))
+
+    async def one(self, http, kind: str, rnd: random.Random) -> None:
+        la, client = rnd.choice([("E10000018", "demo-leicestershire"), ("E06000016", "demo-leicester")])
+        if kind == "post":
+            await self.council_posts(http, la, client)
+        elif kind == "read":
+            await self.council_reads(http, la, client)
+        elif kind == "list":
+            await self.council_lists(http, la, client)
+        elif kind == "hub":
+            await self.hub_ranks_and_decides(http)
+        elif kind == "rank":
+            await self.hub_looks(http)
+        elif kind == "queue":
+            await self.hub_queue(http)
+        else:
+            await self.placement_moves(http)
 
     async def placement_moves(self, http) -> None:
         if not self.placements:
@@ -466,11 +512,10 @@ class Mixed:
                                  ok=(200, 201), timeout=60)
         self.closed.append((nxt.isoformat(), closed is not None))
 
-    async def run(self, seconds: float, concurrency: int) -> float:
+    async def run(self, seconds: float, concurrency: int, weights: dict[str, int] | None = None) -> float:
         import aiohttp
 
-        weighted = ([("post", 2), ("read", 5), ("list", 1), ("hub", 2), ("move", 1)])
-        kinds = [k for k, w in weighted for _ in range(w)]
+        kinds = [k for k, w in (weights or MIXES["pathway"]).items() for _ in range(w)]
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
                                          timeout=aiohttp.ClientTimeout(total=10)) as http:
             await self.setup(http)
@@ -482,18 +527,7 @@ class Mixed:
             async def actor(i: int):
                 rnd = random.Random(i)
                 while time.perf_counter() < deadline:
-                    la, client = rnd.choice([("E10000018", "demo-leicestershire"), ("E06000016", "demo-leicester")])
-                    kind = rnd.choice(kinds)
-                    if kind == "post":
-                        await self.council_posts(http, la, client)
-                    elif kind == "read":
-                        await self.council_reads(http, la, client)
-                    elif kind == "list":
-                        await self.council_lists(http, la, client)
-                    elif kind == "hub":
-                        await self.hub_ranks_and_decides(http)
-                    else:
-                        await self.placement_moves(http)
+                    await self.one(http, rnd.choice(kinds), rnd)
 
             async def finance():
                 # the finance officer is another user with its own connection: sharing the actors' pool
@@ -523,17 +557,7 @@ class Mixed:
             async def actor(i: int):
                 rnd = random.Random(1000 + i)
                 while time.perf_counter() < deadline:
-                    la, client = rnd.choice([("E10000018", "demo-leicestershire"), ("E06000016", "demo-leicester")])
-                    if kind == "post":
-                        await self.council_posts(http, la, client)
-                    elif kind == "read":
-                        await self.council_reads(http, la, client)
-                    elif kind == "list":
-                        await self.council_lists(http, la, client)
-                    elif kind == "hub":
-                        await self.hub_ranks_and_decides(http)
-                    else:
-                        await self.placement_moves(http)
+                    await self.one(http, kind, rnd)
 
             await asyncio.gather(*(actor(i) for i in range(concurrency)))
             await asyncio.sleep(1.0)
@@ -565,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", default="8,32,64", help="connection counts, comma-separated")
     ap.add_argument("--mixed-seconds", type=float, default=20.0, help="seconds of the mixed workload (0: skip)")
     ap.add_argument("--mixed-concurrency", type=int, default=32)
+    ap.add_argument("--mix", default="pathway,write-heavy",
+                    help=f"the mixes to run, comma-separated, of {', '.join(MIXES)} (see MIXES)")
     ap.add_argument("--per-kind-seconds", type=float, default=0.0,
                     help="after the mixed workload, run each of its kinds alone this long and print the CPU per "
                          "request of each (0: skip)")
@@ -625,29 +651,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {'':>3}              gateway  {through.line()}   ratio gateway/direct {ratio:.2f}"
                   + (f" (by CPU per request {direct.cpu_ms / through.cpu_ms:.2f})" if through.cpu_ms else ""),
                   flush=True)
-        mixed_total = None
+        mixed_totals: dict[str, Figures] = {}
         if args.mixed_seconds > 0:
-            mixed = Mixed(plan["gateway"], tokens)
-            mixed.meter = meter
-            seconds = asyncio.run(mixed.run(args.mixed_seconds, args.mixed_concurrency))
-            mixed_total, lines = mixed.report(seconds)
-            mixed_total.cpu_ms = mixed.cpu_seconds * 1000 / mixed_total.requests if mixed_total.requests else None
-            print(f"\n  Mixed workload through the gateway ({args.mixed_concurrency} concurrent clients, "
-                  f"{seconds:.0f} s; fee period closed: {mixed.closed}):", flush=True)
-            print("\n".join(lines))
-            print(f"    {'all':<46} {mixed_total.line()}", flush=True)
+            mixes = [m.strip() for m in args.mix.split(",") if m.strip()]
+            for name in mixes:
+                weights = MIXES[name]
+                mixed = Mixed(plan["gateway"], tokens)
+                mixed.meter = meter
+                seconds = asyncio.run(mixed.run(args.mixed_seconds, args.mixed_concurrency, weights))
+                total, lines = mixed.report(seconds)
+                total.cpu_ms = mixed.cpu_seconds * 1000 / total.requests if total.requests else None
+                mixed_totals[name] = total
+                shares = ", ".join(f"{k} {w}" for k, w in weights.items())
+                print(f"\n  Mixed workload '{name}' through the gateway ({args.mixed_concurrency} concurrent clients, "
+                      f"{seconds:.0f} s; weights {shares}; fee period closed: {mixed.closed}):", flush=True)
+                print("\n".join(lines))
+                print(f"    {'all':<46} {total.line()}", flush=True)
             if args.per_kind_seconds > 0:
-                print(f"\n  Each kind of the mixed workload alone ({args.mixed_concurrency} clients, "
-                      f"{args.per_kind_seconds:.0f} s each; CPU of the deployment per request, its events included; "
-                      f"weight: its share of the mix):", flush=True)
-                weights = {"read": 5, "post": 2, "hub": 2, "list": 1, "move": 1}
-                for kind, label in (("read", "council GET /v1/referrals/{id}"), ("post", "council POST /v1/referrals"),
-                                    ("hub", "hub matches + decline"), ("list", "council GET /v1/referrals"),
-                                    ("move", "hub POST legal-status")):
+                print(f"\n  Each kind alone ({args.mixed_concurrency} clients, {args.per_kind_seconds:.0f} s each; CPU "
+                      "of the deployment per request, the events it caused included):", flush=True)
+                for kind in ("read", "list", "rank", "queue", "post", "hub", "move"):
                     n, cpu = asyncio.run(mixed.run_alone(kind, args.per_kind_seconds, args.mixed_concurrency))
                     per = cpu * 1000 / n if n else float("nan")
-                    print(f"    {label:<34} {n:6d} requests  CPU {per:6.2f} ms/req   weight {weights[kind]}/11  "
-                          f"share of the mix's CPU ~{per * weights[kind]:.0f}", flush=True)
+                    print(f"    {KIND_LABELS[kind]:<34} {n:6d} requests  CPU {per:6.2f} ms/req", flush=True)
                     if n and args.cpu_by_process:
                         top = sorted(meter.by_process.items(), key=lambda kv: -kv[1])
                         print("        " + ", ".join(f"{name} {sec * 1000 / n:.2f}" for name, sec in top
@@ -666,11 +692,11 @@ def main(argv: list[str] | None = None) -> int:
             lo, hi = min(results), max(results)
             print(f"    gateway throughput at {hi} vs {lo} connections: {results[hi][1].rps:.0f} vs "
                   f"{results[lo][1].rps:.0f} req/s (no lower)")
-        if mixed_total is not None:
-            alone = (f"; CPU {mixed_total.cpu_ms:.2f} ms/req, i.e. about {cores * 1000 / mixed_total.cpu_ms:.0f} req/s "
-                     f"on these {cores} cores alone" if mixed_total.cpu_ms else "")
-            print(f"    mixed: {mixed_total.rps:.0f} req/s (>= {TARGETS['mixed_rps']:.0f}){alone}, p99 "
-                  f"{mixed_total.p99_ms:.0f} ms, errors {mixed_total.errors} (0)")
+        for name, total in mixed_totals.items():
+            alone = (f"; CPU {total.cpu_ms:.2f} ms/req, i.e. about {cores * 1000 / total.cpu_ms:.0f} req/s "
+                     f"on these {cores} cores alone" if total.cpu_ms else "")
+            print(f"    mixed '{name}': {total.rps:.0f} req/s (>= {TARGETS['mixed_rps']:.0f}){alone}, p99 "
+                  f"{total.p99_ms:.0f} ms, errors {total.errors} (0)")
         print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
     finally:
         deployment.stop()

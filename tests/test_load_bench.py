@@ -64,3 +64,17 @@ async def test_the_python_load_generator_counts_answers_latencies_and_errors():
     assert f.errors == 4  # every fifth answer was a 503
     assert 0 < f.p50_ms <= f.p99_ms and f.rps > 0
     assert "errors 4" in f.line()
+
+
+def test_every_kind_of_every_mix_is_one_the_clients_do_and_the_pathway_mix_is_mostly_reads():
+    for weights in load.MIXES.values():
+        assert set(weights) <= set(load.KIND_LABELS) and all(w > 0 for w in weights.values())
+    pathway = load.MIXES["pathway"]
+    writes = pathway["post"] + pathway["hub"] + pathway["move"]  # a decision is a GET and a POST
+    assert writes / (sum(pathway.values()) + pathway["hub"]) < 0.2
+
+
+def test_a_process_of_the_deployment_is_named_by_what_it_runs():
+    import os
+    assert load._label(os.getpid()) in {"other", "serve gateway"}  # pytest itself: not a service, relay or broker
+    assert load._label(2 ** 22 + 7) == "gone"
