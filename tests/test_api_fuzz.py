@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from .support.processes import start_embedded
+from .support.processes import start_embedded, stop
 
 EXAMPLES = int(os.environ.get("ITP_FUZZ_EXAMPLES", "15"))
 
 
 @pytest.fixture(scope="module")
-def running_system(tmp_path_factory):
-    base, proc = start_embedded(tmp_path_factory.mktemp("fuzz"))
+def running_system(tmp_path_factory, demo_region_data):
+    base, proc = start_embedded(tmp_path_factory.mktemp("fuzz"), seeded=demo_region_data)
     tokens = {}
     for client_id in ("demo-hub", "demo-leicestershire"):
         resp = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
@@ -27,11 +27,7 @@ def running_system(tmp_path_factory):
         resp.raise_for_status()
         tokens[client_id] = resp.json()["access_token"]
     yield base, tokens
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except Exception:  # noqa: BLE001
-        proc.kill()
+    stop(proc)
 
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]

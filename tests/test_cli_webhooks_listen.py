@@ -17,7 +17,7 @@ import pytest
 
 from itp.cli import verify_delivery
 
-from .support.processes import start_embedded
+from .support.processes import start_embedded, stop
 
 
 def _token(base: str, client_id: str) -> dict:
@@ -49,14 +49,10 @@ def _next_json(lines: queue.Queue, key: str, timeout: float = 30) -> dict:
 
 
 @pytest.fixture
-def embedded(tmp_path):
-    base, proc = start_embedded(tmp_path)
+def embedded(tmp_path, demo_region_data):
+    base, proc = start_embedded(tmp_path, seeded=demo_region_data)
     yield base
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 def test_listen_prints_each_verified_delivery_and_removes_its_endpoint_on_exit(embedded):

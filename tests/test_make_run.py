@@ -1,24 +1,19 @@
 """What a new user does: `itp run` (what `make run` starts), then the docs and the API at the printed URL."""
 from __future__ import annotations
 
-import subprocess
 import time
 
 import httpx
 import pytest
 
-from .support.processes import start_embedded
+from .support.processes import start_embedded, stop
 
 
 @pytest.fixture
 def embedded_server(tmp_path):
-    base, proc = start_embedded(tmp_path)
+    base, proc = start_embedded(tmp_path)  # an empty data directory: it migrates and seeds, as a first `make run`
     yield base, proc
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 def test_itp_run_starts_the_whole_system_with_docs_and_demo_credentials(embedded_server):

@@ -26,6 +26,7 @@ from itp.testing import free_port, wait_for
 
 from .support import unavailable
 from .support.matching import onboard_live_home
+from .support.processes import copy_data_dir, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
@@ -192,13 +193,15 @@ def readme_walkthrough(name: str = "walkthrough") -> str:
 
 
 @pytest.fixture
-def itp_run(tmp_path):
-    """`itp run` as `make run` starts it (INFO logs, so that the console test means something)."""
+def itp_run(tmp_path, demo_region_data):
+    """`itp run` as `make run` starts it (INFO logs, so that the console test means something), on a copy of the
+    session's demo region (a fresh directory's seed is tests/test_make_run.py's)."""
     port = free_port()
     log = tmp_path / "console.txt"
+    data_dir = copy_data_dir(demo_region_data, tmp_path)
     with log.open("w") as console:
         proc = subprocess.Popen([sys.executable, "-m", "itp.cli", "run", "--port", str(port), "--data-dir",
-                                 str(tmp_path / "data")], stdout=console, stderr=subprocess.STDOUT, cwd=ROOT,
+                                 str(data_dir)], stdout=console, stderr=subprocess.STDOUT, cwd=ROOT,
                                 env={**os.environ, "ITP_LOG_LEVEL": "INFO"})
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -212,12 +215,8 @@ def itp_run(tmp_path):
     else:
         proc.kill()
         pytest.fail("itp run did not become ready")
-    yield base, log, tmp_path / "data"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    yield base, log, data_dir
+    stop(proc)
 
 
 def test_the_readme_walkthrough_runs_as_written_against_make_run(itp_run, tmp_path):

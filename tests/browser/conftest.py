@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support import unavailable
-from tests.support.processes import start_embedded
+from tests.support.processes import start_embedded, stop
 
 CHROMIUM = os.environ.get("ITP_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -19,18 +18,12 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
 
 
-
-
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
+def demo_server(tmp_path_factory, demo_region_data):
     """`itp run` (what `make run` starts) on a free port: the demo region seeded, the gateway serving /dashboard."""
-    base, proc = start_embedded(tmp_path_factory.mktemp("dashboard"))
+    base, proc = start_embedded(tmp_path_factory.mktemp("dashboard"), seeded=demo_region_data)
     yield base
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 @pytest.fixture(scope="module")
