@@ -2,7 +2,9 @@
 
 Starts `itp run` (the demo region seeded, embedded mode) on a free port, signs in as the hub, and prints the
 first load of the homes and beds board (the page the hub opens first), then p50/p99 of N more loads of each
-page (N = the first argument, default 20), over real HTTP on this machine. Run: make bench-dashboard"""
+page (N = the first argument, default 20), over real HTTP on this machine. Run: make bench-dashboard
+`python bench/bench_dashboard.py [N] [DATA_DIR]`: DATA_DIR, a data directory the demo region is already seeded in
+(the smoke test's copy of its session's), starts `itp run` there in a second or two; default a fresh one."""
 from __future__ import annotations
 
 import os
@@ -41,11 +43,12 @@ def start(data_dir: str) -> tuple[str, subprocess.Popen]:
     raise SystemExit("itp run did not become ready")
 
 
-def main(samples: int) -> None:
+def main(samples: int, data_dir: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        base, proc = start(tmp)
-        print(f"itp run ready with the demo region seeded in {time.perf_counter() - t0:.1f} s")
+        base, proc = start(data_dir or tmp)
+        print(f"itp run ready with the demo region {'found' if data_dir else 'seeded'} in "
+              f"{time.perf_counter() - t0:.1f} s")
         try:
             with httpx.Client(base_url=base) as c:
                 csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/dashboard/sign-in").text).group(1)
@@ -78,4 +81,4 @@ def main(samples: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20, sys.argv[2] if len(sys.argv) > 2 else None)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import migrated_systems, pct  # noqa: E402
+from bench.common import TANSU_SESSION_MS, migrated_systems, pct, warm_up  # noqa: E402
 import httpx  # noqa: E402
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 
@@ -36,7 +36,7 @@ from libs.common.auth import KeyStore, mint_token  # noqa: E402
 from itp.testing import Broker  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-WARMUP = 20
+WARMUP = warm_up(N)
 REPLAY = int(sys.argv[2]) if len(sys.argv) > 2 else (100_000 if N >= 100 else N * 200)
 BASELINE = min(REPLAY // 2, 5_000)  # the per-event paths are timed on the first events only (a rate is a rate)
 
@@ -47,7 +47,8 @@ async def raw_kafka(bootstrap: str) -> list[float]:
     await producer.start()
     await producer.send_and_wait(topic, b"create", key=b"k")
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"g-{topic}", enable_auto_commit=False,
-                                auto_offset_reset="earliest", fetch_max_wait_ms=10)
+                                auto_offset_reset="earliest", fetch_max_wait_ms=10, session_timeout_ms=TANSU_SESSION_MS,
+                                heartbeat_interval_ms=TANSU_SESSION_MS // 3)
     await consumer.start()
     await consumer.getone()
     latencies = []
@@ -136,7 +137,8 @@ async def replay_throughput(bootstrap: str) -> dict[str, tuple[int, float]]:
     overrides = dict(transport="kafka", database_url_template=pg_template(database), log_level="WARNING")
     dbs: list[Database] = []
     transport = KafkaTransport(bootstrap, client_id="bench-replay", enable_idempotence=False, partitions=3,
-                               topic_prefix=f"bench{uuid.uuid4().hex[:6]}.", fetch_max_wait_ms=10)
+                               topic_prefix=f"bench{uuid.uuid4().hex[:6]}.", fetch_max_wait_ms=10,
+                               session_timeout_ms=TANSU_SESSION_MS)
     figures: dict[str, tuple[int, float]] = {}
     try:
         await migrate_all(("referral", "matching"), admin_url=PG_ADMIN_URL, **overrides)

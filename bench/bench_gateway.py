@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import migrated_systems, pct  # noqa: E402
+from bench.common import migrated_systems, pct, warm_up  # noqa: E402
 import httpx  # noqa: E402
 
 from itp.system import build_system  # noqa: E402
@@ -33,7 +33,7 @@ from itp.testing import Broker  # noqa: E402
 from itp.testing import Receiver  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-WARMUP = 20
+WARMUP = warm_up(N)
 BODY = {"child_ref": "BENCH-1", "date_of_birth": "2012-03-14", "sex": "female", "urgency": "crisis",
         "home_postcode": "LE4 6AB", "needs": [{"code": "mental_health", "severity": "high"}],
         "social_worker": {"name": "Bench Worker", "email": "bench@example.gov.uk"}}
@@ -90,8 +90,8 @@ async def run(overrides: dict) -> dict[str, list[float]]:
                 assert r.status_code == 201, r.text
                 while len(rx.received) == before:
                     await asyncio.sleep(0.001)
-            results["webhook"] = await timed(max(50, N // 3), to_webhook)
-        results.update(await credential_flood(system))
+            results["webhook"] = await timed(min(N, max(50, N // 3)), to_webhook)
+        results.update(await credential_flood(system, n=min(N, 60)))
     return results
 
 

@@ -21,14 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import migrated_systems, pct  # noqa: E402
+from bench.common import migrated_systems, pct, warm_up  # noqa: E402
 import httpx  # noqa: E402
 
 from itp.system import build_system  # noqa: E402
 from libs.common.auth import KeyStore, mint_token  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-WARMUP = 20
+WARMUP = warm_up(N)
 BODY = {"child_ref": "BENCH-1", "date_of_birth": "2012-03-14", "sex": "female", "legal_status": "C2",
         "urgency": "crisis", "home_postcode": "LE4 6AB", "wanted_start_date": "2026-11-30",
         "needs": [{"code": "mental_health", "severity": "high"}], "risks": [{"code": "self_harm", "severity": "low"}],
