@@ -155,4 +155,5 @@ async def seed_blueprint(**overrides) -> dict:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://seed") as client:
             placed = {} if await already_seeded(client, hub) else await Blueprint(client, hub, council).run()
             await Region(client, hub, {"E10000018": council, LEICESTER: city}).run()
-            return placed
+        await system.settle()  # the region's last events (its fee periods' invoices) handled before it stops
+        return placed

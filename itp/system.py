@@ -2,11 +2,13 @@
 wiring the end-to-end tests use over Kafka and Postgres)."""
 from __future__ import annotations
 
+import asyncio
 import importlib
 from dataclasses import dataclass
 
 from fastapi import FastAPI
 
+from libs.common.events.outbox import pending_count
 from libs.common.events.transport import InProcessBus
 from libs.common.migrations import upgrade
 from libs.common.settings import Settings
@@ -39,6 +41,32 @@ class System:
     def runtime(self, service: str):
         app = self.gateway if service == "gateway" else self.services[service]
         return app.state.runtime
+
+    async def settle(self, timeout: float = 60.0) -> None:
+        """Until nothing is left in flight on the in-process bus: every outbox published, every record handled by
+        each group that reads it, and nothing published between two such looks (a handler's own events are
+        committed before its record counts as handled, so the second look sees them). The bus is memory: an event
+        published and not yet handled when the system stops is lost, with its effects (billing's last invoices
+        never reaching outcomes). With Kafka the broker keeps them: nothing to wait for."""
+        if self.bus is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline, quiet_at = loop.time() + timeout, None
+        while loop.time() < deadline:
+            pending = 0
+            for service in ALL_SERVICES:
+                runtime = self.runtime(service)
+                async with runtime.db.session() as session:
+                    pending += await pending_count(session, runtime.tables[0])
+            published, unhandled = self.bus.progress()
+            if pending or unhandled:
+                quiet_at = None
+            elif quiet_at == published:
+                return
+            else:
+                quiet_at = published
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"events still in flight after {timeout} s")
 
 
 def build_system(**overrides) -> System:

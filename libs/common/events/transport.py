@@ -141,3 +141,9 @@ class InProcessBus:
 
     async def read_all(self, topic: str, timeout: float = 0.0) -> list[Record]:
         return list(self._logs.get(topic, []))
+
+    def progress(self) -> tuple[int, int]:
+        """(records published, records a group reading their topic has not handled yet). The log is memory: what is
+        published and not handled when the process stops is gone, so a caller about to stop it waits for 0."""
+        published = sum(len(records) for records in self._logs.values())
+        return published, sum(len(self._logs[topic]) - at for (_group, topic), at in self._positions.items())

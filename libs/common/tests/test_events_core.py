@@ -70,3 +70,20 @@ async def test_the_in_process_bus_delivers_in_order_and_resumes_a_group_from_its
     assert late == [b"1", b"2", b"3", b"marker"]  # a new group starts from the earliest record
     await sub.stop()
     await sub2.stop()
+
+
+async def test_the_in_process_bus_counts_a_record_unhandled_until_its_handler_returns():
+    bus = InProcessBus()
+    holding, release = [], asyncio.Event()
+
+    async def handler(record):
+        holding.append(record.value)
+        await release.wait()
+    sub = await bus.subscribe("g", ["t"], handler)
+    await bus.publish("t", "k", b"1")
+    await bus.publish("t", "k", b"2")
+    await _until(lambda: holding == [b"1"])
+    assert bus.progress() == (2, 2)
+    release.set()
+    await _until(lambda: bus.progress() == (2, 0))
+    await sub.stop()
