@@ -112,14 +112,16 @@ class Gateway:
 
 @pytest.fixture(params=["inprocess-sqlite", "postgres"])
 async def gateway(request, tmp_path):
+    # asked for here, not when a gateway is made in the test: the database then outlives the gateways (dropped under
+    # a running one, it takes the relay's LISTEN connection and the relay's stop waits out its 10 s limit)
+    database = request.getfixturevalue("pg_database") if request.param == "postgres" else None
     made = []
 
     async def _make(**overrides) -> Gateway:
         common = dict(data_dir=tmp_path, transport="inprocess", log_json=True, webhook_worker_enabled=False,
                       webhook_retry_schedule=[60.0], webhook_timeout_seconds=2.0)
         common.update(overrides)
-        if request.param == "postgres":
-            database = request.getfixturevalue("pg_database")
+        if database:
             settings = Settings.for_service(
                 "gateway", database_url=f"postgresql+asyncpg://itp_gateway@127.0.0.1:5432/{database}",
                 **common)
