@@ -141,9 +141,10 @@ async def system_overrides(request, tmp_path):
         database = request.getfixturevalue("pg_migrated_database")
         broker = request.getfixturevalue("kafka_broker")
         overrides = dict(transport="kafka", data_dir=tmp_path / "data", kafka_bootstrap_servers=broker.bootstrap, kafka_enable_idempotence=False, kafka_fetch_max_wait_ms=10,
-                         # Tansu holds a new consumer group's first join for about half the session timeout: 3 s
-                         # (heartbeats every second) starts each Kafka system about 3 s sooner than the 10 s default
-                         kafka_session_timeout_ms=3000,
+                         # Tansu holds a new consumer group's first join for about half the session timeout, in
+                         # whole seconds: 2 s (heartbeats every 0.67 s) starts a Kafka system in 1.1 s, 3 s in 2.1 s
+                         # and the 10 s default in about 5 s
+                         kafka_session_timeout_ms=2000,
                          kafka_topic_prefix=unique("t") + ".", kafka_topic_partitions=1,
                          database_url_template=pg_template(database), **common)
         await migrate_all(admin_url=PG_ADMIN_URL, **overrides)

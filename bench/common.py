@@ -11,8 +11,9 @@ from itp.system import migrate_all
 from libs.common.db import create_database, drop_database
 from itp.testing import PG_ADMIN_URL, pg_template
 
-# Tansu holds a new consumer group's first join for about half the session timeout: 3 s (as the tests use) starts
-# each group about 3 s sooner than the 10 s default; no latency or rate figure includes a join
+# Tansu holds a new consumer group's first join for about half the session timeout: 3 s starts each group about
+# 3 s sooner than the 10 s default (no latency or rate figure includes a join), and leaves a loaded bench's
+# heartbeats more slack than the tests' 2 s
 TANSU_SESSION_MS = 3000
 
 
