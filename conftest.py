@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import shutil
 
 import httpx
 import pytest
@@ -68,6 +69,19 @@ def pg_migrated_template(pg_available):
     _in_thread(_migrate_postgres, name)
     yield name
     _in_thread(drop_database, PG_ADMIN_URL, name)
+
+
+async def _migrate_sqlite(data_dir) -> None:
+    await migrate_all(transport="inprocess", data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def sqlite_migrated_template(tmp_path_factory):
+    """Every service's migrations run once a session into SQLite files; each in-process system test's data
+    directory starts as a copy of them (copied in a few milliseconds, migrated in half a second)."""
+    data_dir = tmp_path_factory.mktemp("sqlite-template") / "data"
+    _in_thread(_migrate_sqlite, data_dir)
+    return data_dir
 
 
 @pytest.fixture
@@ -136,7 +150,8 @@ async def system_overrides(request, tmp_path):
                   warm_up=False)
     if request.param == "inprocess-sqlite":
         overrides = dict(transport="inprocess", data_dir=tmp_path / "data", **common)
-        await migrate_all(**overrides)
+        shutil.copytree(request.getfixturevalue("sqlite_migrated_template"), overrides["data_dir"])
+        await migrate_all(**overrides)  # finds every service at head: a check, as on the Postgres copy
     else:
         database = request.getfixturevalue("pg_migrated_database")
         broker = request.getfixturevalue("kafka_broker")
