@@ -151,7 +151,6 @@ async def system_overrides(request, tmp_path):
     if request.param == "inprocess-sqlite":
         overrides = dict(transport="inprocess", data_dir=tmp_path / "data", **common)
         shutil.copytree(request.getfixturevalue("sqlite_migrated_template"), overrides["data_dir"])
-        await migrate_all(**overrides)  # finds every service at head: a check, as on the Postgres copy
     else:
         database = request.getfixturevalue("pg_migrated_database")
         broker = request.getfixturevalue("kafka_broker")
@@ -162,8 +161,7 @@ async def system_overrides(request, tmp_path):
                          kafka_session_timeout_ms=2000,
                          kafka_topic_prefix=unique("t") + ".", kafka_topic_partitions=1,
                          database_url_template=pg_template(database), **common)
-        await migrate_all(admin_url=PG_ADMIN_URL, **overrides)
-    return request.param, overrides
+    return request.param, overrides  # each on a copy of what migrate_all made once this session
 
 
 @pytest.fixture
