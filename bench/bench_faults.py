@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from itp.system import build_system  # noqa: E402
 from itp.testing import PG_ADMIN_URL, Broker, unique, wait_for  # noqa: E402
 from libs.common.auth import KeyStore, mint_token  # noqa: E402
-from libs.common.db import Database, make_engine  # noqa: E402
+from libs.common.db import Database, is_unavailable, make_engine  # noqa: E402
 from libs.common.events.catalogue import ReferralWithdrawn, spec_for  # noqa: E402
 from libs.common.events.outbox import UnitOfWork, pending_count  # noqa: E402
 from libs.common.observability import JsonFormatter  # noqa: E402
@@ -197,8 +197,13 @@ async def mid_batch(overrides: dict) -> None:
         runtime.relay.start()
 
         async def drained():
-            async with runtime.db.session() as session:
-                return await pending_count(session, runtime.tables[0]) == 0
+            try:
+                async with runtime.db.session() as session:
+                    return await pending_count(session, runtime.tables[0]) == 0
+            except Exception as exc:  # its pooled connection may be one the cut ended: look again
+                if is_unavailable(exc):
+                    return False
+                raise
         await wait_for(drained, timeout=120)
         drain_ms = (time.perf_counter() - t0) * 1000
         records = await real.read_all(spec_for(ReferralWithdrawn).topic, timeout=10)
