@@ -195,8 +195,11 @@ class OutboxRelay:
             # without its LISTEN connection (or the lease) the relay tries again within a second
             wait = self.poll_seconds if self.holds_lease else min(self.poll_seconds, 1.0)
             try:
-                await asyncio.wait_for(self.db.outbox_signal.wait(), timeout=wait)
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a stop's cancel that arrives as
+                # the signal is set (a commit during shutdown), and the relay ran on until its 10 s stop limit
+                async with asyncio.timeout(wait):
+                    await self.db.outbox_signal.wait()
+            except TimeoutError:
                 pass
 
     async def _ensure_listener(self) -> bool:

@@ -1,9 +1,11 @@
 """Fast tests of the event machinery that need no broker or server."""
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 
 from libs.common.events.catalogue import CATALOGUE, TOPICS, ReferralReceived, spec_for
+from libs.common.events.outbox import OutboxRelay
 from libs.common.events.transport import InProcessBus
 
 
@@ -87,3 +89,21 @@ async def test_the_in_process_bus_counts_a_record_unhandled_until_its_handler_re
     release.set()
     await _until(lambda: bus.progress() == (2, 0))
     await sub.stop()
+
+
+async def test_a_relay_woken_by_a_commit_as_it_is_stopped_still_stops():
+    """The stop's cancel arriving with a commit's wake-up: on Python 3.11 asyncio.wait_for returned the wake-up
+    and dropped the cancel, so the relay ran on until its 10 s stop limit."""
+    signal, looked = asyncio.Event(), []
+    relay = OutboxRelay(SimpleNamespace(outbox_signal=signal, is_postgres=False), None, None, "t", poll_seconds=30)
+
+    async def nothing_pending() -> int:
+        looked.append(1)
+        return 0
+    relay.publish_pending = nothing_pending
+    relay.start()
+    await _until(lambda: looked)  # it looked once and waits for the signal
+    signal.set()
+    relay._task.cancel()
+    done, _ = await asyncio.wait({relay._task}, timeout=2)
+    assert done, "the relay lost its cancel"
