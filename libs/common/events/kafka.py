@@ -157,9 +157,11 @@ class KafkaTransport:
         try:
             while True:
                 if pending:
-                    try:  # the topic went quiet: commit what is done rather than hold it
-                        first = await asyncio.wait_for(consumer.getone(), max(0.0, last_commit + interval - loop.time()))
-                    except asyncio.TimeoutError:
+                    try:  # the topic went quiet: commit what is done rather than hold it (asyncio.timeout, not
+                        # wait_for: on Python 3.11 wait_for can drop a stop's cancel arriving with a record)
+                        async with asyncio.timeout(max(0.0, last_commit + interval - loop.time())):
+                            first = await consumer.getone()
+                    except TimeoutError:
                         await self._commit(consumer, pending)
                         pending, last_commit = {}, loop.time()
                         continue
