@@ -73,9 +73,10 @@ class DeliveryWorker:
                 raise
             except Exception:
                 log.exception("webhook delivery round failed; will retry")
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout=self._sleep_for())
-            except asyncio.TimeoutError:
+            try:  # asyncio.timeout, not wait_for: on Python 3.11 wait_for can drop a stop's cancel arriving with a wake-up
+                async with asyncio.timeout(self._sleep_for()):
+                    await self.wake.wait()
+            except TimeoutError:
                 pass
 
     def _sleep_for(self) -> float:
