@@ -17,15 +17,18 @@ from .support import unique, wait_for
 class FetchCounter:
     def __init__(self, monkeypatch):
         self.count = 0
+        self.last_wait_ms: int | None = None  # the max wait of the last fetch sent
         original = AIOKafkaConnection.send
 
         def send(conn, request, expect_response=True):
             if type(request).__name__.startswith("FetchRequest"):
                 self.count += 1
+                self.last_wait_ms = getattr(request, "_max_wait_ms", None)
             return original(conn, request, expect_response)
         monkeypatch.setattr(AIOKafkaConnection, "send", send)
 
     async def rate(self, seconds: float) -> float:
+        """Fetches a second over a measuring window (a rate needs its window; nothing waits on it)."""
         before, t0 = self.count, time.perf_counter()
         await asyncio.sleep(seconds)
         return (self.count - before) / (time.perf_counter() - t0)
@@ -46,7 +49,8 @@ async def test_an_idle_consumer_polls_less_and_a_record_brings_it_back(kafka_bro
         await transport.publish("itp.referrals", "first", b"{}")
         await wait_for(lambda: got, timeout=30)
         busy = await counter.rate(0.4)  # just after a record: the 10 ms wait
-        await asyncio.sleep(1.0)  # quiet for longer than idle_after
+        # quiet for longer than idle_after: the consumer's fetches now ask for the long wait
+        await wait_for(lambda: counter.last_wait_ms == 300, timeout=10)
         idle = await counter.rate(1.5)
         assert busy >= 20, busy  # 10 ms fetches (and Tansu's round trip): dozens a second
         assert idle <= 6, idle  # 300 ms fetches: about 3 a second
@@ -57,6 +61,7 @@ async def test_an_idle_consumer_polls_less_and_a_record_brings_it_back(kafka_bro
         await transport.publish("itp.referrals", "second", b"{}")
         await wait_for(lambda: len(got) == 2, timeout=30)
         assert got[1][0] == "second" and got[1][1] - sent < 1.0
+        await wait_for(lambda: counter.last_wait_ms == 10, timeout=5)
         assert await counter.rate(0.4) >= 20
     finally:
         await sub.stop()
@@ -70,8 +75,9 @@ async def test_without_an_idle_wait_the_consumer_keeps_its_one_wait(kafka_broker
                                idle_after_ms=300)
     sub = await transport.subscribe("g", ["itp.referrals"], None, batch_handler=lambda batch: asyncio.sleep(0))
     try:
-        await asyncio.sleep(1.0)
-        rate = await counter.rate(1.0)
+        await wait_for(lambda: counter.count >= 3, timeout=10)  # polling
+        rate = await counter.rate(1.0)  # a window past idle_after (300 ms): still one wait
+        assert counter.last_wait_ms == 100
         assert 5 <= rate <= 15, rate  # one fetch per 100 ms, idle or not
     finally:
         await sub.stop()

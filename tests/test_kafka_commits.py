@@ -36,6 +36,22 @@ async def committed(bootstrap: str, group: str, topic: str) -> int | None:
         await reader.stop()
 
 
+async def handle_then_stop(t: KafkaTransport, keys: list[str]) -> list[str]:
+    """Subscribe to a topic, publish `keys`, wait until the consumer has handled them, stop it; what it handled."""
+    handled: list[str] = []
+
+    async def handler(batch):
+        handled.extend(r.key for r in batch)
+
+    sub = await t.subscribe("g", ["itp.referrals"], None, batch_handler=handler)
+    for key in keys:
+        await t.publish("itp.referrals", key, b"{}")
+    await wait_for(lambda: len(handled) == len(keys), timeout=30)
+    await sub.stop()
+    await t.stop()
+    return handled
+
+
 def transport(bootstrap: str, prefix: str, interval_ms: int) -> KafkaTransport:
     return KafkaTransport(bootstrap, enable_idempotence=False, partitions=1, topic_prefix=prefix,
                           fetch_max_wait_ms=10, session_timeout_ms=3000, commit_interval_ms=interval_ms)
@@ -72,20 +88,11 @@ async def test_a_stream_commits_once_an_interval_and_the_rest_when_quiet(kafka_b
 async def test_killed_before_its_commit_the_next_member_handles_them_again(kafka_broker):
     prefix = unique("commit") + "."
     first = transport(kafka_broker.bootstrap, prefix, 60_000)  # commits only when stopped or quiet for a minute
-    handled_first: list[str] = []
-
-    async def handler(batch):
-        handled_first.extend(r.key for r in batch)
 
     async def dies_first(consumer, offsets):  # the process dies before it commits: no offset reaches the group
         return None
     first._commit = dies_first
-    sub = await first.subscribe("g", ["itp.referrals"], None, batch_handler=handler)
-    for i in range(5):
-        await first.publish("itp.referrals", f"k{i}", b"{}")
-    await wait_for(lambda: len(handled_first) == 5, timeout=30)
-    await sub.stop()
-    await first.stop()
+    await handle_then_stop(first, [f"k{i}" for i in range(5)])
     assert await committed(kafka_broker.bootstrap, prefix + "g", prefix + "itp.referrals") is None
 
     second = transport(kafka_broker.bootstrap, prefix, 0)
@@ -108,15 +115,5 @@ async def test_killed_before_its_commit_the_next_member_handles_them_again(kafka
 async def test_a_stopped_consumer_commits_what_it_handled(kafka_broker):
     prefix = unique("commit") + "."
     t = transport(kafka_broker.bootstrap, prefix, 60_000)
-    handled: list[str] = []
-
-    async def handler(batch):
-        handled.extend(r.key for r in batch)
-
-    sub = await t.subscribe("g", ["itp.referrals"], None, batch_handler=handler)
-    for i in range(3):
-        await t.publish("itp.referrals", f"k{i}", b"{}")
-    await wait_for(lambda: len(handled) == 3, timeout=30)
-    await sub.stop()
-    await t.stop()
+    assert len(await handle_then_stop(t, ["k0", "k1", "k2"])) == 3
     assert await committed(kafka_broker.bootstrap, prefix + "g", prefix + "itp.referrals") == 3
