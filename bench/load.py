@@ -671,6 +671,11 @@ def main(argv: list[str] | None = None) -> int:
                       f"{seconds:.0f} s; weights {shares}; fee period closed: {mixed.closed}):", flush=True)
                 print("\n".join(lines))
                 print(f"    {'all':<46} {total.line()}", flush=True)
+                if args.cpu_by_process and total.requests:
+                    top = sorted(meter.by_process.items(), key=lambda kv: -kv[1])
+                    print("      by process (ms/req, before the rest use): " + ", ".join(
+                        f"{name} {sec * 1000 / total.requests:.2f}" for name, sec in top
+                        if sec * 1000 / total.requests >= 0.05), flush=True)
             if args.per_kind_seconds > 0:
                 print(f"\n  Each kind alone ({args.mixed_concurrency} clients, {args.per_kind_seconds:.0f} s each; CPU "
                       "of the deployment per request, the events it caused included):", flush=True)

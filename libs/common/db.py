@@ -156,11 +156,21 @@ class Database:
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # reads (reader()): on Postgres without BEGIN and ROLLBACK, two round trips of a GET's three. Postgres runs
+        # READ COMMITTED, where each statement takes its own snapshot inside a transaction or not, so a read that
+        # writes nothing sees exactly what it saw in one. Same pool (the engine's isolation is set per checkout)
+        self.read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False) \
+            if self.is_postgres else self.sessionmaker
         # set by a commit that wrote to the outbox; the relay waits on it
         self.outbox_signal = asyncio.Event()
 
     def session(self) -> AsyncSession:
         return self.sessionmaker()
+
+    def reader(self) -> AsyncSession:
+        """A session for a request that only reads (each statement commits on its own: never write with it)."""
+        return self.read_sessionmaker()
 
     async def ping(self, timeout: float = PING_TIMEOUT_SECONDS) -> None:
         async def _ping() -> None:

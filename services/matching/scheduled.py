@@ -15,7 +15,7 @@ from libs.common.runtime import ServiceRuntime
 
 from . import service
 from .repository import utcnow
-from .settings import MatchingSettings
+from .settings import matching_settings
 
 
 async def lapse_reservations(runtime: ServiceRuntime, now: datetime | None = None) -> int:
@@ -27,5 +27,5 @@ async def lapse_reservations(runtime: ServiceRuntime, now: datetime | None = Non
 
 async def purge_old_idempotency_keys(runtime: ServiceRuntime, now: datetime | None = None) -> int:
     """Forget the Idempotency-Keys older than ITP_IDEMPOTENCY_RETENTION_HOURS; answers how many."""
-    hours = MatchingSettings().idempotency_retention_hours
+    hours = matching_settings().idempotency_retention_hours
     return await purge_idempotency_keys(runtime, timedelta(hours=hours), now or utcnow())

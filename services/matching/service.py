@@ -34,7 +34,7 @@ from .domain.postcodes import normalise
 from .domain.rules import load_rules
 from .domain import teams as team_rules
 from .repository import HomesSnapshot, utcnow  # noqa: F401 - the api modules' clock
-from .settings import MatchingSettings
+from .settings import matching_settings
 
 Precondition = Callable[[int], bool]  # libs.common.http.Precondition: admits(version)
 
@@ -190,7 +190,7 @@ async def onboard_home(uow: UnitOfWork, principal: Principal, fields: dict, now:
         raise Refused(f"A home with URN {values['urn']} is already onboarded.", home_id=existing["id"])
     home_id = str(uuid.uuid4())
     values.update(id=home_id, status="onboarding", version=1, went_live_at=None, created_at=now, updated_at=now,
-                  phase_1_limit=values.get("phase_1_limit") or MatchingSettings().default_phase_1_limit)
+                  phase_1_limit=values.get("phase_1_limit") or matching_settings().default_phase_1_limit)
     await repo.insert_home(uow.session, values, now)
     await repo.bump(uow.session)
     return await home(uow.session, principal, home_id), True
@@ -355,7 +355,7 @@ async def rank(session: AsyncSession, snapshot: HomesSnapshot, referral_id: str,
         return await rank_teams(session, referral, as_of=as_of, limit=limit)
     assessment = await _assess(session, snapshot, referral, as_of, now)
     body = answer(assessment, referral_status=referral["status"], received_at=referral["received_at"], as_of=as_of,
-                  limit=limit or MatchingSettings().default_options)
+                  limit=limit or matching_settings().default_options)
     stored = await repo.impact_risk_assessment_stored(session, body["impact_risk_assessment_id"])
     return Ranking(referral, assessment, body, stored)
 
@@ -405,7 +405,7 @@ async def decide(uow: UnitOfWork, snapshot: HomesSnapshot, principal: Principal,
     awaiting_decision by another conditional UPDATE, so one referral is never accepted twice. A hard limit
     other than the bed refuses the accept. The answer shown when deciding (by its id, or the current one) is
     stored with the decision."""
-    settings = MatchingSettings()
+    settings = matching_settings()
     today = now.date()
     if d.decision == "accept" and d.planned_start_date < today:
         raise Invalid("body.planned_start_date", "not_in_the_past", "the planned start cannot be before today")
@@ -750,7 +750,7 @@ async def rank_teams(session: AsyncSession, referral: dict, *, as_of: date, limi
     """The outreach teams for an outreach referral: suspended, full and out-of-reach teams excluded (counted and
     explained), the rest ranked by capacity left, distance and specialism fit. Reads only."""
     ranking = team_rules.rank_teams(_outreach_child(referral), [_team(r) for r in await repo.all_teams(session)])
-    body = _team_answer(referral, ranking, as_of, limit or MatchingSettings().default_options)
+    body = _team_answer(referral, ranking, as_of, limit or matching_settings().default_options)
     stored = await repo.impact_risk_assessment_stored(session, body["impact_risk_assessment_id"])
     return TeamAnswer(referral, ranking, body, stored)
 

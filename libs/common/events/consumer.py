@@ -23,6 +23,8 @@ from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
 from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..db import Database, is_unavailable
@@ -203,12 +205,8 @@ class EventConsumer:
         try:
             async with UnitOfWork(self.db, self.outbox, self.service, correlation_id=envelope.correlation_id,
                                   causation_id=str(envelope.id)) as uow:
-                seen = (await uow.session.execute(select(self.inbox.c.event_id)
-                                                  .where(self.inbox.c.event_id == str(envelope.id)))).first()
-                if seen:
+                if not await self._claim(uow, envelope):
                     return HandleResult(duplicate=True)
-                await uow.session.execute(self.inbox.insert().values(
-                    event_id=str(envelope.id), event_type=envelope.type, handled_at=datetime.now(timezone.utc)))
                 await handler(uow, envelope, payload)
                 try:
                     await uow.commit()
@@ -219,6 +217,17 @@ class EventConsumer:
         finally:
             correlation_id_var.reset(token)
             service_var.reset(service_token)
+
+    async def _claim(self, uow: UnitOfWork, envelope: EventEnvelope) -> bool:
+        """The event's inbox row, inserted unless it is there: one statement (INSERT .. ON CONFLICT DO NOTHING
+        RETURNING), not a SELECT then an INSERT. False: handled before (or by a concurrent delivery, whose
+        transaction this one waited for on the key)."""
+        insert = pg_insert if self.db.is_postgres else sqlite_insert
+        claimed = await uow.session.execute(
+            insert(self.inbox).values(event_id=str(envelope.id), event_type=envelope.type,
+                                      handled_at=datetime.now(timezone.utc))
+            .on_conflict_do_nothing(index_elements=[self.inbox.c.event_id]).returning(self.inbox.c.event_id))
+        return claimed.first() is not None
 
     async def handle_batch(self, envelopes: list[EventEnvelope]) -> list[HandleResult]:
         """Several events in one transaction: the inbox asked once for all of them, their inbox rows inserted in

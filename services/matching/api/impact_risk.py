@@ -44,7 +44,7 @@ async def get_matches(referral_id: uuid.UUID, request: Request, principal: ReadM
     answer ranks outreach teams instead (`kind: outreach`): suspended, full and out-of-reach teams excluded and
     explained, the rest by capacity left, distance and specialism fit."""
     now = service.utcnow()
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         ranking = await service.rank(session, request.app.state.homes_snapshot, str(referral_id),
                                      as_of=as_of or now.date(), now=now, limit=limit)
         mark = await service.restriction_marker(session, principal, str(referral_id))

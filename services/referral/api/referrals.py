@@ -76,7 +76,7 @@ async def list_referrals(
                             received_to=received_to, wanted_start_from=wanted_start_from,
                             wanted_start_to=wanted_start_to, child_ref=child_ref,
                             awaiting_decision=awaiting == "decision", kind=kind)
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         rows, next_cursor = await service.page(session, principal, wanted, cursor, limit)
         marks, omitted = await service.restriction_marks(session, principal, [r["id"] for r in rows])
     now = datetime.now(timezone.utc)
@@ -90,7 +90,7 @@ async def list_referrals(
             responses={451: {"description": "A council's read of its child's record under a restriction of "
                                             "processing (decision 0006): the reason code and date, not the record"}})
 async def get_referral(referral_id: uuid.UUID, request: Request, response: Response, principal: Reader) -> Referral:
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         row = await service.read(session, principal, str(referral_id))  # a refusal is audited by the gateway
         marks = {} if principal.is_council else (await service.restriction_marks(session, principal, [row["id"]]))[0]
     touched(request, row["id"])
