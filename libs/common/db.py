@@ -7,12 +7,16 @@ In embedded mode each service has its own SQLite file.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 import re
 
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.util import await_
+from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -49,12 +53,73 @@ def make_engine(url, *, ping_idle_seconds: float = 0.0, **kwargs) -> AsyncEngine
     postgres = str(url).startswith("postgresql")
     if postgres:
         kwargs.setdefault("pool_pre_ping", ping_idle_seconds <= 0)
+        kwargs.setdefault("poolclass", FairQueuePool)
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args.setdefault("timeout", CONNECT_TIMEOUT_SECONDS)
     engine = create_async_engine(url, **kwargs)
     if postgres and ping_idle_seconds > 0:
         ping_when_idle(engine, ping_idle_seconds)
     return engine
+
+
+class FairQueue(AsyncAdaptedQueue):
+    """The pool's queue of idle connections, first come first served. SQLAlchemy's asyncio queue hands a returned
+    connection to whoever asks next: a request arriving while others wait takes it, and a waiter woken for it
+    finds the queue empty again and goes to the back of the line. With 32 requests sharing 6 connections, a
+    read's p99 went from 82 to 261 ms (its p50 down from 49 to 39) once reads stopped holding their connection
+    through BEGIN and ROLLBACK. Here a returned connection goes straight to the longest waiter, and a newcomer
+    waits behind everyone already waiting."""
+
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False):
+        super().__init__(maxsize, use_lifo)
+        self._waiters: collections.deque[asyncio.Future] = collections.deque()
+
+    def put_nowait(self, item) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(item)
+                return
+        super().put_nowait(item)
+
+    def put(self, item, block: bool = True, timeout: float | None = None) -> None:
+        self.put_nowait(item)  # the pool returns connections without blocking (put(record, False))
+
+    def get(self, block: bool = True, timeout: float | None = None):
+        if not self._waiters:
+            try:
+                return self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                pass
+        if not block:
+            raise Empty()
+        return await_(self._wait(timeout))
+
+    async def _wait(self, timeout: float | None):
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            if timeout is None:
+                return await waiter
+            async with asyncio.timeout(timeout):
+                return await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self.put_nowait(waiter.result())  # handed over just as this one gave up: to the next in line
+            else:
+                waiter.cancel()
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    pass
+            if isinstance(exc, TimeoutError):
+                raise Empty() from None
+            raise
+
+
+class FairQueuePool(AsyncAdaptedQueuePool):
+    """AsyncAdaptedQueuePool with FairQueue: connections handed out in the order they were asked for."""
+    _queue_class = FairQueue
 
 
 SUSPECT_SECONDS = 10.0
