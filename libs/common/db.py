@@ -122,6 +122,18 @@ class FairQueuePool(AsyncAdaptedQueuePool):
     _queue_class = FairQueue
 
 
+def dialect_insert(dialect: str):
+    """SQLAlchemy's INSERT with ON CONFLICT (on_conflict_do_nothing / do_update) for a dialect name: Postgres's,
+    or SQLite's (embedded mode)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def insert_for(session: AsyncSession, table):
+    """INSERT ... (ON CONFLICT ...) into `table` in the session's dialect."""
+    return dialect_insert(session.bind.dialect.name)(table)
+
+
 SUSPECT_SECONDS = 10.0
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Select, and_, false, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
+from libs.common.db import insert_for
 from libs.common import restrictions as restriction_rules
 from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.common.tenancy import readable
@@ -311,8 +311,7 @@ async def upsert_child(session: AsyncSession, referral_id: str, la_code: str, fa
               "updated_at": now}
     if values["handoff_from_placement_id"] is not None:
         values["handoff_from_placement_id"] = str(values["handoff_from_placement_id"])
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(children).values(**values)
+    stmt = insert_for(session, children).values(**values)
     await session.execute(stmt.on_conflict_do_update(index_elements=[children.c.referral_id],
                                                      set_={k: stmt.excluded[k] for k in (*CHILD_FACTS, "updated_at")}))
 

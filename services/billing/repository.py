@@ -11,6 +11,7 @@ from sqlalchemy import Select, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
+from libs.common.db import insert_for
 from libs.common import restrictions as restriction_rules
 from libs.common.tenancy import readable
 
@@ -29,11 +30,7 @@ def _chunks(items: Sequence, size: int = CHUNK):
 
 def _insert_ignore(session: AsyncSession, table, keys: list[str]):
     """INSERT ... ON CONFLICT DO NOTHING in the session's dialect."""
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing(index_elements=keys)
+    return insert_for(session, table).on_conflict_do_nothing(index_elements=keys)
 
 
 # --- what the consumers write -------------------------------------------------------------------------
@@ -366,11 +363,7 @@ async def take_numbers(session: AsyncSession, wanted: dict[str, int]) -> dict[st
     transaction and a rolled-back close gives them back). Answers the first number reserved per sequence."""
     if not wanted:
         return {}
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(invoice_counters).values([{"sequence": k, "last_number": n} for k, n in sorted(wanted.items())])
+    stmt = insert_for(session, invoice_counters).values([{"sequence": k, "last_number": n} for k, n in sorted(wanted.items())])
     stmt = stmt.on_conflict_do_update(index_elements=["sequence"], set_={
         "last_number": invoice_counters.c.last_number + stmt.excluded.last_number}).returning(
         invoice_counters.c.sequence, invoice_counters.c.last_number)

@@ -10,6 +10,8 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.db import dialect_insert
+
 from .tables import access_log, rate_limit_buckets, signing_keys
 
 
@@ -141,9 +143,7 @@ async def spend_from_buckets(session, spent: dict[str, int], *, rate: float, bur
 @functools.lru_cache(maxsize=8)
 def _spend_statement(dialect: str, rate: float, burst: int):
     """The upsert of spend_from_buckets, built once per dialect and limit (it runs every sync period)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     least, greatest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
     t = rate_limit_buckets
     stmt = insert(t)

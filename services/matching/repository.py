@@ -13,11 +13,11 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common import restrictions as restriction_rules
 from libs.common.auth import Principal
+from libs.common.db import insert_for
 from libs.common import weekly_fees as weekly_fees_model
 
 from .domain.beds import ONBOARDING_CHECKLIST, Bed, choose_pathway_bed
@@ -330,8 +330,8 @@ async def impact_risk_assessment_of(session: AsyncSession, answer_id: str, refer
 async def store_impact_risk_assessment(session: AsyncSession, values: dict) -> bool:
     """Insert unless stored already (INSERT ... ON CONFLICT DO NOTHING, so two requests storing the same
     answer at once do not fail); True when this call stored it."""
-    insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)
-    result = await session.execute(insert(impact_risk_assessments).values(**values).on_conflict_do_nothing())
+    result = await session.execute(insert_for(session, impact_risk_assessments).values(**values)
+                                   .on_conflict_do_nothing())
     return result.rowcount == 1
 
 

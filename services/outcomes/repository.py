@@ -23,6 +23,8 @@ def hours(t: datetime) -> float:
 
 
 async def _upsert(session: AsyncSession, table, key: dict, values: dict) -> None:
+    """Insert the row, or set `values` on the one with this key. Not one INSERT .. ON CONFLICT: an update may set
+    only some columns of a row whose NOT NULL ones it does not know, and the INSERT half would be refused."""
     cond = and_(*[table.c[k] == v for k, v in key.items()])
     found = (await session.execute(select(*[table.c[k] for k in key]).where(cond).with_for_update())).first()
     if found is None:

@@ -23,11 +23,9 @@ from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from ..db import Database, is_unavailable
+from ..db import Database, insert_for, is_unavailable
 from ..observability import correlation_id_var, service_var
 from .catalogue import CATALOGUE, Payload, dead_letter_topic, parse_payload
 from .envelope import EventEnvelope
@@ -222,9 +220,8 @@ class EventConsumer:
         """The event's inbox row, inserted unless it is there: one statement (INSERT .. ON CONFLICT DO NOTHING
         RETURNING), not a SELECT then an INSERT. False: handled before (or by a concurrent delivery, whose
         transaction this one waited for on the key)."""
-        insert = pg_insert if self.db.is_postgres else sqlite_insert
         claimed = await uow.session.execute(
-            insert(self.inbox).values(event_id=str(envelope.id), event_type=envelope.type,
+            insert_for(uow.session, self.inbox).values(event_id=str(envelope.id), event_type=envelope.type,
                                       handled_at=datetime.now(timezone.utc))
             .on_conflict_do_nothing(index_elements=[self.inbox.c.event_id]).returning(self.inbox.c.event_id))
         return claimed.first() is not None
