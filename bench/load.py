@@ -217,6 +217,8 @@ class CpuMeter:
         return found | set(self.backends())
 
     def start(self) -> None:
+        self._machine = _machine_ticks()
+        self._own = os.times()
         self._before = {pid: _cpu_ticks(pid) for pid in self.pids()}
         self._labels = {pid: _label(pid) for pid in self._before}
         self._started = time.perf_counter()
@@ -231,7 +233,27 @@ class CpuMeter:
             label = self._labels.get(pid) or _label(pid)
             self.by_process[label] += max(0, after[pid] - self._before.get(pid, 0)) / _TICK
         used = sum(self.by_process.values())
+        # the whole machine's cores busy (kernel network work included, which no process is charged with) and
+        # this process's own CPU (the mixed workload's load generator), as shares
+        busy, total = (b - a for a, b in zip(self._machine, _machine_ticks()))
+        self.machine_busy = busy / total if total else 0.0
+        own = os.times()
+        elapsed = time.perf_counter() - self._started
+        self.load_generator_cores = ((own.user + own.system) - (self._own.user + self._own.system)) / elapsed \
+            if elapsed > 0 else 0.0
         return used if raw else max(0.0, used - self.at_rest * (time.perf_counter() - self._started))
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all cores since boot, from /proc/stat (idle and iowait are not busy)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    total = sum(fields[:8])
+    return total - idle, total
 
 
 def _label(pid: int) -> str:
@@ -656,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
                   + (f" (by CPU per request {direct.cpu_ms / through.cpu_ms:.2f})" if through.cpu_ms else ""),
                   flush=True)
         mixed_totals: dict[str, Figures] = {}
+        machine_busy: dict[str, float] = {}
         if args.mixed_seconds > 0:
             mixes = [m.strip() for m in args.mix.split(",") if m.strip()]
             for name in mixes:
@@ -666,11 +689,14 @@ def main(argv: list[str] | None = None) -> int:
                 total, lines = mixed.report(seconds)
                 total.cpu_ms = mixed.cpu_seconds * 1000 / total.requests if total.requests else None
                 mixed_totals[name] = total
+                machine_busy[name] = meter.machine_busy
                 shares = ", ".join(f"{k} {w}" for k, w in weights.items())
                 print(f"\n  Mixed workload '{name}' through the gateway ({args.mixed_concurrency} concurrent clients, "
                       f"{seconds:.0f} s; weights {shares}; fee period closed: {mixed.closed}):", flush=True)
                 print("\n".join(lines))
                 print(f"    {'all':<46} {total.line()}", flush=True)
+                print(f"      the machine's {os.cpu_count()} cores {meter.machine_busy * 100:.0f}% busy meanwhile; the load "
+                      f"generator (this process) used {meter.load_generator_cores * 100:.0f}% of a core", flush=True)
                 if args.cpu_by_process and total.requests:
                     top = sorted(meter.by_process.items(), key=lambda kv: -kv[1])
                     print("      by process (ms/req, before the rest use): " + ", ".join(
@@ -705,7 +731,7 @@ def main(argv: list[str] | None = None) -> int:
             alone = (f"; CPU {total.cpu_ms:.2f} ms/req, i.e. about {cores * 1000 / total.cpu_ms:.0f} req/s "
                      f"on these {cores} cores alone" if total.cpu_ms else "")
             print(f"    mixed '{name}': {total.rps:.0f} req/s (>= {TARGETS['mixed_rps']:.0f}){alone}, p99 "
-                  f"{total.p99_ms:.0f} ms, errors {total.errors} (0)")
+                  f"{total.p99_ms:.0f} ms, errors {total.errors} (0); the machine {machine_busy[name] * 100:.0f}% busy")
         print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
     finally:
         deployment.stop()
