@@ -1,4 +1,5 @@
-"""The connection pool hands connections out first come, first served (libs.common.db.FairQueue), on Postgres.
+"""How a service talks to its Postgres (libs.common.db): reads without a transaction, and a pool that hands
+connections out first come, first served (FairQueue).
 
 SQLAlchemy's asyncio queue let a request that arrived while others waited take a returned connection, and the
 waiter it woke went to the back of the line: with 32 requests sharing 6 connections a read's p99 was four times
@@ -11,7 +12,8 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
-from libs.common.db import FairQueuePool, make_engine
+from libs.common.db import Database, FairQueuePool, make_engine
+from libs.common.settings import Settings
 from tests.support import PG_ADMIN_URL
 
 
@@ -88,3 +90,25 @@ async def test_a_cancelled_waiter_loses_its_place_and_no_connection_is_lost(pg_a
                 assert (await conn.execute(text("SELECT 1"))).scalar() == 1
     finally:
         await engine.dispose()
+
+
+async def test_a_reader_runs_each_statement_on_its_own_and_a_session_stays_one_transaction(pg_available, tmp_path):
+    """Database.reader(): no BEGIN/ROLLBACK round trips (each statement is its own transaction, as READ COMMITTED
+    would give it its own snapshot anyway); the same pooled connection is transactional again for session()."""
+    db = Database(Settings.for_service("referral", database_url=PG_ADMIN_URL, data_dir=tmp_path, db_pool_size=1,
+                                       db_max_overflow=0))
+    # how long ago the statement's transaction began (now() is the transaction's start)
+    transaction_age = text("SELECT extract(epoch FROM statement_timestamp() - now())")
+    try:
+        async with db.reader() as session:
+            await session.execute(text("SELECT pg_sleep(0.05)"))
+            alone = float((await session.execute(transaction_age)).scalar())
+            in_transaction = (await session.execute(text("SELECT txid_current_if_assigned()"))).scalar()
+        async with db.session() as session:
+            await session.execute(text("SELECT pg_sleep(0.05)"))
+            together = float((await session.execute(transaction_age)).scalar())
+        assert alone < 0.04 and in_transaction is None  # began with the statement, after the sleep
+        assert together >= 0.05  # began before the sleep
+        assert db.engine.sync_engine.pool.checkedout() == 0
+    finally:
+        await db.dispose()
