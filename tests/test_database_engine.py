@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
-from libs.common.db import Database, FairQueuePool, make_engine
+from libs.common.db import Database, FairQueuePool, WriteInReader, make_engine
 from libs.common.settings import Settings
 from tests.support import PG_ADMIN_URL
 
@@ -110,5 +110,29 @@ async def test_a_reader_runs_each_statement_on_its_own_and_a_session_stays_one_t
         assert alone < 0.04 and in_transaction is None  # began with the statement, after the sleep
         assert together >= 0.05  # began before the sleep
         assert db.engine.sync_engine.pool.checkedout() == 0
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+async def test_a_write_in_a_reader_is_refused_before_it_reaches_the_database(backend, pg_available, tmp_path):
+    """A reader commits each statement as it runs: a write there could not be rolled back, so it is refused (a
+    programming error), and the service's own sessions still write."""
+    url = PG_ADMIN_URL if backend == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'reads.db'}"
+    db = Database(Settings.for_service("referral", database_url=url, data_dir=tmp_path))
+    try:
+        async with db.session() as session:
+            await session.execute(text("CREATE TEMP TABLE notes (n int)") if backend == "postgres"
+                                  else text("CREATE TABLE notes (n int)"))
+            await session.execute(text("INSERT INTO notes VALUES (1)"))
+            await session.commit()
+            async with db.reader() as reader:
+                with pytest.raises(WriteInReader):
+                    await reader.execute(text("INSERT INTO notes VALUES (2)"))
+                with pytest.raises(WriteInReader):
+                    await reader.execute(text("  delete from notes"))
+            assert (await session.execute(text("SELECT count(*) FROM notes"))).scalar() == 1
+            await session.execute(text("INSERT INTO notes VALUES (3)"))
+            assert (await session.execute(text("SELECT count(*) FROM notes"))).scalar() == 2
     finally:
         await db.dispose()

@@ -122,6 +122,23 @@ class FairQueuePool(AsyncAdaptedQueuePool):
     _queue_class = FairQueue
 
 
+class WriteInReader(RuntimeError):
+    """A statement that writes, run in a Database.reader() session: a programming error."""
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT", "REVOKE")
+
+
+def refuse_writes(engine: AsyncEngine) -> None:
+    """Refuse, before it reaches the database, any statement that writes on this engine (an option engine of the
+    service's one: the listener is its own, the service's engine is untouched)."""
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _reads_only(conn, cursor, statement, parameters, context, executemany):
+        if (context is not None and (context.isinsert or context.isupdate or context.isdelete)) \
+                or statement.lstrip().split(None, 1)[0].upper() in _WRITES:
+            raise WriteInReader("a write in a read-only session (Database.reader): use Database.session()")
+
+
 def dialect_insert(dialect: str):
     """SQLAlchemy's INSERT with ON CONFLICT (on_conflict_do_nothing / do_update) for a dialect name: Postgres's,
     or SQLite's (embedded mode)."""
@@ -235,10 +252,12 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # reads (reader()): on Postgres without BEGIN and ROLLBACK, two round trips of a GET's three. Postgres runs
         # READ COMMITTED, where each statement takes its own snapshot inside a transaction or not, so a read that
-        # writes nothing sees exactly what it saw in one. Same pool (the engine's isolation is set per checkout)
-        self.read_sessionmaker = async_sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False) \
-            if self.is_postgres else self.sessionmaker
+        # writes nothing sees exactly what it saw in one. Same pool (the engine's isolation is set per checkout).
+        # A write through it is refused on either backend (it would commit at once, with nothing to roll it back)
+        read_engine = self.engine.execution_options(
+            **({"isolation_level": "AUTOCOMMIT"} if self.is_postgres else {}), itp_reads_only=True)
+        refuse_writes(read_engine)
+        self.read_sessionmaker = async_sessionmaker(read_engine, expire_on_commit=False)
         # set by a commit that wrote to the outbox; the relay waits on it
         self.outbox_signal = asyncio.Event()
 

@@ -226,7 +226,7 @@ async def access(request: Request, principal: Annotated[Principal, Authorize("au
             before_id = decode_cursor(cursor)
         except ValueError:
             raise field_problem("query.cursor", "cursor", "not a cursor returned by this API") from None
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         rows = await access_page(session, limit, child=child, client=client, since=since, until=until,
                                  before_id=before_id)
     items = [AccessEntry(**{**r, "route": f"{r['method']} {r['route']}"}) for r in rows[:limit]]

@@ -32,7 +32,7 @@ async def list_deadlines(
         cursor: Cursor = None, limit: Limit = 50) -> DeadlinePage:
     """Soonest due first, then by deadline_key. A cursor of another listing is a 422 naming query.cursor."""
     after = tuple(decode_cursor(cursor, DEADLINE_CURSOR, date, str)) if cursor else None
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         found = await service.deadlines(session, principal, home=str(home) if home else None,
                                         placement=str(placement) if placement else None, today=today())
         found, _, omitted = await repo.screen(session, principal, found)  # a council's restricted child: left out

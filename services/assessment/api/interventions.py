@@ -46,7 +46,7 @@ async def list_interventions(
         referral_id: Annotated[uuid.UUID | None, Query(description="The intervention of this referral")] = None,
         cursor: Cursor = None, limit: Limit = 50) -> InterventionPage:
     """A council sees its own children's only. Oldest first (the order they were made in)."""
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         rows, next_cursor = await repo.interventions_page(
             session, principal, status=status, team=str(team) if team else None,
             referral=str(referral_id) if referral_id else None, cursor=cursor, limit=limit)
@@ -61,7 +61,7 @@ async def list_interventions(
             summary="An intervention: status, plan, sessions and follow-up checks")
 async def get_intervention(intervention_id: uuid.UUID, request: Request, response: Response,
                            principal: PlacementReader) -> InterventionOut:
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         row = await repo.get_intervention(session, principal, str(intervention_id))  # a council's restricted: 451
         if row is None:
             raise NotFound("intervention")

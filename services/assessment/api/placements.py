@@ -92,7 +92,7 @@ async def ssda903_episodes(
     end = to or collection_year(start)[1]
     if end < start:
         raise field_problem("query.to", "date_in_order", "to is on or after from")
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         rows, referrals, omitted = await service.episodes(session, principal, start=start, end=end)
     touched(request, *referrals)
     return _episodes_answer(request, rows, fmt, start, end, omitted)
@@ -115,7 +115,7 @@ async def csc_api_placements(
     end: date | None = to or (collection_year(start)[1] if start else None)
     if start and end and end < start:
         raise field_problem("query.to", "date_in_order", "to is on or after from")
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         items, referrals, omitted = await service.csc_placements(session, principal, start=start, end=end,
                                                         placement=str(placement) if placement else None)
     touched(request, *referrals)
@@ -136,7 +136,7 @@ async def list_placements(
         cursor: Cursor = None, limit: Limit = 50) -> PlacementPage:
     """A council sees its own children only; a home manager the placements in their homes. Oldest
     placement first (the order they were made in, which never changes, so paging misses none)."""
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         rows, next_cursor = await repo.placements_page(session, principal, home=str(home) if home else None,
                                                        status=status, cursor=cursor, limit=limit,
                                                        referral=str(referral_id) if referral_id else None)
@@ -151,7 +151,7 @@ async def list_placements(
             summary="A placement: its phase and day counter on any date, its history and what is due")
 async def get_placement(placement_id: uuid.UUID, request: Request, principal: PlacementReader,
                         as_of: Annotated[date | None, Query(description="default today")] = None) -> PlacementOut:
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         row = await repo.get_placement(session, principal, str(placement_id))  # a council's restricted: 451
         if row is None:
             raise NotFound("placement")
@@ -165,7 +165,7 @@ async def get_placement(placement_id: uuid.UUID, request: Request, principal: Pl
             responses={**EPISODE_ANSWERS, **MISSING}, summary="A placement's SSDA903 episodes")
 async def placement_episodes(placement_id: uuid.UUID, request: Request, principal: PlacementReader,
                              fmt: EpisodeFormat = None):
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         rows, referrals, _ = await service.episodes(session, principal, placement=str(placement_id))
     touched(request, *referrals)
     return _episodes_answer(request, rows, fmt, None, None)

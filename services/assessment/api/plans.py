@@ -69,7 +69,7 @@ async def get_plan(plan_id: uuid.UUID, request: Request, response: Response, pri
 @router.get("/v1/plans/{plan_id}/versions", response_model=PlanVersionPage, responses=MISSING,
             summary="Every issued version of a plan, oldest first")
 async def list_versions(plan_id: uuid.UUID, request: Request, principal: PlanReader) -> PlanVersionPage:
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         plan, placement = await repo.get_plan(session, principal, str(plan_id))
         if plan is None:
             raise NotFound("plan")
@@ -82,7 +82,7 @@ async def list_versions(plan_id: uuid.UUID, request: Request, principal: PlanRea
             summary="One issued version of a plan")
 async def get_version(plan_id: uuid.UUID, version: Annotated[int, Path(ge=1, le=10_000)],
                       request: Request, principal: PlanReader) -> PlanVersionOut:
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         plan, placement = await repo.get_plan(session, principal, str(plan_id))
         if plan is None:
             raise NotFound("plan")

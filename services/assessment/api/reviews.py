@@ -29,7 +29,7 @@ def _review_out(r: dict) -> ReviewOut:
 @router.get("/v1/placements/{placement_id}/reviews", response_model=ReviewPage, responses=MISSING,
             summary="The plan reviews: the 90-day review, then every 6 months")
 async def list_reviews(placement_id: uuid.UUID, request: Request, principal: PlanReader) -> ReviewPage:
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         row = await repo.get_placement(session, principal, str(placement_id))
         if row is None:
             raise NotFound("placement")
@@ -40,7 +40,7 @@ async def list_reviews(placement_id: uuid.UUID, request: Request, principal: Pla
 
 @router.get("/v1/reviews/{review_id}", response_model=ReviewOut, responses=MISSING, summary="A plan review")
 async def get_review(review_id: uuid.UUID, request: Request, principal: PlanReader) -> ReviewOut:
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         review, placement = await repo.get_review(session, principal, str(review_id))
     if review is None:
         raise NotFound("review")

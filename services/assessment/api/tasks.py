@@ -30,7 +30,7 @@ def _task_out(t: dict, on: date) -> TaskOut:
 @router.get("/v1/placements/{placement_id}/tasks", response_model=TaskPage, responses=MISSING,
             summary="Phase 1 foundation tasks, their due dates and owners")
 async def list_tasks(placement_id: uuid.UUID, request: Request, principal: PlacementReader) -> TaskPage:
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         row = await repo.get_placement(session, principal, str(placement_id))
         if row is None:
             raise NotFound("placement")

@@ -85,7 +85,7 @@ class ContractPage(Page[ContractOut]):
 async def list_contracts(request: Request, principal: Reader,
                          la_code: Annotated[str | None, Query(pattern=r"^E\d{8}$")] = None) -> ContractPage:
     """One page `{items, next_cursor}` (every list's shape); all contracts in it, `next_cursor` null."""
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         return ContractPage(items=[contract_out(v) for v in await service.contracts(session, principal, la_code)],
                             next_cursor=None)
 
@@ -93,7 +93,7 @@ async def list_contracts(request: Request, principal: Reader,
 @router.get("/{contract_id}", response_model=ContractOut, summary="A contract with its schedules and add-ons")
 async def get_contract(contract_id: uuid.UUID, request: Request, response: Response,
                        principal: Reader) -> ContractOut:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         view = await service.contract_view(session, principal, str(contract_id))
     response.headers["ETag"] = etag(view["version"])
     return contract_out(view)
@@ -137,7 +137,7 @@ async def add_add_on(contract_id: uuid.UUID, body: AddOnIn, request: Request, pr
 @router.get("/{contract_id}/open-book", summary="Open-book report for a year: cost, margin, gain share")
 async def open_book(contract_id: uuid.UUID, request: Request, principal: Reader,
                     year: Annotated[int, Query(ge=2000, le=2100)]) -> dict:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         report = await service.open_book(session, principal, str(contract_id), year)
     money = {k: Money.of(report[k + "_pence"]) for k in ("cost", "margin", "price", "target", "savings",
                                                           "council_share", "innovation_fund")}

@@ -51,12 +51,12 @@ class FeePeriodPage(Page[FeePeriodOut]):
 async def list_periods(request: Request, principal: Reader,
                        scheme: Annotated[str | None, Query(max_length=40)] = None) -> FeePeriodPage:
     """One page `{items, next_cursor}` (every list's shape); all periods in it, `next_cursor` null."""
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         return FeePeriodPage(items=[period_out(v) for v in await service.periods(session, principal, scheme)],
                              next_cursor=None)
 
 
 @router.get("/{period_id}", response_model=FeePeriodOut, summary="A closed period and its invoices (a council: its own)")
 async def get_period(period_id: uuid.UUID, request: Request, principal: Reader) -> FeePeriodOut:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         return period_out(await service.period_view(session, principal, str(period_id)))

@@ -40,7 +40,7 @@ async def list_invoices(request: Request, principal: Reader,
                         fee_period_id: uuid.UUID | None = None, contract_id: uuid.UUID | None = None,
                         la_code: Annotated[str | None, Query(pattern=r"^E\d{8}$")] = None) -> InvoicePage:
     """One page `{items, next_cursor}` (every list's shape); all invoices in it, `next_cursor` null."""
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         rows = await service.invoices(session, principal, fee_period_id=fee_period_id and str(fee_period_id),
                                       contract_id=contract_id and str(contract_id), la_code=la_code)
     return InvoicePage(items=[invoice_summary(r) for r in rows], next_cursor=None)

@@ -50,7 +50,7 @@ async def home_viability(home_id: uuid.UUID, request: Request, principal: HubRea
     a, b = _month(first, "query.from"), _month(last, "query.to")
     if b < a or (b.year - a.year) * 12 + b.month - a.month > 60:
         raise field_problem("query.to", "range_1_to_60_months", "from 1 to 60 months, not before `from`")
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         return await service.viability(session, home_id=str(home_id), first_month=a, last_month=b, places=places)
 
 

@@ -85,14 +85,14 @@ async def create(body: WebhookEndpointCreate, request: Request, principal: Manag
 
 @router.get("", name="list_webhooks", response_model=WebhookEndpointList, summary="List webhook endpoints")
 async def list_endpoints(request: Request, principal: Manager) -> WebhookEndpointList:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         rows = await service.endpoints(session, principal)
     return WebhookEndpointList(items=[WebhookEndpoint.model_validate(r) for r in rows])
 
 
 @router.get("/{endpoint_id}", name="get_webhook", response_model=WebhookEndpoint, summary="Read a webhook endpoint")
 async def get_endpoint(endpoint_id: uuid.UUID, request: Request, principal: Manager):
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         row = await service.endpoint(session, principal, str(endpoint_id))
     written = _endpoint(row)
     return JSONResponse(jsonable_encoder(written.body), headers=written.headers)
@@ -155,7 +155,7 @@ async def deliveries(endpoint_id: uuid.UUID, request: Request, principal: Manage
     tls_error, protocol_error or http_<status>. A delivery about a child whose record is under a restriction of
     processing is `withheld` (withheld_reason `restriction`, the restriction's id): never sent, so the log shows
     the gap and why."""
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         rows = await service.delivery_log(session, principal, str(endpoint_id), state, limit)
     return DeliveryList(items=[Delivery.model_validate(r) for r in rows])
 

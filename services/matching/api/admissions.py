@@ -56,7 +56,7 @@ async def decide(body: AdmissionCreate, request: Request, principal: Decide, ide
 
 @router.get("/{admission_id}", response_model=AdmissionOut, summary="Read a decision")
 async def get_admission(admission_id: uuid.UUID, request: Request, principal: ReadDecisions) -> AdmissionOut:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         row = await service.admission(session, str(admission_id))
     touched(request, row["referral_id"])
     return _out(row)
@@ -84,7 +84,7 @@ async def get_admission_assessment(admission_id: uuid.UUID, request: Request, pr
 @router.get("", response_model=AdmissionPage, summary="Decisions, newest first")
 async def list_admissions(request: Request, principal: ReadDecisions,
                           referral_id: uuid.UUID | None = None) -> AdmissionPage:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         rows = await service.admissions(session, str(referral_id) if referral_id else None)
     touched(request, *(r["referral_id"] for r in rows))
     return AdmissionPage(items=[_out(r) for r in rows], next_cursor=None)

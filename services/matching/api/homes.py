@@ -56,7 +56,7 @@ async def create_home(body: HomeCreate, request: Request, principal: HomesWrite,
 
 @router.get("", response_model=HomePage, summary="List spoke homes")
 async def list_homes(request: Request, principal: HomesRead, status: str | None = None) -> HomePage:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         return HomePage(items=[HomeOut.model_validate(v) for v in await service.list_homes(session, principal, status)],
                         next_cursor=None)
 
@@ -93,13 +93,13 @@ async def get_home_profile(home_id: uuid.UUID, request: Request, principal: AnyR
     elif not (principal.allows("homes:read") or principal.allows("placements:read")):
         raise ProblemError(403, "Forbidden", "This operation needs the scope homes:read or placements:read.",
                            type_=PROBLEM_BASE + "forbidden")
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         return HomeProfile.model_validate(await service.home_profile(session, principal, str(home_id)))
 
 
 @router.get("/{home_id}", response_model=HomeOut, summary="Read a spoke home")
 async def get_home(home_id: uuid.UUID, request: Request, response: Response, principal: HomesRead) -> HomeOut:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         view = await service.home(session, principal, str(home_id))
     response.headers["ETag"] = etag(view["version"])
     return HomeOut.model_validate(view)
@@ -172,7 +172,7 @@ async def reinstate(home_id: uuid.UUID, body: RegistrationChange, request: Reque
 
 @router.get("/{home_id}/beds", response_model=BedPage, summary="A home's beds")
 async def list_beds(home_id: uuid.UUID, request: Request, principal: HomesRead) -> BedPage:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         view = await service.home(session, principal, str(home_id))
     return BedPage(items=[BedOut.model_validate(b) for b in view["beds"]], next_cursor=None)
 
@@ -189,7 +189,7 @@ async def update_bed(home_id: uuid.UUID, bed_id: uuid.UUID, body: BedUpdate, req
 @router.get("/{home_id}/residents", response_model=ResidentPage, summary="The children living in a home")
 async def list_residents(home_id: uuid.UUID, request: Request, principal: HomesRead) -> ResidentPage:
     """For the hub and the home's own managers: each child by referral id, age, sex, phase and codes (never a name)."""
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         out = [ResidentOut.model_validate(r)
                for r in await service.residents(session, principal, str(home_id), service.utcnow().date())]
     touched(request, *(o.referral_id for o in out))

@@ -46,7 +46,7 @@ async def create_team(body: TeamCreate, request: Request, principal: TeamsWrite,
 async def list_teams(request: Request, principal: TeamsRead,
                      region: Annotated[str | None, Query(max_length=40)] = None,
                      status: Literal["active", "suspended"] | None = None) -> TeamPage:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         views = await service.list_teams(session, principal, region, status)
     return TeamPage(items=[TeamOut.model_validate(v) for v in views], next_cursor=None)
 
@@ -63,7 +63,7 @@ async def team_vocabulary(principal: TeamsRead) -> TeamVocabulary:
 
 @router.get("/{team_id}", response_model=TeamOut, summary="Read an outreach team")
 async def get_team(team_id: uuid.UUID, request: Request, response: Response, principal: TeamsRead) -> TeamOut:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         view = await service.team(session, principal, str(team_id))
     response.headers["ETag"] = etag(view["version"])
     return TeamOut.model_validate(view)

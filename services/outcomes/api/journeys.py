@@ -32,7 +32,7 @@ async def actual_journey(placement_id: uuid.UUID, request: Request, principal: R
     """Segments in /v1/journeys/compare's shape: one per invoiced line (source `invoiced`; a one-off at what
     was invoiced for its days, adjustments included, so they add up to the invoice lines to the penny), then
     the days not yet invoiced from the weekly fees billing applied (source `estimate`, labelled so)."""
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         view = await service.actual_journey(session, principal, str(placement_id), today())
     touched(request, view["referral_id"])
     return JSONResponse(jsonable_encoder(view))

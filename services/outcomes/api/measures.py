@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/outcomes/placements", tags=["outcomes"])
 
 @router.get("/{placement_id}", summary="A placement's measurement points, measures and progress")
 async def get_outcomes(placement_id: uuid.UUID, request: Request, principal: Reader) -> JSONResponse:
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         view = await service.outcomes_of(session, principal, str(placement_id), today())
     touched(request, view["referral_id"])
     return JSONResponse(jsonable_encoder(view))

@@ -34,7 +34,7 @@ async def outreach_report(request: Request, principal: Reader,
     in all: placements held and broken down, the median days to stabilise, fees paid, costs avoided, net saving
     and return on investment ((avoided - fees) / fees). A council's report is its own whatever it asks for."""
     start, end = date_range(start, end)
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         report = await service.outreach_report(session, principal, start=start, end=end, la_code=la_code)
     touched(request, *[i["referral_id"] for i in report["interventions"]])
     if format == "csv":
@@ -47,7 +47,7 @@ async def outreach_report(request: Request, principal: Reader,
 async def get_setting(la_code: LaPath, request: Request, principal: Reader) -> JSONResponse:
     """The cost the report counts for each placement held (default 50000.00 until the council changes it), its
     version (the ETag; 0 while it is the default) and every change (who, when, from, to). A council reads its own."""
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         view = await service.outreach_setting(session, principal, la_code)
     return JSONResponse(jsonable_encoder(view), headers={"ETag": etag(view["version"])})
 

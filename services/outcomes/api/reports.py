@@ -31,7 +31,7 @@ async def cohorts(request: Request, principal: Reader,
     start, end = date_range(start, end)
     if principal.is_council:
         la_code = principal.la_code
-    async with request.app.state.runtime.db.session() as session:
+    async with request.app.state.runtime.db.reader() as session:
         report = await service.cohort_report(session, principal, start=start, end=end, by=by, la_code=la_code,
                                              home_id=home_id, today=today())
     touched(request, *report.pop("child_records"))
@@ -49,7 +49,7 @@ async def sufficiency_report(request: Request, principal: Reader,
     own area), occupancy and contract use. A council's report is its own (la_code is theirs whatever is asked)."""
     start, end = date_range(start, end)
     runtime = request.app.state.runtime
-    async with runtime.db.session() as session:
+    async with runtime.db.reader() as session:
         report = await service.sufficiency_report(session, principal, start=start, end=end, la_code=la_code,
                                                   is_postgres=runtime.db.is_postgres)
     if format == "csv":

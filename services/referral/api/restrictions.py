@@ -46,7 +46,7 @@ async def restrict(referral_id: uuid.UUID, body: RestrictionCreate, request: Req
 
 @router.get("/{referral_id}/restrictions", response_model=RestrictionList, summary="A record's restrictions")
 async def list_restrictions(referral_id: uuid.UUID, request: Request, principal: Viewer) -> RestrictionList:
-    async with runtime_of(request).db.session() as session:
+    async with runtime_of(request).db.reader() as session:
         rows = await service.restrictions(session, principal, str(referral_id))
     touched(request, str(referral_id))
     return RestrictionList(items=[Restriction.model_validate(r) for r in rows])
