@@ -135,7 +135,7 @@ def refuse_writes(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _reads_only(conn, cursor, statement, parameters, context, executemany):
         if (context is not None and (context.isinsert or context.isupdate or context.isdelete)) \
-                or statement.lstrip().split(None, 1)[0].upper() in _WRITES:
+                or (statement.lstrip().split(None, 1) or [""])[0].upper() in _WRITES:
             raise WriteInReader("a write in a read-only session (Database.reader): use Database.session()")
 
 

@@ -220,9 +220,9 @@ class EventConsumer:
         """The event's inbox row, inserted unless it is there: one statement (INSERT .. ON CONFLICT DO NOTHING
         RETURNING), not a SELECT then an INSERT. False: handled before (or by a concurrent delivery, whose
         transaction this one waited for on the key)."""
+        row = dict(event_id=str(envelope.id), event_type=envelope.type, handled_at=datetime.now(timezone.utc))
         claimed = await uow.session.execute(
-            insert_for(uow.session, self.inbox).values(event_id=str(envelope.id), event_type=envelope.type,
-                                      handled_at=datetime.now(timezone.utc))
+            insert_for(uow.session, self.inbox).values(**row)
             .on_conflict_do_nothing(index_elements=[self.inbox.c.event_id]).returning(self.inbox.c.event_id))
         return claimed.first() is not None
 
