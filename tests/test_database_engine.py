@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
+from itp.testing import wait_for
 from libs.common.db import Database, FairQueuePool, WriteInReader, make_engine
 from libs.common.settings import Settings
 from tests.support import PG_ADMIN_URL
@@ -21,17 +22,21 @@ def one_connection_engine(**kwargs):
     return make_engine(PG_ADMIN_URL, pool_size=1, max_overflow=0, **kwargs)
 
 
-async def _queued(n: int, engine, order: list, hold: float = 0.0) -> list[asyncio.Task]:
+def waiting(engine) -> int:
+    """How many checkouts are waiting in line for the pool's connection."""
+    return sum(not w.done() for w in engine.sync_engine.pool._pool._waiters)
+
+
+async def _queued(n: int, engine, order: list) -> list[asyncio.Task]:
     async def user(i):
         async with engine.connect() as conn:
             order.append(i)
             await conn.execute(text("SELECT 1"))
-            await asyncio.sleep(hold)
 
     tasks = []
     for i in range(n):
         tasks.append(asyncio.create_task(user(i)))
-        await asyncio.sleep(0.02)  # each asks, and waits, before the next
+        await wait_for(lambda: waiting(engine) == i + 1, timeout=5)  # each is in line before the next asks
     return tasks
 
 
@@ -77,7 +82,7 @@ async def test_a_cancelled_waiter_loses_its_place_and_no_connection_is_lost(pg_a
         held = await engine.connect()
         first, second, third = await _queued(3, engine, order)
         first.cancel()
-        await asyncio.sleep(0.02)
+        await wait_for(lambda: first.done() and waiting(engine) == 2, timeout=5)
         await held.close()
         # handed over and cancelled in the same step: the connection goes on to the next in line
         second.cancel()
