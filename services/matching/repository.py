@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common import restrictions as restriction_rules
@@ -36,8 +36,15 @@ async def bump(session: AsyncSession) -> None:
                           .values(homes_version=matching_state.c.homes_version + 1))
 
 
+# the statements of the ranking's reads (the hub's most frequent request), built once and run with bind
+# parameters: building each statement and its cache key every time cost more CPU than running it
+_HOMES_VERSION = select(matching_state.c.homes_version).where(matching_state.c.id == 1)
+_REFERRAL = select(referrals).where(referrals.c.id == bindparam("referral_id"))
+_ANSWER_STORED = select(impact_risk_assessments.c.id).where(impact_risk_assessments.c.id == bindparam("answer_id"))
+
+
 async def homes_version(session: AsyncSession) -> int:
-    return (await session.execute(select(matching_state.c.homes_version).where(matching_state.c.id == 1))).scalar_one()
+    return (await session.execute(_HOMES_VERSION)).scalar_one()
 
 
 # --- homes --------------------------------------------------------------------------------------------
@@ -255,7 +262,7 @@ async def free_bed(session: AsyncSession, bed_id: str, placement_id: str, now: d
 
 # --- the referrals read model ---------------------------------------------------------------------------
 async def get_referral(session: AsyncSession, referral_id: str) -> dict | None:
-    row = (await session.execute(select(referrals).where(referrals.c.id == referral_id))).mappings().first()
+    row = (await session.execute(_REFERRAL, {"referral_id": str(referral_id)})).mappings().first()
     return dict(row) if row else None
 
 
@@ -316,8 +323,7 @@ async def current_residents(session: AsyncSession, home_id: str) -> list[dict]:
 
 # --- stored impact risk assessments ---------------------------------------------------------------------
 async def impact_risk_assessment_stored(session: AsyncSession, answer_id: str) -> bool:
-    return (await session.execute(select(impact_risk_assessments.c.id)
-                                  .where(impact_risk_assessments.c.id == answer_id))).first() is not None
+    return (await session.execute(_ANSWER_STORED, {"answer_id": answer_id})).first() is not None
 
 
 async def impact_risk_assessment_of(session: AsyncSession, answer_id: str, referral_id: str) -> str | None:

@@ -2,17 +2,18 @@
 see (libs.common.tenancy.readable): another council's referral is simply not there."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.events.catalogue import NeedOrRisk, ReferralReceived, ReferralStatusChanged, ReferralUpdated
 from libs.common.ids import intervention_id_for, placement_id_for
 from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
-from libs.common.tenancy import readable
+from libs.common.tenancy import readable, readable_bound, tenancy_params
 from libs.common.vocabulary import SEX_TO_CODE, council_name
 
 from .domain import placements_standard as ps
@@ -26,17 +27,27 @@ URGENCY_RANK = case({u: i for i, u in enumerate(URGENCIES)}, value=referrals.c.u
 def readable_referrals(principal: Principal) -> Select:
     """What the caller may read: a council its own referrals, except those under a restriction of processing
     (decision 0006: a restricted record is served to the hub only); the hub every referral."""
-    stmt = readable(select(referrals), principal, referrals.c.la_code)
-    if principal.is_council:
-        stmt = stmt.where(~in_force_for(referrals.c.id))
+    return _unrestricted_for_councils(readable(select(referrals), principal, referrals.c.la_code), principal.is_council)
+
+
+def _unrestricted_for_councils(stmt: Select, council: bool) -> Select:
+    return stmt.where(~in_force_for(referrals.c.id)) if council else stmt
+
+
+@functools.cache
+def _by_id(council: bool, for_update: bool) -> Select:
+    """get()'s statement, built once for each shape and run with bind parameters: building it (and its cache
+    key) on each read was about a third of the referral service's CPU for a GET."""
+    stmt = _unrestricted_for_councils(readable_bound(select(referrals), council, referrals.c.la_code), council)
+    stmt = stmt.where(referrals.c.id == bindparam("referral_id"))
+    if for_update:  # a row lock on Postgres; SQLite serialises writers anyway and renders nothing
+        stmt = stmt.with_for_update()
     return stmt
 
 
 async def get(session: AsyncSession, principal: Principal, referral_id: str, *, for_update: bool = False) -> dict | None:
-    stmt = readable_referrals(principal).where(referrals.c.id == referral_id)
-    if for_update:  # a row lock on Postgres; SQLite serialises writers anyway and renders nothing
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).mappings().first()
+    row = (await session.execute(_by_id(principal.is_council, for_update),
+                                 {"referral_id": str(referral_id), **tenancy_params(principal)})).mappings().first()
     return dict(row) if row else None
 
 
