@@ -13,6 +13,7 @@ from libs.common.auth import Principal
 from libs.common.events.catalogue import NeedOrRisk, ReferralReceived, ReferralStatusChanged, ReferralUpdated
 from libs.common.ids import intervention_id_for, placement_id_for
 from libs.common.pagination import InvalidCursor, decode_cursor, encode_cursor
+from libs.common.restrictions import in_force
 from libs.common.tenancy import readable, readable_bound, tenancy_params
 from libs.common.vocabulary import SEX_TO_CODE, council_name
 
@@ -292,22 +293,17 @@ async def restriction_in_force(session: AsyncSession, referral_id: str, la_code:
 
 async def restricted_among(session: AsyncSession, referral_ids: list[str]) -> dict[str, dict]:
     """The restriction in force (the first) of each of these referrals that has one."""
-    if not referral_ids:
-        return {}
-    rows = (await session.execute(select(restrictions).where(
-        restrictions.c.referral_id.in_([str(i) for i in referral_ids]), restrictions.c.lifted_at.is_(None))
-        .order_by(restrictions.c.recorded_at))).mappings().all()
-    out: dict[str, dict] = {}
-    for row in rows:
-        out.setdefault(row["referral_id"], dict(row))
-    return out
+    return await in_force(session, restrictions, referral_ids)
+
+
+_RESTRICTED_COUNT = select(func.count(func.distinct(restrictions.c.referral_id))).where(
+    restrictions.c.lifted_at.is_(None), exists().where(referrals.c.id == restrictions.c.referral_id,
+                                                       referrals.c.la_code == bindparam("la_code")))
 
 
 async def restricted_count(session: AsyncSession, la_code: str) -> int:
-    """How many of a council's referrals are restricted (its listings say so)."""
-    return (await session.execute(select(func.count(func.distinct(restrictions.c.referral_id))).where(
-        restrictions.c.lifted_at.is_(None), exists().where(referrals.c.id == restrictions.c.referral_id,
-                                                           referrals.c.la_code == la_code)))).scalar_one()
+    """How many of a council's referrals are restricted (its listings say so); a statement built once."""
+    return (await session.execute(_RESTRICTED_COUNT, {"la_code": la_code})).scalar_one()
 
 
 async def insert_restriction(session: AsyncSession, row: dict) -> None:

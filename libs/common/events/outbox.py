@@ -68,10 +68,9 @@ class UnitOfWork:
             envelopes.append(envelope)
             rows.append(dict(event_id=str(envelope.id), event_type=envelope.type, topic=spec.topic,
                              key=envelope.subject_id, envelope=envelope.model_dump_json(), created_at=now))
-        if len(rows) == 1:
-            await self.session.execute(self.outbox.insert().values(**rows[0]))
-        else:
-            await self.session.execute(self.outbox.insert(), rows)
+        # the table's own INSERT with the rows as parameters (one row: a single execute; several: executemany), not
+        # .values(), which builds a new statement and cache key on every event
+        await self.session.execute(self.outbox.insert(), rows[0] if len(rows) == 1 else rows)
         if self.db.is_postgres and not self.emitted:
             await self.session.execute(text("SELECT pg_notify(:c, '')"), {"c": notify_channel(self.producer)})
         self.emitted.extend(envelopes)
