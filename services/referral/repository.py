@@ -173,10 +173,9 @@ def intervention_of(row: dict) -> str | None:
     return intervention_id_for(row["admission_id"]) if row["status"] == "accepted" and row["admission_id"] else None
 
 
-def links(row: dict) -> dict:
+def links(row: dict, placement_id: str | None, intervention_id: str | None) -> dict:
     """Where a referral leads: itself, the hub's decision, and (accepted) the child's placement or, for
-    outreach, the intervention."""
-    placement_id, intervention_id = placement_of(row), intervention_of(row)
+    outreach, the intervention (placement_of and intervention_of of the row, worked out once by to_response)."""
     return {"self": f"/v1/referrals/{row['id']}",
             "admission": f"/v1/admissions/{row['admission_id']}" if row["admission_id"] else None,
             "placement": f"/v1/placements/{placement_id}" if placement_id else None,
@@ -190,7 +189,7 @@ def to_response(row: dict, *, now: datetime | None = None, with_waiting: bool = 
     out["intervention_id"] = intervention_of(row)
     out["council_name"] = council_name(row["la_code"])
     out["sex_code"] = SEX_TO_CODE.get(row["sex"])
-    out["links"] = links(row)
+    out["links"] = links(row, out["placement_id"], out["intervention_id"])
     out["kind"] = row.get("kind") or "bed"
     out["at_risk"] = row.get("at_risk") or []
     out["no_known_risks"] = list(row.get("no_known_risks") or [])
