@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from services.billing.tables import placements as billing_placements
 
 from .support import wait_for
-from .support.assessment import TODAY, admit, arrive, issue_plan, key, new_home
+from .support.assessment import today, admit, arrive, issue_plan, key, new_home
 
 FINANCE_SCOPES = ("billing:write", "invoices:read")
 P1, P2 = 520000, 378900
@@ -73,7 +73,7 @@ async def test_a_placement_is_invoiced_month_by_month_and_a_back_dated_phase_2_i
     finance = sut.hub("finance", scopes=FINANCE_SCOPES)
     home = await new_home(sut)
     placement = await admit(sut, home)
-    arrival = TODAY - timedelta(days=130)
+    arrival = today() - timedelta(days=130)
     await arrive(sut, placement, days_ago=130)
 
     # bad input: a problem naming the field and the rule, nothing stored
@@ -109,7 +109,7 @@ async def test_a_placement_is_invoiced_month_by_month_and_a_back_dated_phase_2_i
     assert (await sut.client.post("/v1/contracts", headers=sut.council(), json=contract_body)).status_code == 403
 
     await billing_knows(sut, placement["id"])
-    months = month_starts(arrival, TODAY)
+    months = month_starts(arrival, today())
     assert len(months) >= 4
 
     async def close(start: date, headers=None):
@@ -130,7 +130,7 @@ async def test_a_placement_is_invoiced_month_by_month_and_a_back_dated_phase_2_i
         "field": "body.period_start", "rule": "closed_in_order",
         "message": f"periods of calendar_month are closed in order: the next to close starts {months[2]}"}
     assert (await close(months[2] + timedelta(days=3))).json()["errors"][0]["rule"] == "period_boundary"
-    running = await close(TODAY.replace(day=1))
+    running = await close(today().replace(day=1))
     assert running.status_code == 422 and running.json()["errors"][0]["rule"] == "period_ended"
     assert [i["number"] for i in invoices] == ["INV-E10000018-000001", "INV-E10000018-000002"]
 

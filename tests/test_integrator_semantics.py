@@ -12,7 +12,7 @@ from __future__ import annotations
 from services.matching.domain.beds import ONBOARDING_CHECKLIST
 
 from .support import wait_for
-from .support.matching import PROVIDER_SCOPES, TODAY, home_body, onboard_live_home, ranked, refer
+from .support.matching import PROVIDER_SCOPES, today, home_body, onboard_live_home, ranked, refer
 from .support.referrals import events_of
 
 LEICS, LINCS = "E10000018", "E10000019"
@@ -31,7 +31,7 @@ async def _status_events(sut, referral_id: str) -> list[tuple]:
 
 async def _accept(sut, referral_id: str, home_id: str) -> dict:
     r = await sut.client.post("/v1/admissions", headers=sut.hub(), json={
-        "referral_id": referral_id, "decision": "accept", "home_id": home_id, "planned_start_date": str(TODAY)})
+        "referral_id": referral_id, "decision": "accept", "home_id": home_id, "planned_start_date": str(today())})
     assert r.status_code == 201, r.text
     return r.json()
 

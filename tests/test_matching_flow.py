@@ -8,7 +8,7 @@ from libs.common.events.catalogue import PhaseTransitioned, PlacementEnded, Plac
 from services.matching.domain.beds import ONBOARDING_CHECKLIST
 
 from .support import wait_for
-from .support.matching import PROVIDER_SCOPES, TODAY, home_body, onboard_live_home, ranked, refer
+from .support.matching import PROVIDER_SCOPES, today, home_body, onboard_live_home, ranked, refer
 
 
 
@@ -48,7 +48,7 @@ async def test_onboard_go_live_refer_rank_accept_reserves_the_pathway_bed(sut):
 
     assert ranking["impact_risk_assessment_id"] == ranking["assessment_id"]  # the deprecated name, same id
     accept = {"referral_id": referral_id, "decision": "accept", "home_id": home["id"],
-              "planned_start_date": str(TODAY), "impact_risk_assessment_id": ranking["impact_risk_assessment_id"]}
+              "planned_start_date": str(today()), "impact_risk_assessment_id": ranking["impact_risk_assessment_id"]}
     decided = await sut.client.post("/v1/admissions", json=accept, headers={"Idempotency-Key": "acc-1", **sut.hub()})
     assert decided.status_code == 201, decided.text
     admission = decided.json()
@@ -78,7 +78,7 @@ async def test_onboard_go_live_refer_rank_accept_reserves_the_pathway_bed(sut):
     async with sut.runtime("assessment").uow() as uow:
         await uow.emit(PlacementStarted(placement_id=placement_id, referral_id=uuid.UUID(referral_id),
                                         home_id=uuid.UUID(home["id"]), bed_id=uuid.UUID(admission["bed_id"]),
-                                        start_date=TODAY), subject_id=str(placement_id), la_code="E10000018")
+                                        start_date=today()), subject_id=str(placement_id), la_code="E10000018")
         await uow.commit()
 
     async def occupied():
@@ -96,9 +96,9 @@ async def test_onboard_go_live_refer_rank_accept_reserves_the_pathway_bed(sut):
     assert blocked["options"] == [] and blocked["excluded"]["phase_1_limit"] == 1
     async with sut.runtime("assessment").uow() as uow:
         await uow.emit(PhaseTransitioned(placement_id=placement_id, from_phase="phase_1", to_phase="phase_2",
-                                         effective_date=TODAY), subject_id=str(placement_id), la_code="E10000018")
+                                         effective_date=today()), subject_id=str(placement_id), la_code="E10000018")
         await uow.emit(PlacementEnded(placement_id=placement_id, home_id=uuid.UUID(home["id"]),
-                                      bed_id=uuid.UUID(admission["bed_id"]), end_date=TODAY, planned=True,
+                                      bed_id=uuid.UUID(admission["bed_id"]), end_date=today(), planned=True,
                                       ending_type="step_down"), subject_id=str(placement_id), la_code="E10000018")
         await uow.commit()
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from services.outcomes.scheduled import measure_deadlines
 
 from .support import wait_for
-from .support.assessment import TODAY, admit, arrive, issue_plan, key, new_home
+from .support.assessment import today, admit, arrive, issue_plan, key, new_home
 from .support.matching import ranked, refer
 from .support.outcomes import known_to_outcomes, record, sdq_items
 from .support.referrals import events_of
@@ -54,10 +54,10 @@ async def test_two_children_through_the_pathway_with_measures_cohorts_and_suffic
 
     # measures at each point; bad input names the field and the rule and stores nothing
     r = await sut.client.post(f"/v1/outcomes/placements/{pa['id']}/measures", headers=sut.hub(),
-                              json={"timepoint": "baseline", "recorded_on": str(TODAY), "stability": {"incidents": -1}})
+                              json={"timepoint": "baseline", "recorded_on": str(today()), "stability": {"incidents": -1}})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.stability.incidents"
     r = await sut.client.post(f"/v1/outcomes/placements/{pa['id']}/measures", headers=sut.hub(),
-                              json={"timepoint": "day_40", "recorded_on": str(TODAY), "stability": {"incidents": 1}})
+                              json={"timepoint": "day_40", "recorded_on": str(today()), "stability": {"incidents": 1}})
     assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "timepoint"
     full = dict(education={"attendance_percent": 40.0, "provision_type": "alternative_provision",
                            "ehcp_status": "assessment", "exclusions": 2},
@@ -66,7 +66,7 @@ async def test_two_children_through_the_pathway_with_measures_cohorts_and_suffic
                 stability={"missing_episodes": 4, "police_callouts": 3, "incidents": 6, "placement_moves": 2})
     await record(sut, pa["id"], "baseline", 115, total=22, **full)
     again = await sut.client.post(f"/v1/outcomes/placements/{pa['id']}/measures", headers=sut.hub(), json={
-        "timepoint": "baseline", "recorded_on": str(TODAY), "sdq": {"informant": "parent", "items": sdq_items(1)}})
+        "timepoint": "baseline", "recorded_on": str(today()), "sdq": {"informant": "parent", "items": sdq_items(1)}})
     assert again.status_code == 409
     await record(sut, pa["id"], "day_28", 93, total=19, **full)
     better = dict(education={"attendance_percent": 92.5, "provision_type": "mainstream", "ehcp_status": "in_place",
@@ -91,7 +91,7 @@ async def test_two_children_through_the_pathway_with_measures_cohorts_and_suffic
     assert (await sut.client.get(f"/v1/outcomes/placements/{pa['id']}", headers=sut.council(A))).status_code == 200
     assert (await sut.client.get(f"/v1/outcomes/placements/{pa['id']}", headers=sut.council(B))).status_code == 404
     assert (await sut.client.post(f"/v1/outcomes/placements/{pa['id']}/measures", headers=sut.council(A),
-                                  json={"timepoint": "baseline", "recorded_on": str(TODAY),
+                                  json={"timepoint": "baseline", "recorded_on": str(today()),
                                         "health": {"gp_registered": True}})).status_code == 403
     manager = sut.hub("home_manager", scopes=("outcomes:read", "outcomes:write"))
     assert (await sut.client.get(f"/v1/outcomes/placements/{pa['id']}", headers=manager)).status_code == 404
@@ -100,18 +100,18 @@ async def test_two_children_through_the_pathway_with_measures_cohorts_and_suffic
 
     # deadlines: B's day_28 misses education and health, its day_90 nothing recorded: missed, sent once
     runtime = sut.runtime("outcomes")
-    first = await measure_deadlines(runtime, TODAY)
+    first = await measure_deadlines(runtime, today())
     assert f"{pb['id']}:measure:day_28" in first["missed"] and f"{pb['id']}:measure:day_90" in first["missed"]
     assert not any(k.startswith(pa["id"]) for k in first["missed"])
-    assert await measure_deadlines(runtime, TODAY) == {"due_soon": [], "missed": []}
+    assert await measure_deadlines(runtime, today()) == {"due_soon": [], "missed": []}
 
     # A's child moves to Phase 2 at day 29, then steps down to foster care today: a planned ending
     await issue_plan(sut, pa)
     moved = await sut.client.post(f"/v1/placements/{pa['id']}/phase-2", headers={**key(), **sut.hub()},
-                                  json={"effective_date": str(TODAY - timedelta(days=92)), "reason": "IPP agreed"})
+                                  json={"effective_date": str(today() - timedelta(days=92)), "reason": "IPP agreed"})
     assert moved.status_code == 200, moved.text
     ended = await sut.client.post(f"/v1/placements/{pa['id']}/ending", headers={**key(), **sut.hub()},
-                                  json={"end_date": str(TODAY), "ending_type": "step_down",
+                                  json={"end_date": str(today()), "ending_type": "step_down",
                                         "destination": "foster_care", "reason_code": "X1", "reason_place_change": "CARPL"})
     assert ended.status_code == 200, ended.text
 
@@ -122,7 +122,7 @@ async def test_two_children_through_the_pathway_with_measures_cohorts_and_suffic
     assert view_a["points"][-1]["timepoint"] == "ending"
 
     # the cohort report: by council for the hub; council A sees only its own, council B none of A's
-    window = {"from": str(TODAY - timedelta(days=200)), "to": str(TODAY)}
+    window = {"from": str(today() - timedelta(days=200)), "to": str(today())}
     hub_report = (await sut.client.get("/v1/outcomes/cohorts", params={**window, "by": "council"},
                                        headers=sut.hub())).json()
     groups = {g["group"]: g for g in hub_report["groups"]}
@@ -167,7 +167,7 @@ async def test_two_children_through_the_pathway_with_measures_cohorts_and_suffic
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = {r["figure"]: r["value"] for r in csv.DictReader(io.StringIO(as_csv.text))}
     assert rows[f"referrals.by_council.{A}"] == "2" and rows["decisions.declines_by_reason.no_vacancy"] == "1"
-    bad = await sut.client.get("/v1/reports/sufficiency", params={"from": str(TODAY), "to": str(TODAY - timedelta(1))},
+    bad = await sut.client.get("/v1/reports/sufficiency", params={"from": str(today()), "to": str(today() - timedelta(1))},
                                headers=sut.hub())
     assert bad.status_code == 422 and bad.json()["errors"][0]["rule"] == "end_not_before_start"
 

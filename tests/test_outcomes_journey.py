@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from .support import wait_for
-from .support.assessment import TODAY, admit, arrive, issue_plan, key, new_home
+from .support.assessment import today, admit, arrive, issue_plan, key, new_home
 from .support.referrals import events_of
 from .test_billing_flow import FINANCE_SCOPES, P1, P2, amount, billing_knows, money, month_starts
 
@@ -21,7 +21,7 @@ async def test_the_childs_journey_is_what_was_invoiced_adjustments_included(sut)
     finance = sut.hub("finance", scopes=FINANCE_SCOPES)
     home = await new_home(sut)
     placement = await admit(sut, home, la_code=A)
-    arrival = TODAY - timedelta(days=130)
+    arrival = today() - timedelta(days=130)
     await arrive(sut, placement, days_ago=130)
     r = await sut.client.post("/v1/contracts", headers={**key(), **finance}, json={
         "la_code": A, "name": "Spot purchase", "form": "spot", "start_date": str(arrival - timedelta(days=365))})
@@ -31,7 +31,7 @@ async def test_the_childs_journey_is_what_was_invoiced_adjustments_included(sut)
         "effective_from": contract["start_date"], "phase_1_weekly": money(P1), "phase_2_weekly": money(P2)})
     assert r.status_code == 201, r.text
     await billing_knows(sut, placement["id"])
-    months = month_starts(arrival, TODAY)
+    months = month_starts(arrival, today())
 
     async def close(start: date) -> dict:
         r = await sut.client.post("/v1/fee-periods/close", headers={**key(), **finance},
@@ -76,7 +76,7 @@ async def test_the_childs_journey_is_what_was_invoiced_adjustments_included(sut)
     # the days since, not yet invoiced: only an estimate from the fee billing applied, labelled so
     assert estimate and estimate[0]["from"] == str(last_invoiced) and journey["estimate"]["from"] == str(last_invoiced)
     assert all("estimate: not yet invoiced" in s["setting"] for s in estimate)
-    assert estimate[-1]["rate"] == "3789.00" and journey["estimate"]["days"] == (TODAY - last_invoiced).days
+    assert estimate[-1]["rate"] == "3789.00" and journey["estimate"]["days"] == (today() - last_invoiced).days
 
     # the council adds the placements before and after, and compares with the pathway's alternative
     before = [{"setting": "Residential Placement (out of county)", "length": 20, "unit": "week", "rate": "6500.00"}]

@@ -10,7 +10,7 @@ from services.billing.tables import placements as billing_placements
 from sqlalchemy import select
 
 from .support import wait_for
-from .support.assessment import TODAY, admit, arrive, issue_plan, key, new_home
+from .support.assessment import today, admit, arrive, issue_plan, key, new_home
 from .support.referrals import events_of
 from .support.outcomes import known_to_outcomes, record, sdq_items
 
@@ -27,10 +27,10 @@ async def billing_knows(sut, placement_id: str):
 
 async def test_block_use_corrections_and_a_step_down_that_broke(sut):
     finance = sut.hub("finance", scopes=("billing:write", "invoices:read"))
-    arrival = TODAY - timedelta(days=75)
+    arrival = today() - timedelta(days=75)
     contract = await sut.client.post("/v1/contracts", headers={**key(), **finance}, json={
         "la_code": A, "name": "Block of one bed", "form": "block", "start_date": str(arrival - timedelta(days=60)),
-        "end_date": str(TODAY + timedelta(days=300)),
+        "end_date": str(today() + timedelta(days=300)),
         "block": {"beds": 1, "weekly_price": {"amount": "4900.00", "currency": "GBP"}}})
     assert contract.status_code == 201, contract.text
     schedule = await sut.client.post(f"/v1/contracts/{contract.json()['id']}/fee-schedules",
@@ -50,7 +50,7 @@ async def test_block_use_corrections_and_a_step_down_that_broke(sut):
     closed = await sut.client.post("/v1/fee-periods/close", headers={**key(), **finance},
                                    json={"period_start": str(arrival.replace(day=1))})
     assert closed.status_code == 200, closed.text
-    window = {"from": str(arrival.replace(day=1)), "to": str(TODAY)}
+    window = {"from": str(arrival.replace(day=1)), "to": str(today())}
 
     async def block_known():
         r = (await sut.client.get("/v1/reports/sufficiency", params=window, headers=sut.council(A))).json()
@@ -107,7 +107,7 @@ async def test_block_use_corrections_and_a_step_down_that_broke(sut):
                                   json={"effective_date": str(arrival + timedelta(days=28)), "reason": "IPP agreed"})
     assert moved.status_code == 200, moved.text
     ended = await sut.client.post(f"/v1/placements/{p2['id']}/ending", headers={**key(), **sut.hub()},
-                                  json={"end_date": str(TODAY - timedelta(days=10)), "ending_type": "step_down",
+                                  json={"end_date": str(today() - timedelta(days=10)), "ending_type": "step_down",
                                         "destination": "foster_care", "reason_code": "X1",
                                         "reason_place_change": "CARPL"})
     assert ended.status_code == 200, ended.text
@@ -117,7 +117,7 @@ async def test_block_use_corrections_and_a_step_down_that_broke(sut):
         return v if v["end_date"] else None
     await wait_for(ended_known)
     early = await sut.client.post(f"/v1/outcomes/placements/{p2['id']}/measures", headers={**key(), **sut.hub()},
-                                  json={"timepoint": "follow_up_3_months", "recorded_on": str(TODAY - timedelta(days=12)),
+                                  json={"timepoint": "follow_up_3_months", "recorded_on": str(today() - timedelta(days=12)),
                                         "stability": {"placement_moves": 1}})
     assert early.status_code == 422 and early.json()["errors"][0]["rule"] == "after_the_end"
     await record(sut, p2["id"], "follow_up_3_months", 2, stability={"missing_episodes": 2, "police_callouts": 0,

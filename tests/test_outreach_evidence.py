@@ -15,7 +15,7 @@ from libs.common.events.catalogue import CATALOGUE
 from libs.common.events.envelope import EventEnvelope
 
 from .support import wait_for
-from .support.assessment import TODAY, key
+from .support.assessment import today, key
 
 A, B = "E10000018", "E06000016"
 TEAM_1, TEAM_2 = str(uuid.uuid4()), str(uuid.uuid4())
@@ -27,7 +27,7 @@ async def send(sut, type_: str, subject: str, la_code: str, payload: dict) -> No
 
 
 def d(days_ago: int) -> str:
-    return str(TODAY - timedelta(days=days_ago))
+    return str(today() - timedelta(days=days_ago))
 
 
 async def intervention(sut, la: str, team: str, child_ref: str, *, started_ago: int, follow_ups: dict[str, bool],

@@ -18,7 +18,7 @@ from services.assessment.domain.intervention import follow_up_due
 from services.billing.tables import interventions as billing_interventions
 
 from .support import wait_for
-from .support.assessment import TODAY, admit, arrive, issue_plan, key, new_home
+from .support.assessment import today, admit, arrive, issue_plan, key, new_home
 from .support.outreach import accept_outreach, create_team, ranked_teams, refer_outreach
 
 A, B = "E10000018", "E06000016"
@@ -43,7 +43,7 @@ def next_month(d: date) -> date:
 
 
 async def contract(sut, finance: dict, la_code: str = A) -> dict:
-    start = str(TODAY - timedelta(days=400))
+    start = str(today() - timedelta(days=400))
     r = await sut.client.post("/v1/contracts", headers={**key(), **finance},
                               json={"la_code": la_code, "name": "Beds and outreach", "form": "spot", "start_date": start})
     assert r.status_code == 201, r.text
@@ -104,7 +104,7 @@ async def test_a_fixed_fee_intervention_stabilises_a_foster_placement_and_is_inv
     other = await accepted(sut, await refer_outreach(sut, la_code=B, outreach_basis="fixed_fee"), team)
     shown = (await sut.client.get(f"/v1/interventions/{iid}", headers=sut.hub())).json()
     assert (shown["basis"], shown["planned_weeks"], shown["team_id"]) == ("fixed_fee", 6, team["id"])
-    start = TODAY - timedelta(days=150)
+    start = today() - timedelta(days=150)
     await move(sut, iid, status="active", effective_date=str(start))
     for week in range(6):
         r = await sut.client.post(f"/v1/interventions/{iid}/sessions", headers={**key(), **sut.hub()}, json={
@@ -184,9 +184,9 @@ async def test_a_step_down_hands_the_child_to_weekly_outreach_billed_month_by_mo
     await arrive(sut, placement, days_ago=130)
     await issue_plan(sut, placement)
     moved = await sut.client.post(f"/v1/placements/{placement['id']}/phase-2", headers={**key(), **sut.hub()},
-                                  json={"effective_date": str(TODAY - timedelta(days=102)), "reason": "IPP at day 28"})
+                                  json={"effective_date": str(today() - timedelta(days=102)), "reason": "IPP at day 28"})
     assert moved.status_code == 200, moved.text
-    end = TODAY - timedelta(days=75)
+    end = today() - timedelta(days=75)
     ending = {"end_date": str(end), "ending_type": "step_down", "destination": "residential_home", "reason_code": "X1",
               "reason_place_change": "CARPL",
               "outreach_handoff": {"basis": "weekly", "planned_weeks": 26, "setting": "other_residential",

@@ -18,7 +18,7 @@ from libs.common.events.catalogue import InterventionClosed, OutreachHandoff, Pl
 
 from .support import Receiver, wait_for
 from .support.assessment import admit, new_home
-from .support.outreach import (LEICESTER, LEICS, TODAY, accept_outreach, create_team, emit_as, handled, key,
+from .support.outreach import (LEICESTER, LEICS, today, accept_outreach, create_team, emit_as, handled, key,
                                team_body,
                                outreach_body, ranked_teams, refer_outreach, referral_status)
 from .support.referrals import events_of
@@ -56,12 +56,12 @@ async def test_a_child_with_a_foster_carer_is_referred_ranked_against_teams_and_
 
     # the hub's veto: the full team is refused, naming the decline reason to use
     refused = await sut.client.post("/v1/admissions", headers={**key(), **sut.hub()}, json={
-        "referral_id": referral_id, "decision": "accept", "team_id": full["id"], "planned_start_date": str(TODAY)})
+        "referral_id": referral_id, "decision": "accept", "team_id": full["id"], "planned_start_date": str(today())})
     assert refused.status_code == 409 and refused.json()["hard_limit"] == "caseload_full"
     assert "no_team_capacity" in refused.json()["allowed"][0]
     as_bed = await sut.client.post("/v1/admissions", headers={**key(), **sut.hub()}, json={
         "referral_id": referral_id, "decision": "accept", "home_id": str(uuid.uuid4()),
-        "planned_start_date": str(TODAY)})
+        "planned_start_date": str(today())})
     assert as_bed.status_code == 422 and as_bed.json()["errors"][0]["field"] == "body.team_id"
 
     decision = await accept_outreach(sut, referral_id, near["id"])
@@ -92,8 +92,8 @@ async def test_a_child_with_a_foster_carer_is_referred_ranked_against_teams_and_
 
     # the intervention closing (assessment's event) gives the full team its place back: it is offered again
     event = InterventionClosed(intervention_id=uuid.uuid4(), referral_id=uuid.UUID(first),
-                               team_id=uuid.UUID(full["id"]), start_date=TODAY - timedelta(days=42),
-                               end_date=TODAY, outcome="stabilised", sessions=12)
+                               team_id=uuid.UUID(full["id"]), start_date=today() - timedelta(days=42),
+                               end_date=today(), outcome="stabilised", sessions=12)
     sent = await emit_as(sut, "assessment", *[(event, str(event.intervention_id), LEICS)] * 2)  # and a redelivery
     await handled(sut, "matching", sent)
     freed = (await sut.client.get(f"/v1/outreach-teams/{full['id']}", headers=sut.hub())).json()
@@ -139,7 +139,7 @@ async def test_outreach_fields_belong_to_outreach_referrals(sut):
     referral_id = await refer_outreach(sut, outreach_basis="weekly")
     await ranked_teams(sut, referral_id)
     r = await sut.client.post("/v1/admissions", headers={**key(), **sut.hub()}, json={
-        "referral_id": referral_id, "decision": "accept", "team_id": team["id"], "planned_start_date": str(TODAY)})
+        "referral_id": referral_id, "decision": "accept", "team_id": team["id"], "planned_start_date": str(today())})
     assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "required_for_weekly"
     decision = await accept_outreach(sut, referral_id, team["id"], planned_weeks=26)
     assert decision["outreach_basis"] == "weekly" and decision["planned_weeks"] == 26
@@ -151,7 +151,7 @@ async def test_a_step_down_hands_the_child_to_outreach_once(sut):
     referral_id = placement["referral_id"]
     await referral_status(sut, referral_id, "accepted")
     ended = PlacementEnded(placement_id=uuid.UUID(placement["id"]), home_id=uuid.UUID(home["id"]),
-                           bed_id=uuid.UUID(placement["bed_id"]), end_date=TODAY, planned=True,
+                           bed_id=uuid.UUID(placement["bed_id"]), end_date=today(), planned=True,
                            ending_type="step_down", destination="other_residential",
                            outreach_handoff=OutreachHandoff(basis="weekly", planned_weeks=26,
                                                             setting="other_residential", outward_code="NG7"))
@@ -198,11 +198,11 @@ async def test_the_hub_accepts_an_outreach_referral_on_the_dashboard(sut):
     for typed in ("abc", "0"):  # what the hub typed reaches the API and is refused, never silently dropped
         refused = await sut.client.post(f"/dashboard/referrals/{referral_id}/decision", data={
             "csrf": csrf, "decision": "accept", "team_id": team["id"], "iraid": iraid, "outreach_basis": "weekly",
-            "planned_start_date": str(TODAY), "planned_weeks": typed})
+            "planned_start_date": str(today()), "planned_weeks": typed})
         assert refused.status_code == 303 and "error=" in refused.headers["location"], refused.headers
     decided = await sut.client.post(f"/dashboard/referrals/{referral_id}/decision", data={
         "csrf": csrf, "decision": "accept", "team_id": team["id"], "iraid": iraid, "outreach_basis": "weekly",
-        "planned_start_date": str(TODAY), "planned_weeks": "12"})
+        "planned_start_date": str(today()), "planned_weeks": "12"})
     assert decided.status_code == 303 and decided.headers["location"].endswith("decided=accepted")
     await referral_status(sut, referral_id, "accepted")
     page = await sut.client.get(f"/dashboard/referrals/{referral_id}")
@@ -265,7 +265,7 @@ async def test_accepts_racing_for_a_teams_last_place_let_exactly_one_win(sut):
     for r in referrals:
         await ranked_teams(sut, r)
     answers = await asyncio.gather(*(sut.client.post("/v1/admissions", headers=sut.hub(), json={
-        "referral_id": r, "decision": "accept", "team_id": team["id"], "planned_start_date": str(TODAY)})
+        "referral_id": r, "decision": "accept", "team_id": team["id"], "planned_start_date": str(today())})
         for r in referrals))
     assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
     assert all(a.json()["hard_limit"] == "caseload_full" for a in answers if a.status_code == 409)

@@ -9,13 +9,12 @@ import io
 import random
 from datetime import date, timedelta
 
-from .support import wait_for
+from .support import today, wait_for
 from .support.assessment import admit, days, issue_plan, key
 from .support.matching import onboard_live_home
 from .support.referrals import LEICS
 from .support import validator903
 
-TODAY = date.today()
 
 
 def _dmy(iso: str) -> str:
@@ -56,12 +55,12 @@ async def _pathway(sut, home: dict, *, dob: str, sex: str, rne: str, legal: str,
 
 async def test_the_pathways_episodes_pass_the_dfe_validator_for_the_current_collection_year(sut):
     validator903.validator_python()  # build (or fail/skip) before doing any work
-    year = validator903.collection_year(TODAY)
+    year = validator903.collection_year(today())
     start = date(int(year[:4]), 4, 1)
     home = await onboard_live_home(sut, f"SC{random.randint(100000, 999999)}", postcode="LE4 1AB",
                                    registered_places=4)
-    age = lambda years: str(TODAY.replace(year=TODAY.year - years) - timedelta(days=40))  # noqa: E731
-    since = min((TODAY - start).days, 60)
+    age = lambda years: str(today().replace(year=today().year - years) - timedelta(days=40))  # noqa: E731
+    since = min((today() - start).days, 60)
     header = [
         # newly looked after, an interim order becoming a full care order, stepping across to foster care (X1)
         await _pathway(sut, home, dob=age(14), sex="female", rne="S", legal="C1", arrived=since,

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from ..support import Receiver, wait_for
-from ..support.assessment import TODAY, arrive
+from ..support.assessment import today, arrive
 from ..support.faults import (Pathway, accept, assert_delivered_once_in_order, assert_no_doubles,
                               assert_read_models_equal_clean_run, QUICK_GROUPS, close_period, consumer_process, inbox,
                               month_start, settled, webhook, webhooks_delivered)
@@ -42,7 +42,7 @@ async def test_consumers_killed_after_their_writes_before_the_commit_double_noth
                 assert event_id not in await inbox(sut, service)
             await first.kill()
         async with consumer_process(overrides, MOVED, tmp_path) as second:
-            await close_period(sut, month_start(TODAY - timedelta(days=40)))
+            await close_period(sut, month_start(today() - timedelta(days=40)))
             wanted = await assert_delivered_once_in_order(sut)
             # the new process handled each event the killed one was stopped in
             for service, event_id in stalled.items():

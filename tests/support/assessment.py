@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 from itp.testing import wait_for
 
+from . import today
 from .matching import onboard_live_home, ranked, refer
 
-TODAY = date.today()
 SECTIONS = {"needs_and_history_summary": "Needs and history (coded summary).",
             "safety_and_risk_plan": "Safety and risk plan agreed with the council.",
             "therapeutic_plan": "Weekly therapy with the therapeutic lead.",
@@ -17,7 +17,7 @@ SECTIONS = {"needs_and_history_summary": "Needs and history (coded summary).",
 
 
 def days(n: int) -> str:
-    return str(TODAY + timedelta(days=n))
+    return str(today() + timedelta(days=n))
 
 
 def key() -> dict:
@@ -52,7 +52,7 @@ async def admit(sut, home: dict, la_code: str = "E10000018", **referral) -> dict
         ranking = await ranked(sut, referral_id)
         r = await sut.client.post("/v1/admissions", headers={**key(), **sut.hub()},
                                   json={"referral_id": referral_id, "decision": "accept", "home_id": home["id"],
-                                        "planned_start_date": str(TODAY), "assessment_id": ranking["assessment_id"]})
+                                        "planned_start_date": str(today()), "assessment_id": ranking["assessment_id"]})
         if r.status_code == 422 and r.json()["errors"][0]["rule"] == "unknown_impact_risk_assessment":
             return None
         return r

@@ -28,7 +28,7 @@ from libs.common.runtime import ServiceRuntime
 from libs.common.settings import Settings
 
 from . import PG_ADMIN_URL, Receiver, pg_template, unique, wait_for
-from .assessment import TODAY, admit, arrive, issue_plan, key, new_home
+from .assessment import today, admit, arrive, issue_plan, key, new_home
 from .matching import ranked, refer
 
 SERVICES = ("referral", "matching", "assessment", "billing", "outcomes", "gateway")
@@ -61,7 +61,7 @@ def money(pence: int) -> dict:
 async def contract(sut, la_code: str = "E10000018", since: date | None = None) -> dict:
     """A spot contract with a fee schedule, so that a fee-period close charges the council's placements."""
     finance = sut.hub("finance", scopes=FINANCE_SCOPES)
-    start = since or TODAY - timedelta(days=400)
+    start = since or today() - timedelta(days=400)
     r = await sut.client.post("/v1/contracts", headers={**key(), **finance},
                               json={"la_code": la_code, "name": "Spot", "form": "spot", "start_date": str(start)})
     assert r.status_code == 201, r.text
@@ -90,7 +90,7 @@ async def accept(sut, referral_id: str, home: dict) -> None:
         ranking = await ranked(sut, referral_id)
         r = await sut.client.post("/v1/admissions", headers={**key(), **sut.hub()},
                                   json={"referral_id": referral_id, "decision": "accept", "home_id": home["id"],
-                                        "planned_start_date": str(TODAY),
+                                        "planned_start_date": str(today()),
                                         "assessment_id": ranking["assessment_id"]})
         if r.status_code == 422 and r.json()["errors"][0]["rule"] == "unknown_impact_risk_assessment":
             return None
@@ -148,8 +148,8 @@ class Pathway:
         for placement in self.pending:
             await arrive(sut, placement, days_ago=1)
         for placement in self.arrived:
-            await phase_2(sut, placement, TODAY - timedelta(days=12))
-        await close_period(sut, month_start(TODAY - timedelta(days=40)))
+            await phase_2(sut, placement, today() - timedelta(days=12))
+        await close_period(sut, month_start(today() - timedelta(days=40)))
 
 
 async def webhook(sut, receiver: Receiver, la_code: str = "E10000018") -> dict:

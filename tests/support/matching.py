@@ -8,7 +8,8 @@ from services.matching.domain.beds import ONBOARDING_CHECKLIST
 
 from itp.testing import wait_for
 
-TODAY = date.today()
+from . import today
+
 PROVIDER_SCOPES = ("homes:write", "homes:read")
 
 
@@ -21,8 +22,8 @@ def home_body(urn: str, postcode: str = "LE4 1AB", **extra) -> dict:
 
 
 def referral_body(**extra) -> dict:
-    return {"child_ref": "LCC-T-1", "date_of_birth": str(TODAY.replace(year=TODAY.year - 14) - timedelta(days=30)),
-            "sex": "female", "home_postcode": "LE4 6AB", "urgency": "crisis", "wanted_start_date": str(TODAY),
+    return {"child_ref": "LCC-T-1", "date_of_birth": str(today().replace(year=today().year - 14) - timedelta(days=30)),
+            "sex": "female", "home_postcode": "LE4 6AB", "urgency": "crisis", "wanted_start_date": str(today()),
             "needs": [{"code": "mental_health", "severity": "high"}],
             "risks": [{"code": "missing_episodes", "severity": "medium"}],
             "social_worker": {"name": "Sam Patel", "email": "sam.patel@leics.gov.uk"}, **extra}

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from itp.testing import wait_for
 
-from .assessment import TODAY, key
+from .assessment import today, key
 
 
 def sdq_items(total: int) -> dict[str, int]:
@@ -32,7 +32,7 @@ async def known_to_outcomes(sut, placement_id: str) -> dict:
 
 
 async def record(sut, placement_id: str, timepoint: str, days_ago: int, total: int | None = None, **groups):
-    body = {"timepoint": timepoint, "recorded_on": str(TODAY - timedelta(days=days_ago)), **groups}
+    body = {"timepoint": timepoint, "recorded_on": str(today() - timedelta(days=days_ago)), **groups}
     if total is not None:
         body["sdq"] = {"informant": "parent", "items": sdq_items(total)}
     r = await sut.client.post(f"/v1/outcomes/placements/{placement_id}/measures", json=body,

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 from itp.testing import wait_for
 
-TODAY = date.today()
+from . import today
+
 LEICS, LEICESTER = "E10000018", "E06000016"
 PROVIDER_SCOPES = ("homes:write", "homes:read")
 
@@ -33,7 +34,7 @@ async def create_team(sut, name: str | None = None, **extra) -> dict:
 def outreach_body(**extra) -> dict:
     """A 14-year-old living with a foster carer in LE3 whose placement is at risk of breaking down."""
     return {"kind": "outreach", "child_ref": f"LCC-OUT-{uuid.uuid4().hex[:6]}",
-            "date_of_birth": str(TODAY.replace(year=TODAY.year - 14) - timedelta(days=40)), "sex": "female",
+            "date_of_birth": str(today().replace(year=today().year - 14) - timedelta(days=40)), "sex": "female",
             "home_postcode": "LE3 9QG", "urgency": "urgent", "current_setting": "foster_care",
             "at_risk": ["placement_breakdown", "school_place"], "outreach_basis": "fixed_fee",
             "needs": [{"code": "trauma", "severity": "medium"}],
@@ -66,7 +67,7 @@ async def accept_outreach(sut, referral_id: str, team_id: str, *, basis: str | N
     async def decided():
         ranking = await ranked_teams(sut, referral_id)
         body = {"referral_id": referral_id, "decision": "accept", "team_id": team_id,
-                "planned_start_date": str(start or TODAY),
+                "planned_start_date": str(start or today()),
                 "impact_risk_assessment_id": ranking["impact_risk_assessment_id"]}
         if basis is not None:
             body["outreach_basis"] = basis
