@@ -104,8 +104,9 @@ def cmd_relay(args) -> int:
             await runtime.relay.run()
         finally:
             await runtime.stop()
-    import uvloop  # the serving stack's event loop (itp/serving.py): a relay is socket writes to Postgres and the
-    # broker, and on asyncio's own loop the selector and transport code was half of its CPU
+    # the serving stack's event loop (itp/serving.py): a relay is socket writes to Postgres and the broker, and on
+    # asyncio's own loop the selector and transport code was half of its CPU
+    import uvloop
 
     try:
         uvloop.run(main())

@@ -15,7 +15,7 @@ from itp.testing import (PG_ADMIN_URL, Broker, Received, Receiver, free_port, pg
 REQUIRED = os.environ.get("ITP_REQUIRE_INTEGRATION") == "1"
 
 __all__ = ["PG_ADMIN_URL", "Broker", "Received", "Receiver", "free_port", "pg_template", "running", "tansu_binary",
-           "unique", "wait_for", "REQUIRED", "unavailable"]
+           "today", "unique", "wait_for", "REQUIRED", "unavailable"]
 
 
 def today() -> date:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 from services.matching.domain.beds import ONBOARDING_CHECKLIST
 
