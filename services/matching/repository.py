@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common import restrictions as restriction_rules
 from libs.common.auth import Principal
-from libs.common.db import insert_for
+from libs.common.db import insert_for, insert_many, member_of
 from libs.common import weekly_fees as weekly_fees_model
 
 from .domain.beds import ONBOARDING_CHECKLIST, Bed, choose_pathway_bed
@@ -274,14 +274,13 @@ async def insert_referral_if_new(session: AsyncSession, values: dict) -> None:
 async def insert_referrals_if_new(session: AsyncSession, rows: list[dict]) -> None:
     """insert_referral_if_new for many: one read, one insert; the first row of an id wins, as one by one."""
     existing = set((await session.execute(select(referrals.c.id).where(
-        referrals.c.id.in_({row["id"] for row in rows})))).scalars())
+        member_of(session, referrals.c.id, {row["id"] for row in rows})))).scalars())
     new = []
     for row in rows:
         if row["id"] not in existing:
             existing.add(row["id"])
             new.append(row)
-    if new:
-        await session.execute(referrals.insert(), new)
+    await insert_many(session, referrals, new)
 
 
 async def update_referral(session: AsyncSession, referral_id: str, values: dict) -> None:
