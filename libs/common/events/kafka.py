@@ -10,7 +10,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
 
-from .transport import BatchHandler, Message, PublishIncomplete, Record, RecordHandler, _TaskSubscription
+from ..tasks import cancel_and_wait
+from .transport import BatchHandler, Message, Prepare, PublishIncomplete, Record, RecordHandler, _TaskSubscription
 
 log = logging.getLogger("itp.kafka")
 
@@ -105,7 +106,8 @@ class KafkaTransport:
         return acked
 
     async def subscribe(self, group: str, topics: list[str], handler: RecordHandler, *,
-                        batch_handler: BatchHandler | None = None, max_batch: int = 500) -> _TaskSubscription:
+                        batch_handler: BatchHandler | None = None, max_batch: int = 500,
+                        prepare: Prepare | None = None) -> _TaskSubscription:
         await self.ensure_topics(topics)
         consumer = AIOKafkaConsumer(*[self._t(t) for t in topics], bootstrap_servers=self.bootstrap_servers,
                                     group_id=self.prefix + group, client_id=f"{self.client_id}-{group}",
@@ -117,7 +119,7 @@ class KafkaTransport:
         if batch_handler is None:
             task = self._consume(consumer, handler, pacer)
         else:
-            task = self._consume_batches(consumer, batch_handler, max(1, max_batch), pacer)
+            task = self._consume_batches(consumer, batch_handler, max(1, max_batch), pacer, prepare)
         return _TaskSubscription(asyncio.create_task(task, name=f"kafka:{group}"))
 
     def _record(self, m) -> Record:
@@ -139,7 +141,7 @@ class KafkaTransport:
             await consumer.stop()
 
     async def _consume_batches(self, consumer: AIOKafkaConsumer, handler: BatchHandler, max_batch: int,
-                               pacer: "FetchPacer") -> None:
+                               pacer: "FetchPacer", prepare: Prepare | None = None) -> None:
         # the first record as soon as it arrives (getone: no added latency on a quiet topic), then whatever the
         # fetcher already holds (getmany without waiting): a backlog is handled, and committed, a batch at a time
         #
@@ -149,39 +151,70 @@ class KafkaTransport:
         # a consumer that dies, or loses a partition in a rebalance, before committing has its last records
         # handled again by the partition's next owner, and its inbox drops them (the handlers' own transaction
         # recorded them), as after any crash between a handler's commit and the offset commit.
+        #
+        # With `prepare` (decoding: CPU, yielding to the loop every few records), a backlog is pipelined: while one
+        # batch's handler waits on its database, the next batch is fetched and prepared. Handlers still run one batch at a time, in order, and
+        # a batch's offsets are pending only once its handler returned.
         loop = asyncio.get_running_loop()
         interval = self.commit_interval_ms / 1000
         pending: dict[TopicPartition, int] = {}
         last_commit = loop.time()
+        inflight: tuple[asyncio.Task, list] | None = None
+
+        async def settle() -> None:
+            """Wait for the batch in flight to be handled; its offsets then pend (and are committed when due)."""
+            nonlocal inflight, pending, last_commit
+            if inflight is None:
+                return
+            task, done = inflight
+            inflight = None
+            await task
+            for m in done:
+                tp = TopicPartition(m.topic, m.partition)
+                pending[tp] = max(pending.get(tp, 0), m.offset + 1)
+            if interval <= 0 or loop.time() - last_commit >= interval:
+                await self._commit(consumer, pending)
+                pending, last_commit = {}, loop.time()
+
         pacer.start()
         try:
             while True:
-                if pending:
-                    try:  # the topic went quiet: commit what is done rather than hold it (asyncio.timeout, not
-                        # wait_for: on Python 3.11 wait_for can drop a stop's cancel arriving with a record)
-                        async with asyncio.timeout(max(0.0, last_commit + interval - loop.time())):
-                            first = await consumer.getone()
-                    except TimeoutError:
-                        await self._commit(consumer, pending)
-                        pending, last_commit = {}, loop.time()
+                if inflight is not None:  # a batch in flight: take what else is waiting, else wait for that batch
+                    more = await consumer.getmany(timeout_ms=0, max_records=max_batch)
+                    messages = [m for part in more.values() for m in part]
+                    if not messages:
+                        await settle()
                         continue
                 else:
-                    first = await consumer.getone()
+                    if pending:
+                        try:  # the topic went quiet: commit what is done rather than hold it (asyncio.timeout, not
+                            # wait_for: on Python 3.11 wait_for can drop a stop's cancel arriving with a record)
+                            async with asyncio.timeout(max(0.0, last_commit + interval - loop.time())):
+                                first = await consumer.getone()
+                        except TimeoutError:
+                            await self._commit(consumer, pending)
+                            pending, last_commit = {}, loop.time()
+                            continue
+                    else:
+                        first = await consumer.getone()
+                    messages = [first]
+                    if max_batch > 1:
+                        more = await consumer.getmany(timeout_ms=0, max_records=max_batch - 1)
+                        for part in more.values():
+                            messages.extend(part)
                 pacer.record_arrived()
-                messages = [first]
-                if max_batch > 1:
-                    more = await consumer.getmany(timeout_ms=0, max_records=max_batch - 1)
-                    for part in more.values():
-                        messages.extend(part)
-                await handler([self._record(m) for m in messages])
-                for m in messages:
-                    tp = TopicPartition(m.topic, m.partition)
-                    pending[tp] = max(pending.get(tp, 0), m.offset + 1)
-                if interval <= 0 or loop.time() - last_commit >= interval:
-                    await self._commit(consumer, pending)
-                    pending, last_commit = {}, loop.time()
+                records = [self._record(m) for m in messages]
+                batch = records if prepare is None else await prepare(records)
+                await settle()
+                inflight = (asyncio.create_task(handler(batch)), messages)
+                if prepare is None:
+                    await settle()
+                else:
+                    await asyncio.sleep(0)  # the handler starts (and is soon waiting on its database)
         finally:
             pacer.stop()
+            if inflight is not None:  # stopped mid-batch: it is rolled back, and handled again by the next owner
+                await cancel_and_wait(inflight[0])
             if pending:
                 with contextlib.suppress(Exception):  # stopping: the next owner handles them again otherwise
                     await asyncio.wait_for(self._commit(consumer, pending), 5)

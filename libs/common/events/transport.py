@@ -6,7 +6,8 @@ redelivery, never loss); a group that subscribes later starts from the earliest 
 
 Batches: a subscriber may pass `batch_handler`; it then receives what is already waiting (up to `max_batch`
 records, in order per partition, never waiting for more) in one call, and the position advances past the
-whole batch only after that call returned. Publishers may hand `publish_many` a batch of messages: they are
+whole batch only after that call returned. With `prepare` as well, the handler receives prepare(records) (the
+decoding, which the Kafka transport does for the next batch while the one before is being handled). Publishers may hand `publish_many` a batch of messages: they are
 sent together and it answers how many, from the first, the broker acknowledged.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from ..tasks import cancel_and_wait
 
@@ -34,6 +35,10 @@ class Record:
 
 RecordHandler = Callable[[Record], Awaitable[None]]
 BatchHandler = Callable[[list[Record]], Awaitable[None]]
+# what a batch handler is given instead of the records when a subscriber passes `prepare` (decoding: CPU only, no
+# I/O, yielding to the event loop now and then); the Kafka transport prepares the next batch while the one before
+# is being handled, which then goes on whenever its database answers
+Prepare = Callable[[list[Record]], Awaitable[Any]]
 # (topic, key, value, headers): one message for publish_many
 Message = tuple[str, str, bytes, "dict[str, str] | None"]
 
@@ -60,7 +65,8 @@ class Transport(Protocol):
     async def publish(self, topic: str, key: str, value: bytes, headers: dict[str, str] | None = None) -> None: ...
     async def publish_many(self, messages: list[Message]) -> int: ...
     async def subscribe(self, group: str, topics: list[str], handler: RecordHandler, *,
-                        batch_handler: BatchHandler | None = None, max_batch: int = 500) -> Subscription: ...
+                        batch_handler: BatchHandler | None = None, max_batch: int = 500,
+                        prepare: Prepare | None = None) -> Subscription: ...
     async def read_all(self, topic: str, timeout: float = 5.0) -> list[Record]: ...
 
 
@@ -113,12 +119,14 @@ class InProcessBus:
         return len(messages)
 
     async def subscribe(self, group: str, topics: list[str], handler: RecordHandler, *,
-                        batch_handler: BatchHandler | None = None, max_batch: int = 500) -> Subscription:
+                        batch_handler: BatchHandler | None = None, max_batch: int = 500,
+                        prepare: Prepare | None = None) -> Subscription:
         return _TaskSubscription(asyncio.create_task(
-            self._consume(group, topics, handler, batch_handler, max(1, max_batch)), name=f"bus:{group}"))
+            self._consume(group, topics, handler, batch_handler, max(1, max_batch), prepare), name=f"bus:{group}"))
 
     async def _consume(self, group: str, topics: list[str], handler: RecordHandler,
-                       batch_handler: BatchHandler | None = None, max_batch: int = 1) -> None:
+                       batch_handler: BatchHandler | None = None, max_batch: int = 1,
+                       prepare: Prepare | None = None) -> None:
         cond = self._condition()
         while True:
             seen = self._version
@@ -132,7 +140,7 @@ class InProcessBus:
                         self._positions[(group, topic)] += 1  # commit only after the handler returned
                     else:
                         batch = records[position:position + max_batch]
-                        await batch_handler(batch)
+                        await batch_handler(batch if prepare is None else await prepare(batch))
                         self._positions[(group, topic)] += len(batch)  # past the batch once it was handled
                     progressed = True
             if not progressed:
