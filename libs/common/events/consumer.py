@@ -10,7 +10,9 @@ every handler's writes, one commit, then the position moves past the batch. A ha
 own transaction is marked `@per_event` and the batch is split around it. When anything in a batch fails
 (a poison event, a unique-key race with another replica), the batch's transaction is rolled back and its
 events are handled one by one as a single record is (retries, then the dead-letter topic), so the failing
-event is isolated and parked and the others still land once.
+event is isolated and parked and the others still land once. On Kafka a backlog is pipelined: the next batch is
+fetched and decoded (decode_batch; a payload that does not parse is set apart there and handled alone) while the
+one before waits on the database, and batches are still handled one at a time, in order.
 """
 from __future__ import annotations
 

@@ -153,8 +153,8 @@ class KafkaTransport:
         # recorded them), as after any crash between a handler's commit and the offset commit.
         #
         # With `prepare` (decoding: CPU, yielding to the loop every few records), a backlog is pipelined: while one
-        # batch's handler waits on its database, the next batch is fetched and prepared. Handlers still run one batch at a time, in order, and
-        # a batch's offsets are pending only once its handler returned.
+        # batch's handler waits on its database, the next batch is fetched and prepared. Handlers still run one
+        # batch at a time, in order, and a batch's offsets are pending only once its handler returned.
         loop = asyncio.get_running_loop()
         interval = self.commit_interval_ms / 1000
         pending: dict[TopicPartition, int] = {}
