@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import gc
 import os
 import sys
 
@@ -100,6 +101,8 @@ def cmd_relay(args) -> int:
         app = app_factory(args.service)(settings_for(args.service, consumers_enabled=False))
         runtime = app.state.runtime
         await runtime.transport.start()
+        gc.collect()  # as itp serve does once started (itp/serving.py): the app's long-lived heap out of the
+        gc.freeze()  # collector's full passes
         try:
             await runtime.relay.run()
         finally:
