@@ -13,7 +13,8 @@ import time
 import re
 
 import orjson
-from sqlalchemy import event, text
+from sqlalchemy import JSON, any_, event, literal, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import AsyncAdaptedQueuePool
@@ -153,7 +154,7 @@ def refuse_writes(engine: AsyncEngine) -> None:
 def dialect_insert(dialect: str):
     """SQLAlchemy's INSERT with ON CONFLICT (on_conflict_do_nothing / do_update) for a dialect name: Postgres's,
     or SQLite's (embedded mode)."""
-    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.dialects import sqlite
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
@@ -167,9 +168,7 @@ def member_of(session: AsyncSession, column, values):
     values as one array parameter: an IN list of 500 is 500 bind parameters, each rendered into the statement on
     every run (the rendering was 10% of a replay's CPU), and a statement of another length for each batch size."""
     if session.bind.dialect.name == "postgresql":
-        from sqlalchemy import any_, literal
-        from sqlalchemy.dialects.postgresql import ARRAY
-        return column == any_(literal(list(values), ARRAY(column.type)))
+        return column == any_(literal(list(values), postgresql.ARRAY(column.type)))
     return column.in_(values)
 
 
@@ -177,8 +176,6 @@ def member_of(session: AsyncSession, column, values):
 def _recordset_insert(table, columns: tuple[str, ...]):
     """INSERT INTO table (columns) SELECT .. FROM json_to_recordset($1) AS x(column type, ..): the rows as one JSON
     array parameter. A JSON column's None is written as JSON null, as SQLAlchemy's JSON type writes it."""
-    from sqlalchemy import JSON
-    from sqlalchemy.dialects import postgresql
     dialect = postgresql.dialect()
     quote = dialect.identifier_preparer
     names = [quote.quote(name) for name in columns]
@@ -222,11 +219,9 @@ async def insert_many(session: AsyncSession, table, rows: list[dict]) -> None:
             await insert_many(session, table, group)
         return
     columns = tuple(rows[0])
-    from sqlalchemy import JSON
-    processors = [(name, None if isinstance(table.c[name].type, JSON)
-                   else table.c[name].type._cached_bind_processor(dialect)) for name in columns]
+    processors = [(name, process) for name in columns if not isinstance(table.c[name].type, JSON)
+                  and (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
     values = rows
-    processors = [(name, process) for name, process in processors if process is not None]
     if processors:
         values = [dict(row) for row in rows]
         for name, process in processors:
