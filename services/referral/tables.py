@@ -45,6 +45,8 @@ referrals = Table(
     Column("no_known_risks", JSON, nullable=True),
     Column("placement_request", JSON, nullable=True),
     Index("ix_referrals_received", "received_at", "id"),
+    # 0009: a council's list, newest first, read from the index (not all its referrals sorted for each page)
+    Index("ix_referrals_council_received", "la_code", "received_at", "id"),
     Index("ix_referrals_placement", "placement_id"),
     Index("uq_referrals_handoff", "handoff_from_placement_id", unique=True),
     Index("ix_referrals_status", "status"),

@@ -81,6 +81,20 @@ async def test_the_rows_written_are_those_executemany_writes(engine):
     assert {v.kind for v in values} == {"bed"}  # a column not given takes its default
 
 
+async def test_on_a_connection_in_autocommit_the_rows_are_the_same(engine):
+    """The gateway's access log writes on a held connection, not a session (services/gateway/audit.py)."""
+    async with engine.begin() as conn:
+        await conn.execute(rows_table.insert(), ROWS)
+    expected = await stored(engine)
+    async with engine.begin() as conn:
+        await conn.execute(rows_table.delete())
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await insert_many(conn, rows_table, ROWS)
+    assert await stored(engine) == expected
+    assert len(expected) == len(ROWS)
+
+
 async def test_a_naive_instant_is_refused_as_an_insert_refuses_it(engine):
     from sqlalchemy.ext.asyncio import AsyncSession
     naive = [dict(ROWS[0], received_at=datetime(2026, 6, 1, 12, 0))]
