@@ -141,3 +141,36 @@ async def test_a_write_in_a_reader_is_refused_before_it_reaches_the_database(bac
             assert (await session.execute(text("SELECT count(*) FROM notes"))).scalar() == 2
     finally:
         await db.dispose()
+
+
+async def test_a_snapshot_sees_one_moment_across_its_statements_and_refuses_writes(pg_database, tmp_path):
+    """Database.snapshot(): the statements of a view read in parts (a home's beds, then its children in Phase 1)
+    all see the moment the first one ran, so a change committed between them shows in none; reader() sees it
+    in the next statement."""
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + pg_database
+    db = Database(Settings.for_service("referral", database_url=url, data_dir=tmp_path))
+    count = text("SELECT count(*) FROM public.snapshot_rows")
+    try:
+        async with db.session() as session:
+            await session.execute(text("CREATE TABLE public.snapshot_rows (n int)"))
+            await session.execute(text("INSERT INTO public.snapshot_rows VALUES (1)"))
+            await session.commit()
+
+        async def another_row(n: int) -> None:
+            async with db.session() as writer:
+                await writer.execute(text(f"INSERT INTO public.snapshot_rows VALUES ({n})"))
+                await writer.commit()
+
+        async with db.snapshot() as snap, db.reader() as reader:
+            before = ((await snap.execute(count)).scalar(), (await reader.execute(count)).scalar())
+            await another_row(2)
+            after = ((await snap.execute(count)).scalar(), (await reader.execute(count)).scalar())
+            with pytest.raises(WriteInReader):
+                await snap.execute(text("INSERT INTO public.snapshot_rows VALUES (3)"))
+        assert before == (1, 1)
+        assert after == (1, 2)  # the snapshot still sees its moment; the reader sees the new row
+        async with db.snapshot() as snap:  # a new snapshot: the moment it begins
+            assert (await snap.execute(count)).scalar() == 2
+        assert db.engine.sync_engine.pool.checkedout() == 0
+    finally:
+        await db.dispose()

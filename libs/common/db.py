@@ -345,6 +345,14 @@ class Database:
             **({"isolation_level": "AUTOCOMMIT"} if self.is_postgres else {}), itp_reads_only=True)
         refuse_writes(read_engine)
         self.read_sessionmaker = async_sessionmaker(read_engine, expire_on_commit=False)
+        # snapshot(): a read made of several statements that must agree (a home's beds and its children in
+        # Phase 1, read apart, could show a child arrived while the bed is still reserved). On Postgres one
+        # READ ONLY transaction at REPEATABLE READ: every statement sees the snapshot its first one took
+        snapshot_engine = self.engine.execution_options(
+            **({"isolation_level": "REPEATABLE READ", "postgresql_readonly": True} if self.is_postgres else {}),
+            itp_reads_only=True)
+        refuse_writes(snapshot_engine)
+        self.snapshot_sessionmaker = async_sessionmaker(snapshot_engine, expire_on_commit=False)
         # set by a commit that wrote to the outbox; the relay waits on it
         self.outbox_signal = asyncio.Event()
 
@@ -354,6 +362,12 @@ class Database:
     def reader(self) -> AsyncSession:
         """A session for a request that only reads (each statement commits on its own: never write with it)."""
         return self.read_sessionmaker()
+
+    def snapshot(self) -> AsyncSession:
+        """A session for a read whose statements must agree with each other: on Postgres they all see one
+        snapshot (a READ ONLY transaction at REPEATABLE READ, rolled back when the session closes). SQLite
+        (embedded mode) runs a read as reader() does. A write through it is refused, as in reader()."""
+        return self.snapshot_sessionmaker()
 
     async def ping(self, timeout: float = PING_TIMEOUT_SECONDS) -> None:
         async def _ping() -> None:

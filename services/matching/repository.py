@@ -78,7 +78,7 @@ async def home_by_urn(session: AsyncSession, urn: str) -> dict | None:
 
 async def homes_with_parts(session: AsyncSession, stmt: Select) -> list[tuple[dict, dict[str, dict], list[dict]]]:
     """Each home the statement selects with its checklist (by item), its beds and how many of its children are
-    in Phase 1 (`in_phase_1`): four queries in all."""
+    in Phase 1 (`in_phase_1`): four queries in all, which agree only in one snapshot (Database.snapshot())."""
     rows = [dict(r) for r in (await session.execute(stmt.order_by(homes.c.name, homes.c.id))).mappings()]
     if not rows:
         return []

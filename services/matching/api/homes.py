@@ -56,7 +56,7 @@ async def create_home(body: HomeCreate, request: Request, principal: HomesWrite,
 
 @router.get("", response_model=HomePage, summary="List spoke homes")
 async def list_homes(request: Request, principal: HomesRead, status: str | None = None) -> HomePage:
-    async with request.app.state.runtime.db.reader() as session:
+    async with request.app.state.runtime.db.snapshot() as session:  # each home's beds and children agree
         return HomePage(items=[HomeOut.model_validate(v) for v in await service.list_homes(session, principal, status)],
                         next_cursor=None)
 
@@ -99,7 +99,7 @@ async def get_home_profile(home_id: uuid.UUID, request: Request, principal: AnyR
 
 @router.get("/{home_id}", response_model=HomeOut, summary="Read a spoke home")
 async def get_home(home_id: uuid.UUID, request: Request, response: Response, principal: HomesRead) -> HomeOut:
-    async with request.app.state.runtime.db.reader() as session:
+    async with request.app.state.runtime.db.snapshot() as session:  # its beds and children agree
         view = await service.home(session, principal, str(home_id))
     response.headers["ETag"] = etag(view["version"])
     return HomeOut.model_validate(view)
@@ -172,7 +172,7 @@ async def reinstate(home_id: uuid.UUID, body: RegistrationChange, request: Reque
 
 @router.get("/{home_id}/beds", response_model=BedPage, summary="A home's beds")
 async def list_beds(home_id: uuid.UUID, request: Request, principal: HomesRead) -> BedPage:
-    async with request.app.state.runtime.db.reader() as session:
+    async with request.app.state.runtime.db.snapshot() as session:  # its beds and children agree
         view = await service.home(session, principal, str(home_id))
     return BedPage(items=[BedOut.model_validate(b) for b in view["beds"]], next_cursor=None)
 
