@@ -83,7 +83,7 @@ def cmd_run(args) -> int:
     print(BANNER.format(host=args.host, port=args.port, clients=clients, home=BLUEPRINT_HOME_ID,
                         data_dir=Settings(**overrides).data_dir.resolve(), logs=logs), flush=True)
     from .serving import frozen_after_start_up
-    uvicorn.run(frozen_after_start_up(system.gateway), host=args.host, port=args.port, log_config=None, loop="uvloop",
+    uvicorn.run(frozen_after_start_up(system.settling_on_stop()), host=args.host, port=args.port, log_config=None, loop="uvloop",
                 http="httptools")
     return 0
 

@@ -3,7 +3,9 @@ wiring the end-to-end tests use over Kafka and Postgres)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import logging
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -15,6 +17,10 @@ from libs.common.settings import Settings
 
 UPSTREAM_SERVICES = ("referral", "matching", "assessment", "billing", "outcomes")
 ALL_SERVICES = UPSTREAM_SERVICES + ("gateway",)
+# how long `itp run` waits, once asked to stop, for the in-process bus to settle (what is left is lost with it)
+SETTLE_ON_STOP_SECONDS = 20.0
+
+log = logging.getLogger("itp.system")
 
 
 def app_factory(service: str):
@@ -67,6 +73,37 @@ class System:
                 quiet_at = published
             await asyncio.sleep(0.05)
         raise TimeoutError(f"events still in flight after {timeout} s")
+
+    def settling_on_stop(self, timeout: float = SETTLE_ON_STOP_SECONDS) -> FastAPI:
+        """The gateway app (every service's lifespan inside its own), whose shutdown first waits for the in-process
+        bus to settle (settle()): Ctrl-C on `itp run` after a write stops serving requests at once, but the
+        events that write caused are still handled before the services stop, or they would be lost with the
+        bus's memory (an accepted referral never reaching matching). With Kafka nothing is waited for."""
+        app = self.gateway
+        inner = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app_):
+            async with inner(app_) as state:
+                try:
+                    yield state
+                finally:
+                    await self._settle_before_stop(timeout)
+        app.router.lifespan_context = lifespan
+        return app
+
+    async def _settle_before_stop(self, timeout: float) -> None:
+        if self.bus is None:
+            return
+        try:
+            await self.settle(timeout)
+        except TimeoutError:
+            published, unhandled = self.bus.progress()
+            log.warning("stopping with events still in flight on the in-process bus: they are lost",
+                        extra={"published": published, "unhandled": unhandled, "waited_seconds": timeout})
+        except Exception as exc:  # noqa: BLE001 - a database gone at shutdown must not stop the shutdown
+            log.warning("could not wait for the in-process bus to settle before stopping",
+                        extra={"error_type": type(exc).__name__})
 
 
 def build_system(**overrides) -> System:
