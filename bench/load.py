@@ -13,14 +13,16 @@
 3. A mixed workload through the gateway: councils posting and reading referrals and listing theirs, the hub
    ranking (GET .../matches) and deciding (declining: it takes no bed, so it can go on for any length of run),
    placements moving (legal-status changes), a fee period closing (finance); req/s, p99 and errors per kind
-   and in all.
+   and in all. First closed loop (32 clients, each sending its next request when the last is answered: the
+   throughput the deployment reaches), then open loop at --mixed-rate (300) requests a second whatever the
+   answers: the latency callers see at that load.
 
 The gateway's rate limit is raised for the run (ITP_GATEWAY_RATE_LIMIT_PER_SECOND): one council's client at
 hundreds of requests a second would otherwise be refused, as it should be. The limiter still runs on every
 request (and synchronises its buckets through the database), so its cost is in the figures.
 
     python bench/load.py [--duration 10] [--connections 8,32,64] [--mixed-seconds 20] [--mixed-concurrency 32]
-                         [--gateway-workers 2] [--tool wrk|python]
+                         [--mixed-rate 300] [--gateway-workers 2] [--tool wrk|python]
 """
 from __future__ import annotations
 
@@ -569,6 +571,57 @@ class Mixed:
                 self.cpu_seconds = await asyncio.to_thread(self.meter.stop)
             return elapsed
 
+    async def run_paced(self, seconds: float, rate: float, weights: dict[str, int] | None = None, *,
+                        max_in_flight: int = 512) -> tuple[float, int]:
+        """The open-loop form: requests start on a Poisson schedule at `rate` a second whatever the answers (many
+        councils' systems and hub staff acting independently, none waiting for another's answer), so the latency
+        is what a caller sees at that load, not the queue a fixed set of busy clients builds. At most
+        `max_in_flight` at once: a start due while that many wait is late (counted), not dropped. Answers the
+        seconds and how many starts were late."""
+        import aiohttp
+
+        kinds = [k for k, w in (weights or MIXES["pathway"]).items() for _ in range(w)]
+        rnd = random.Random(7)
+        late = 0
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=max_in_flight),
+                                         timeout=aiohttp.ClientTimeout(total=10)) as http:
+            await self.setup(http)
+            if self.meter is not None:
+                await asyncio.to_thread(self.meter.start)
+            slots = asyncio.Semaphore(max_in_flight)
+            tasks: set[asyncio.Task] = set()
+            start = time.perf_counter()
+            due = start
+
+            async def request(kind: str, r: random.Random) -> None:
+                try:
+                    await self.one(http, kind, r)
+                finally:
+                    slots.release()
+
+            async def finance():
+                await asyncio.sleep(seconds / 2)
+                async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as own:
+                    await self.close_fee_period(own)
+
+            closing = asyncio.create_task(finance())
+            while due < start + seconds:
+                due += rnd.expovariate(rate)
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                if slots.locked():
+                    late += 1
+                await slots.acquire()
+                task = asyncio.create_task(request(rnd.choice(kinds), random.Random(rnd.random())))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            await asyncio.gather(*tasks, closing)
+            elapsed = time.perf_counter() - start
+            if self.meter is not None:
+                self.cpu_seconds = await asyncio.to_thread(self.meter.stop)
+            return elapsed, late
+
     async def run_alone(self, kind: str, seconds: float, concurrency: int) -> tuple[int, float]:
         """One kind of the mixed workload alone (same clients): requests made and the deployment's CPU seconds,
         counted until 1 s after the last request (the events it caused are handled meanwhile)."""
@@ -617,6 +670,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mixed-concurrency", type=int, default=32)
     ap.add_argument("--mix", default="pathway,write-heavy",
                     help=f"the mixes to run, comma-separated, of {', '.join(MIXES)} (see MIXES)")
+    ap.add_argument("--mixed-rate", type=float, default=TARGETS["mixed_rps"],
+                    help="then the first mix again, open loop: requests started at this rate a second whatever the "
+                         "answers (Poisson arrivals), for its latency at that load (0: skip)")
     ap.add_argument("--per-kind-seconds", type=float, default=0.0,
                     help="after the mixed workload, run each of its kinds alone this long and print the CPU per "
                          "request of each (0: skip)")
@@ -679,6 +735,7 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
         mixed_totals: dict[str, Figures] = {}
         machine_busy: dict[str, float] = {}
+        offered: dict[str, tuple[float, Figures, int, float]] = {}
         if args.mixed_seconds > 0:
             mixes = [m.strip() for m in args.mix.split(",") if m.strip()]
             for name in mixes:
@@ -702,6 +759,22 @@ def main(argv: list[str] | None = None) -> int:
                     print("      by process (ms/req, before the rest use): " + ", ".join(
                         f"{name} {sec * 1000 / total.requests:.2f}" for name, sec in top
                         if sec * 1000 / total.requests >= 0.05), flush=True)
+            if args.mixed_rate > 0 and mixes:
+                name = mixes[0]
+                paced = Mixed(plan["gateway"], tokens)
+                paced.meter = meter
+                seconds, late = asyncio.run(paced.run_paced(args.mixed_seconds, args.mixed_rate, MIXES[name]))
+                total, lines = paced.report(seconds)
+                total.cpu_ms = paced.cpu_seconds * 1000 / total.requests if total.requests else None
+                offered[name] = (args.mixed_rate, total, late, meter.machine_busy)
+                print(f"\n  Mixed workload '{name}' through the gateway, open loop: requests started at "
+                      f"{args.mixed_rate:.0f} a second (Poisson arrivals) whatever the answers, {seconds:.0f} s; "
+                      f"starts late for want of a free slot (512 in flight): {late}; fee period closed: "
+                      f"{paced.closed}):", flush=True)
+                print("\n".join(lines))
+                print(f"    {'all':<46} {total.line()}", flush=True)
+                print(f"      the machine's {os.cpu_count()} cores {meter.machine_busy * 100:.0f}% busy meanwhile",
+                      flush=True)
             if args.per_kind_seconds > 0:
                 print(f"\n  Each kind alone ({args.mixed_concurrency} clients, {args.per_kind_seconds:.0f} s each; CPU "
                       "of the deployment per request, the events it caused included):", flush=True)
@@ -732,6 +805,10 @@ def main(argv: list[str] | None = None) -> int:
                      f"on these {cores} cores alone" if total.cpu_ms else "")
             print(f"    mixed '{name}': {total.rps:.0f} req/s (>= {TARGETS['mixed_rps']:.0f}){alone}, p99 "
                   f"{total.p99_ms:.0f} ms, errors {total.errors} (0); the machine {machine_busy[name] * 100:.0f}% busy")
+        for name, (rate, total, late, busy) in offered.items():
+            print(f"    mixed '{name}' offered {rate:.0f} req/s (open loop): served {total.rps:.0f} req/s, p50 "
+                  f"{total.p50_ms:.0f} ms, p99 {total.p99_ms:.0f} ms (< {TARGETS['p99_32_ms']:.0f}), errors "
+                  f"{total.errors} (0), {late} late starts; the machine {busy * 100:.0f}% busy")
         print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
     finally:
         deployment.stop()
