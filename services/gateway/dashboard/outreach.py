@@ -9,11 +9,10 @@ from decimal import Decimal
 from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
 
 from .api import Api, ApiError, items
 from .html import badge, bar_chart, e, label, setting, table
-from .views import Forbidden, SignInNeeded, _act, _csrf_of, _keep, _range, _render, _user, router
+from .views import Forbidden, _act, _csrf_of, _range, _render, hub_report_csv, router
 
 CHECKPOINT_NAMES = {"6_weeks": "6 weeks", "3_months": "3 months", "6_months": "6 months"}
 STATE_KIND = {"held": "green", "broke": "red", "pending": "neutral"}
@@ -146,22 +145,7 @@ async def change_setting(la_code: str, request: Request):
 
 @router.get("/outreach/report.csv")
 async def outreach_csv(request: Request):
-    try:
-        user = await _user(request)
-    except SignInNeeded:
-        return RedirectResponse("/dashboard/sign-in", status_code=303)
-    if user["role"] != "hub":
-        return Response(status_code=404)
-    start, end = _range(request)
-    api = Api(request.app, user["token"])
-    try:
-        r = await api.raw("GET", "/v1/reports/outreach", params={"from": str(start), "to": str(end), "format": "csv"})
-    finally:
-        await api.close()
-    if r.status_code != 200:
-        return Response(status_code=r.status_code)
-    return _keep(request, Response(r.content, media_type=r.headers.get("content-type"), headers={
-        "Content-Disposition": r.headers.get("content-disposition", "attachment"), "Cache-Control": "no-store"}))
+    return await hub_report_csv(request, "outreach")
 
 
 __all__ = ["router", "Forbidden", "ApiError"]

@@ -886,8 +886,9 @@ def _block_use(b: dict | None) -> str:
         [e("Days charged above the block"), e(b["days_charged_above_block"])]])
 
 
-@router.get("/outcomes/sufficiency.csv")
-async def sufficiency_csv(request: Request):
+async def hub_report_csv(request: Request, report: str):
+    """A report's CSV for the page's date range (GET /v1/reports/{report}?format=csv), handed to the hub's browser
+    as the API answered it: the outcomes report's and the outreach report's download links."""
     try:
         user = await _user(request)
     except SignInNeeded:
@@ -897,13 +898,18 @@ async def sufficiency_csv(request: Request):
     start, end = _range(request)
     api = Api(request.app, user["token"])
     try:
-        r = await api.raw("GET", "/v1/reports/sufficiency", params={"from": str(start), "to": str(end), "format": "csv"})
+        r = await api.raw("GET", f"/v1/reports/{report}", params={"from": str(start), "to": str(end), "format": "csv"})
     finally:
         await api.close()
     if r.status_code != 200:
         return Response(status_code=r.status_code)
     return _keep(request, Response(r.content, media_type=r.headers.get("content-type"), headers={
         "Content-Disposition": r.headers.get("content-disposition", "attachment"), "Cache-Control": "no-store"}))
+
+
+@router.get("/outcomes/sufficiency.csv")
+async def sufficiency_csv(request: Request):
+    return await hub_report_csv(request, "sufficiency")
 
 
 # --- finance ----------------------------------------------------------------------------------------
@@ -997,7 +1003,7 @@ async def _viability(api: Api, user: dict, chosen: str | None, invoices: list[di
     even = v.get("first_month_at_break_even")
     return (picker + viability_chart(months, f"{name}: revenue against cost, last 12 months")
             + f'<p>First month at break-even: {e(str(even)[:7] if even else "not yet")}.</p>'
-            + f'<details><summary>The figures behind the chart</summary>'
+            + '<details><summary>The figures behind the chart</summary>'
             + table(f"{name}: viability by month", ["Month", "Occupancy", "Revenue", "Cost", "Surplus",
                                                     "Break-even occupancy"], rows) + "</details>")
 
