@@ -400,15 +400,12 @@ def Authorize(*scopes: str, roles: Iterable[str] | None = None, councils: bool =
             principal = await verifier.verify(credentials.credentials)
         except InvalidToken as exc:
             raise _unauthorized(str(exc)) from None
-        forbidden = ProblemError(403, "Forbidden", f"This operation needs the scope(s) {' '.join(scopes)}.",
-                                 headers={"WWW-Authenticate": f'Bearer error="insufficient_scope" scope="{" ".join(scopes)}"'})
-        if principal.is_council and not councils:
-            raise forbidden
-        if not principal.is_council and allowed_roles is not None and principal.role not in allowed_roles \
-                and not principal.is_hub:
-            raise forbidden
-        if not all(principal.allows(s) for s in scopes):
-            raise forbidden
+        if (principal.is_council and not councils) \
+                or (not principal.is_council and allowed_roles is not None and principal.role not in allowed_roles
+                    and not principal.is_hub) \
+                or not all(principal.allows(s) for s in scopes):
+            raise ProblemError(403, "Forbidden", f"This operation needs the scope(s) {' '.join(scopes)}.",
+                               headers={"WWW-Authenticate": f'Bearer error="insufficient_scope" scope="{" ".join(scopes)}"'})
         request.state.principal = principal
         return principal
 
