@@ -257,6 +257,8 @@ class RestrictionMarker(BaseModel):
 RESTRICTION_FIELD = Field(default=None, description="The hub's view: the restriction of processing in force on the "
                                                     "child's record (decision 0006); a council never sees a "
                                                     "restricted child's record (451)")
+
+
 def _none_left_out(count: int | None) -> bool:
     return not count
 
@@ -265,7 +267,8 @@ class OmitsRestricted(BaseModel):
     """A listing that may leave out a council's rows of restricted children: `restricted_omitted` says how many,
     and is absent when none were, so a list keeps its {items, next_cursor} shape for everyone else (one rule for
     every service's lists). Left out by the field's own `exclude_if`, not a wrap serializer on the page: that
-    made pydantic build the whole page as Python objects before writing its JSON (a fifth of a list's CPU)."""
+    made pydantic build the whole page as Python objects before writing its JSON (34 against 13 us for a page of
+    20 small rows)."""
     restricted_omitted: int | None = Field(default=None, exclude_if=_none_left_out, description=(
         "A council's listing, when some rows were left out because the child's record is under a restriction of "
         "processing (decision 0006): how many (each answers 451 when read). Absent otherwise"))
