@@ -540,6 +540,16 @@ class Mixed:
                                  ok=(200, 201), timeout=60)
         self.closed.append((nxt.isoformat(), closed is not None))
 
+    async def finance_midway(self, seconds: float) -> None:
+        """Half way through a run, finance closes the next fee period. The finance officer is another user with
+        its own connection: sharing the actors' pool (always full) left this request queued in aiohttp's
+        connector until the actors stopped, i.e. about seconds/2 whatever the server did."""
+        import aiohttp
+
+        await asyncio.sleep(seconds / 2)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as own:
+            await self.close_fee_period(own)
+
     async def run(self, seconds: float, concurrency: int, weights: dict[str, int] | None = None) -> float:
         import aiohttp
 
@@ -557,15 +567,7 @@ class Mixed:
                 while time.perf_counter() < deadline:
                     await self.one(http, rnd.choice(kinds), rnd)
 
-            async def finance():
-                # the finance officer is another user with its own connection: sharing the actors' pool
-                # (limit=concurrency, always full) left this request queued in aiohttp's connector until the
-                # actors stopped, i.e. about seconds/2 whatever the server did (the "10 s" fee-period list)
-                await asyncio.sleep(seconds / 2)
-                async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as own:
-                    await self.close_fee_period(own)
-
-            await asyncio.gather(*(actor(i) for i in range(concurrency)), finance())
+            await asyncio.gather(*(actor(i) for i in range(concurrency)), self.finance_midway(seconds))
             elapsed = time.perf_counter() - start
             if self.meter is not None:
                 self.cpu_seconds = await asyncio.to_thread(self.meter.stop)
@@ -599,12 +601,7 @@ class Mixed:
                 finally:
                     slots.release()
 
-            async def finance():
-                await asyncio.sleep(seconds / 2)
-                async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as own:
-                    await self.close_fee_period(own)
-
-            closing = asyncio.create_task(finance())
+            closing = asyncio.create_task(self.finance_midway(seconds))
             while due < start + seconds:
                 due += rnd.expovariate(rate)
                 pause = due - time.perf_counter()
