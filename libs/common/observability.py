@@ -115,8 +115,12 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     root.handlers = [handler]
     root.setLevel(level)
     root._itp_configured = True  # type: ignore[attr-defined]
-    # aiosqlite logs every statement with its parameters at DEBUG: child data must never reach a log line
-    for noisy in ("aiokafka", "kafka", "sqlalchemy.engine", "httpx", "uvicorn.access", "alembic", "aiosqlite"):
+    # aiosqlite logs every statement with its parameters at DEBUG: child data must never reach a log line.
+    # SQLAlchemy names a pool's logger after its class, and libs.common.db's FairQueuePool is ours: at INFO its
+    # "Pool disposed" and "Pool recreating" lines came through (among `itp run-distributed`'s banner, as it
+    # seeded); SQLAlchemy's own pools stay at WARNING unless echo_pool is set, and so does this one
+    for noisy in ("aiokafka", "kafka", "sqlalchemy.engine", "httpx", "uvicorn.access", "alembic", "aiosqlite",
+                  "libs.common.db.FairQueuePool"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
