@@ -22,7 +22,12 @@ hundreds of requests a second would otherwise be refused, as it should be. The l
 request (and synchronises its buckets through the database), so its cost is in the figures.
 
     python bench/load.py [--duration 10] [--connections 8,32,64] [--mixed-seconds 20] [--mixed-concurrency 32]
-                         [--mixed-rate 300] [--gateway-workers 2] [--tool wrk|python]
+                         [--mixed-rate 300] [--gateway-workers 2] [--tool wrk|python] [--core-scaling]
+
+With --core-scaling, the first mix runs closed loop again, alternately on every core and with the whole deployment
+and every Postgres process held to one core (the load generator on the others): the ratio of the two throughputs
+says whether the limit is the machine's CPU (about the number of cores: more cores or replicas give more) or
+something that does not grow with cores (a lock, a single process, the broker).
 """
 from __future__ import annotations
 
@@ -303,6 +308,63 @@ def postgres_backends(admin_url: str, database: str):
         except Exception:  # noqa: BLE001 - without them the figure is the ITP processes' alone
             return []
     return pids
+
+
+class Pinned:
+    """The deployment (every process of its tree, threads included) and every Postgres process of the machine
+    (the postmaster too, so that backends it starts meanwhile follow) held to `cores` CPUs, and this process (the
+    load generator) to the others, until restore(), which gives each process back the CPUs it had. Linux only
+    (sched_setaffinity). A run killed in between leaves Postgres pinned: `taskset -a -p -c 0-N PID` frees it."""
+
+    def __init__(self, root_pid: int, cores: int, *, postgres: bool = True):
+        every = sorted(os.sched_getaffinity(0))
+        self.cores, self.others = set(every[:cores]), set(every[cores:]) or set(every)
+        self.root_pid = root_pid
+        self.postgres = postgres
+        self.before: dict[int, set[int]] = {}
+
+    @staticmethod
+    def _postgres() -> list[int]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/comm") as f:
+                        if f.read().strip() in ("postgres", "postmaster"):
+                            found.append(int(entry))
+                except OSError:
+                    pass
+        return found
+
+    def _set(self, pid: int, cpus: set[int]) -> None:
+        try:
+            tasks = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            return
+        for tid in tasks:
+            try:
+                self.before.setdefault(tid, os.sched_getaffinity(tid))
+                os.sched_setaffinity(tid, cpus)
+            except OSError:  # gone meanwhile
+                pass
+
+    def pin(self) -> int:
+        pids = CpuMeter(self.root_pid, lambda: []).pids() | {self.root_pid}
+        if self.postgres:
+            pids |= set(self._postgres())
+        for pid in pids:
+            self._set(pid, self.cores)
+        self.before.setdefault(0, os.sched_getaffinity(0))
+        os.sched_setaffinity(0, self.others)
+        return len(pids)
+
+    def restore(self) -> None:
+        for tid, cpus in self.before.items():
+            try:
+                os.sched_setaffinity(tid, cpus)
+            except OSError:
+                pass
+        self.before.clear()
 
 
 # --- the deployment ------------------------------------------------------------------------------------
@@ -676,6 +738,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cpu-by-process", action="store_true",
                     help="with --per-kind-seconds: each kind's CPU per request split by process (service, relay, "
                          "broker, each role's Postgres backends)")
+    ap.add_argument("--core-scaling", action="store_true",
+                    help="then the first mix closed loop again on all cores and with the deployment and Postgres held "
+                         "to one core (the load generator on the others), twice each: does throughput grow with "
+                         "cores, or is something other than CPU the limit?")
     ap.add_argument("--gateway-workers", type=int, default=2)
     ap.add_argument("--tool", choices=["wrk", "python"], default=None, help="default: wrk when installed")
     ap.add_argument("--port", type=int, default=None)
@@ -784,6 +850,29 @@ def main(argv: list[str] | None = None) -> int:
                         print("        " + ", ".join(f"{name} {sec * 1000 / n:.2f}" for name, sec in top
                                                     if sec * 1000 / n >= 0.05) + "  (ms/req, before the rest use)",
                               flush=True)
+        scaling: list[tuple[int, Figures]] = []
+        if args.core_scaling and args.mixed_seconds > 0 and (os.cpu_count() or 1) > 1:
+            name = [m.strip() for m in args.mix.split(",") if m.strip()][0]
+            every = len(os.sched_getaffinity(0))
+            print(f"\n  Mixed workload '{name}' closed loop, on all {every} cores and with the deployment and every "
+                  "Postgres process held to 1 core (taskset's sched_setaffinity; the load generator on the other "
+                  "cores), alternately:", flush=True)
+            for held in (every, 1, every, 1):
+                pinned = Pinned(deployment.process.pid, held) if held < every else None
+                try:
+                    if pinned is not None:
+                        pinned.pin()
+                    time.sleep(1)
+                    run = Mixed(plan["gateway"], tokens)
+                    run.meter = meter
+                    seconds = asyncio.run(run.run(args.mixed_seconds, args.mixed_concurrency, MIXES[name]))
+                finally:
+                    if pinned is not None:
+                        pinned.restore()
+                total, _ = run.report(seconds)
+                total.cpu_ms = run.cpu_seconds * 1000 / total.requests if total.requests else None
+                scaling.append((held, total))
+                print(f"    {held} core{'s' if held > 1 else ' '}  {total.line()}", flush=True)
         cores = os.cpu_count() or 1
         print("\n  Targets (issue 15):")
         for c, (direct, through) in results.items():
@@ -806,6 +895,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    mixed '{name}' offered {rate:.0f} req/s (open loop): served {total.rps:.0f} req/s, p50 "
                   f"{total.p50_ms:.0f} ms, p99 {total.p99_ms:.0f} ms (< {TARGETS['p99_32_ms']:.0f}), errors "
                   f"{total.errors} (0), {late} late starts; the machine {busy * 100:.0f}% busy")
+        if scaling:
+            many = [f for n, f in scaling if n > 1]
+            one = [f for n, f in scaling if n == 1]
+            rps_many, rps_one = (sum(f.rps for f in fs) / len(fs) for fs in (many, one))
+            held = max(n for n, _ in scaling)
+            print(f"    core scaling: {rps_many:.0f} req/s on {held} cores, {rps_one:.0f} on 1: {rps_many / rps_one:.2f}x "
+                  f"(CPU {sum(f.cpu_ms or 0 for f in many) / len(many):.2f} vs {sum(f.cpu_ms or 0 for f in one) / len(one):.2f} "
+                  f"ms/req); a ratio near {held} says the limit is CPU and the deployment grows with cores")
         print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
     finally:
         deployment.stop()

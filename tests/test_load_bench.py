@@ -78,3 +78,30 @@ def test_a_process_of_the_deployment_is_named_by_what_it_runs():
     import os
     assert load._label(os.getpid()) in {"other", "serve gateway"}  # pytest itself: not a service, relay or broker
     assert load._label(2 ** 22 + 7) == "gone"
+
+
+def test_pinned_holds_a_process_tree_to_its_cores_and_gives_every_thread_its_cpus_back():
+    """--core-scaling's Pinned on a small process tree of its own (a shell and its sleeping child; Postgres left
+    alone here): the tree on the first core, this process (the load generator) on the others, then each as it was."""
+    import os
+    import subprocess
+    import time
+
+    every = os.sched_getaffinity(0)
+    tree = subprocess.Popen(["sh", "-c", "sleep 30 & wait"])
+    try:
+        deadline = time.time() + 10
+        while not [p for p, parent in load._children().items() if parent == tree.pid] and time.time() < deadline:
+            time.sleep(0.05)
+        child = next(p for p, parent in load._children().items() if parent == tree.pid)
+        pinned = load.Pinned(tree.pid, 1, postgres=False)
+        assert pinned.pin() == 2  # the shell and its child
+        first = {min(every)}
+        assert os.sched_getaffinity(tree.pid) == first and os.sched_getaffinity(child) == first
+        assert os.sched_getaffinity(0) == (every - first or every)
+        pinned.restore()
+        assert os.sched_getaffinity(tree.pid) == every and os.sched_getaffinity(child) == every
+        assert os.sched_getaffinity(0) == every
+    finally:
+        tree.kill()
+        tree.wait()
