@@ -73,6 +73,27 @@ KIND_LABELS = {"read": "council GET /v1/referrals/{id}", "post": "council POST /
                "move": "hub POST legal-status"}
 
 
+# --- this machine's speed ------------------------------------------------------------------------------
+def machine_speed(rounds: int = 9) -> float:
+    """Milliseconds this process takes for a fixed piece of CPython work (the interpreter loop, dicts, strings,
+    JSON: what the deployment's processes spend their CPU on), the fastest of `rounds`. The same code costs a
+    different CPU time per request on different days of this machine (a shared host: 5.66 ms for the pathway mix
+    one day, over 11 the next, untouched kinds moving as much), so `make load` prints this at its start and end:
+    CPU per request divided by it compares runs made on different days."""
+    def work() -> int:
+        n = 0
+        for i in range(20_000):
+            d = {"id": str(i), "la_code": "E10000018", "status": "received", "needs": [i, i + 1]}
+            n += len(json.dumps(d)) + len(d["id"])
+        return n
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.process_time()
+        work()
+        best = min(best, time.process_time() - t0)
+    return best * 1000
+
+
 # --- figures -------------------------------------------------------------------------------------------
 @dataclass
 class Figures:
@@ -757,8 +778,11 @@ def main(argv: list[str] | None = None) -> int:
     port = args.port or free_port()
     print(f"make load: {shlex.join([sys.executable, 'bench/load.py', *(argv if argv is not None else sys.argv[1:])])}",
           flush=True)
+    speed = machine_speed()
     print(f"  machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start "
           "(other work on the machine shares these cores)", flush=True)
+    print(f"  machine speed: {speed:.0f} ms for bench/load.py's fixed piece of Python (machine_speed; lower is "
+          "faster), a yardstick for comparing runs on different days", flush=True)
     t0 = time.time()
     deployment = start_deployment(port=port, database=args.database, data_dir=Path(args.data_dir),
                                   workers=args.gateway_workers)
@@ -903,7 +927,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    core scaling: {rps_many:.0f} req/s on {held} cores, {rps_one:.0f} on 1: {rps_many / rps_one:.2f}x "
                   f"(CPU {sum(f.cpu_ms or 0 for f in many) / len(many):.2f} vs {sum(f.cpu_ms or 0 for f in one) / len(one):.2f} "
                   f"ms/req); a ratio near {held} says the limit is CPU and the deployment grows with cores")
-        print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
+        print(f"  load average at the end: {os.getloadavg()[0]:.2f}; machine speed {machine_speed():.0f} ms "
+              f"(at the start {speed:.0f})")
     finally:
         deployment.stop()
     return 0
