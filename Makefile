@@ -99,7 +99,8 @@ run-distributed: $(STAMP)
 # itp_load), then GETs a child's referral straight to the referral service and through the gateway at 8, 32 and
 # 64 connections with wrk, and a mixed workload through the gateway; prints the command line and the figures.
 # wrk comes from Debian's packages (installed when missing, as chromium is); without apt the bench falls back
-# to its own aiohttp load generator. e.g. make load LOAD_ARGS="--duration 20 --gateway-workers 2"
+# to its own aiohttp load generator. e.g. make load LOAD_ARGS="--duration 20 --gateway-workers 2"; --core-scaling
+# also runs the first mix with the deployment and Postgres held to one core, to see whether CPU is the limit
 wrk:
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk || \
