@@ -370,16 +370,32 @@ class Pinned:
                 pass
 
     def pin(self) -> int:
-        pids = CpuMeter(self.root_pid, lambda: []).pids() | {self.root_pid}
-        if self.postgres:
-            pids |= set(self._postgres())
+        pids = self._pids()
         for pid in pids:
             self._set(pid, self.cores)
         self.before.setdefault(0, os.sched_getaffinity(0))
         os.sched_setaffinity(0, self.others)
         return len(pids)
 
+    def _pids(self) -> set[int]:
+        pids = CpuMeter(self.root_pid, lambda: []).pids() | {self.root_pid}
+        return pids | set(self._postgres()) if self.postgres else pids
+
     def restore(self) -> None:
+        """Every thread pinned back to what it had; a thread or process started while pinned (a Postgres backend
+        the postmaster forked, a thread of a service) inherited the pin, and gets the CPUs the load generator had."""
+        every = self.before.get(0, os.sched_getaffinity(0))
+        for pid in self._pids():
+            try:
+                tasks = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+            except OSError:
+                continue
+            for tid in tasks:
+                if tid not in self.before:
+                    try:
+                        os.sched_setaffinity(tid, every)
+                    except OSError:
+                        pass
         for tid, cpus in self.before.items():
             try:
                 os.sched_setaffinity(tid, cpus)

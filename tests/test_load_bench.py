@@ -81,27 +81,35 @@ def test_a_process_of_the_deployment_is_named_by_what_it_runs():
 
 
 def test_pinned_holds_a_process_tree_to_its_cores_and_gives_every_thread_its_cpus_back():
-    """--core-scaling's Pinned on a small process tree of its own (a shell and its sleeping child; Postgres left
-    alone here): the tree on the first core, this process (the load generator) on the others, then each as it was."""
+    """--core-scaling's Pinned on a small process tree of its own (Postgres left alone here): the tree on the first
+    core, this process (the load generator) on the others; then each as it was, and a process the tree started
+    while pinned (it inherited the pin, as a backend the postmaster forks does) gets every CPU back too."""
     import os
     import subprocess
-    import time
 
     every = os.sched_getaffinity(0)
-    tree = subprocess.Popen(["sh", "-c", "sleep 30 & wait"])
+    first = {min(every)}
+    spawner = ("import subprocess, sys\n"
+               "sys.stdin.readline()\n"
+               "late = subprocess.Popen(['sleep', '30'])\n"
+               "print(late.pid, flush=True)\n"
+               "late.wait()\n")
+    tree = subprocess.Popen([sys.executable, "-c", spawner], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    late = None
     try:
-        deadline = time.time() + 10
-        while not [p for p, parent in load._children().items() if parent == tree.pid] and time.time() < deadline:
-            time.sleep(0.05)
-        child = next(p for p, parent in load._children().items() if parent == tree.pid)
         pinned = load.Pinned(tree.pid, 1, postgres=False)
-        assert pinned.pin() == 2  # the shell and its child
-        first = {min(every)}
-        assert os.sched_getaffinity(tree.pid) == first and os.sched_getaffinity(child) == first
+        assert pinned.pin() == 1  # the tree: its root alone so far
+        assert os.sched_getaffinity(tree.pid) == first
         assert os.sched_getaffinity(0) == (every - first or every)
+        tree.stdin.write("go\n")
+        tree.stdin.flush()
+        late = int(tree.stdout.readline())
+        assert os.sched_getaffinity(late) == first  # inherited
         pinned.restore()
-        assert os.sched_getaffinity(tree.pid) == every and os.sched_getaffinity(child) == every
+        assert os.sched_getaffinity(tree.pid) == every and os.sched_getaffinity(late) == every
         assert os.sched_getaffinity(0) == every
     finally:
+        if late:
+            os.kill(late, 9)
         tree.kill()
         tree.wait()
