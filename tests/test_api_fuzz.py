@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from .support.dates import date_edge_requests
 from .support.processes import start_embedded, stop
 
 EXAMPLES = int(os.environ.get("ITP_FUZZ_EXAMPLES", "15"))
@@ -62,3 +63,15 @@ def test_as_the_hub_no_generated_request_gets_a_5xx_or_an_undocumented_response(
 
 def test_as_a_council_no_generated_request_gets_a_5xx_or_an_undocumented_response(running_system):
     fuzz(running_system, "demo-leicestershire")
+
+
+def test_every_date_query_at_the_calendars_edges_on_the_demo_region_gets_no_5xx(running_system):
+    """tests/support/dates.py's sweep (every GET's date parameters at years 1 and 9999 and a leap day)
+    against this system's seeded demo region, where the reports and returns have children to compute."""
+    base, tokens = running_system
+    requests = date_edge_requests(httpx.get(f"{base}/v1/openapi.json", timeout=30).json())
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for who in ("demo-hub", "demo-leicestershire"):
+            for url, query in requests:
+                resp = http.get(url, params=query, headers={"Authorization": f"Bearer {tokens[who]}"})
+                assert resp.status_code < 500, (who, url, query, resp.status_code, resp.text[:300])
