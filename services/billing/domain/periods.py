@@ -60,15 +60,18 @@ def _month_end(d: date) -> date:
 
 
 def period_starting(scheme: str, start: date, field: str = "body.period_start") -> Period:
-    """The period of a scheme that starts on `start`; a date that starts none is refused."""
+    """The period of a scheme that starts on `start`; a date that starts none is refused, and so is a period that
+    would end after the calendar's last day (9999-12-31: a close of December 9999 answered 500)."""
     kind, anchor = parse_scheme(scheme)
     if kind == CALENDAR_MONTH:
         if start.day != 1:
             raise PeriodError(field, "period_boundary", "a calendar-month period starts on the 1st")
-        return Period(scheme, start, _month_end(start))
-    if (start - anchor).days % 28:
+    elif (start - anchor).days % 28:
         raise PeriodError(field, "period_boundary", f"four-weekly periods start every 28 days from {anchor}")
-    return Period(scheme, start, start + timedelta(days=27))
+    try:
+        return Period(scheme, start, _month_end(start) if kind == CALENDAR_MONTH else start + timedelta(days=27))
+    except (ValueError, OverflowError):
+        raise PeriodError(field, "period_in_calendar", f"a period that ends by {date.max}") from None
 
 
 def period_containing(scheme: str, day: date) -> Period:
