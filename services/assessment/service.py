@@ -64,7 +64,8 @@ async def arrive(uow: UnitOfWork, principal: Principal, placement_id: str, *, ar
     """The child arrived: Phase 1 starts (day 1), its foundation tasks, the plan draft and the 90-day
     review are scheduled; placement.started and phase.transitioned (to phase_1) are emitted."""
     row = await _placement(uow, principal, placement_id)
-    p = repo.to_domain(row).arrive(arrival_date, today)
+    child = (await repo.children_of(uow.session, [row["referral_id"]])).get(row["referral_id"]) or {}
+    p = repo.to_domain(row).arrive(arrival_date, today, born=child.get("date_of_birth"))
     values = repo.from_domain(p)
     values["transitions"] = row["transitions"] + [_audit(None, "phase_1", arrival_date, None, False, principal, now)]
     if key_worker:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ..support.assessment import admit, arrive, key, new_home
 from ..support.dates import date_edge_requests
 
 RANGES = [
@@ -44,3 +45,20 @@ async def test_every_date_in_every_get_query_at_the_calendars_edges_is_answered_
         for headers in (sut.hub(), sut.council()):
             resp = await sut.client.get(url, params=query, headers=headers)
             assert resp.status_code < 500, (url, query, resp.status_code, resp.text[:300])
+
+
+async def test_an_arrival_before_the_childs_birth_is_refused_naming_the_field_and_nothing_starts(sut):
+    """A year-1 arrival (a typo of the year) was recorded: Phase 1, the plan's deadlines and the fees would all have
+    run from it, and a legal-status change could then take effect in year 1 too. It is refused against the child's
+    date of birth (the referral's, kept by assessment); the placement still waits for its real arrival."""
+    home = await new_home(sut)
+    placement = await admit(sut, home, date_of_birth="2012-03-14")
+    for day in ("0001-01-01", "2012-03-13"):
+        r = await sut.client.post(f"/v1/placements/{placement['id']}/arrival", headers={**key(), **sut.hub()},
+                                  json={"arrival_date": day, "key_worker": "KW-1", "therapeutic_lead": "TL-1"})
+        assert r.status_code == 422, r.text
+        error = r.json()["errors"][0]
+        assert (error["field"], error["rule"]) == ("body.arrival_date", "date_in_order") and "2012-03-14" in error["message"]
+    still = await sut.client.get(f"/v1/placements/{placement['id']}", headers=sut.hub())
+    assert still.json()["phase"] == "pending" and still.json()["arrival_date"] is None
+    assert (await arrive(sut, placement))["phase"] == "phase_1"

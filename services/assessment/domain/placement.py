@@ -65,6 +65,14 @@ class ReasonRequired(ValueError):
         super().__init__(message)
 
 
+def eighteenth_birthday(born: date) -> date:
+    """The day the child turns 18 (1 March for a child born on 29 February, in a year without one)."""
+    try:
+        return born.replace(year=born.year + 18)
+    except ValueError:
+        return date(born.year + 18, 3, 1)
+
+
 def allowed_moves(status: Status | str) -> list[str]:
     return [m.value for m in MOVES[Status(status)]]
 
@@ -108,10 +116,19 @@ class Placement:
         if move not in MOVES[self.status]:
             raise IllegalMove(self.status, move)
 
-    def arrive(self, on: date, today: date) -> "Placement":
+    def arrive(self, on: date, today: date, born: date | None = None) -> "Placement":
+        """Phase 1 from the arrival day. It has happened (not in the future) and, when the child's date of birth is
+        known, it falls while the child is a child: on or after the birth, before the 18th birthday. A back-dated
+        arrival (a child already living in the home when the system came) is an arrival; a year-1 one (a typo of
+        the year) is not: every deadline and fee would run from it."""
         self._check(Move.arrive)
         if on > today:
             raise InvalidDate("arrival_date", "an arrival is recorded when it has happened: not in the future")
+        if born is not None and on < born:
+            raise InvalidDate("arrival_date", f"an arrival on or after the child's date of birth ({born.isoformat()})")
+        if born is not None and on >= eighteenth_birthday(born):
+            raise InvalidDate("arrival_date", f"an arrival before the child's 18th birthday "
+                                              f"({eighteenth_birthday(born).isoformat()}): a children's home")
         return replace(self, status=Status.phase_1, arrival_date=on, phase_1_end=phase_1_planned_end(on),
                        history=(PhaseSpan(Status.phase_1.value, on),))
 

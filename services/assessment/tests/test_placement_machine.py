@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from services.assessment.domain.ending import (InvalidEnding, allowed_reason_codes, check_ending,
                                                REASON_EPISODE_CEASED)
 from services.assessment.domain.placement import (IllegalMove, InvalidDate, Move, Placement, ReasonRequired, Status,
-                                                  allowed_moves, history_is_contiguous)
+                                                  allowed_moves, eighteenth_birthday, history_is_contiguous)
 
 TODAY = date(2027, 6, 1)
 
@@ -143,3 +143,20 @@ def test_phase_on_agrees_with_the_history_on_every_day(start, p2, end):
     assert p.phase_on(start + timedelta(days=p2)) == "phase_2"
     assert p.phase_on(start + timedelta(days=p2 + end)) == "ended"
     assert history_is_contiguous(p)
+
+
+def test_an_arrival_falls_while_the_child_is_a_child_when_the_date_of_birth_is_known():
+    """Back-dated arrivals are arrivals (a child already living in the home when the system came); a year-1 one, a
+    typo of the year that every deadline and fee would then run from, is not (found probing the API's dates)."""
+    born, today = date(2012, 3, 14), date(2026, 11, 30)
+    assert Placement().arrive(date(2020, 5, 1), today, born=born).arrival_date == date(2020, 5, 1)
+    assert Placement().arrive(born, today, born=born).arrival_date == born
+    for typo in (date(1, 1, 1), date(202, 11, 23), born - timedelta(days=1)):
+        with pytest.raises(InvalidDate, match="date of birth") as refused:
+            Placement().arrive(typo, today, born=born)
+        assert refused.value.field == "arrival_date"
+    with pytest.raises(InvalidDate, match="18th birthday"):
+        Placement().arrive(date(2030, 3, 14), date(2031, 1, 1), born=born)
+    assert Placement().arrive(date(2030, 3, 13), date(2031, 1, 1), born=born).arrival_date == date(2030, 3, 13)
+    assert Placement().arrive(date(1, 1, 1), today).arrival_date == date(1, 1, 1)  # the child not yet known here
+    assert eighteenth_birthday(date(2012, 2, 29)) == date(2030, 3, 1)
