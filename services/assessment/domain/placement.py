@@ -65,6 +65,9 @@ class ReasonRequired(ValueError):
         super().__init__(message)
 
 
+PHASE_1_LONGEST_DAYS = 365  # an extended Phase 1 ends within a year of the arrival
+
+
 def eighteenth_birthday(born: date) -> date:
     """The day the child turns 18 (1 March for a child born on 29 February, in a year without one)."""
     try:
@@ -138,6 +141,11 @@ class Placement:
             raise ReasonRequired("an extension of Phase 1 needs a recorded reason")
         if new_end <= self.phase_1_end:
             raise InvalidDate("new_end_date", f"the new end of Phase 1 must be after {self.phase_1_end.isoformat()}")
+        # the longest assessment in the reference cases was 3 months; a year is four times that, and stops a typo of
+        # the year (Phase 1 until 9999 held the home's Pathway Bed and the plan's deadline for ever)
+        if self.arrival_date is not None and (new_end - self.arrival_date).days >= PHASE_1_LONGEST_DAYS:
+            raise InvalidDate("new_end_date", f"Phase 1 lasts less than {PHASE_1_LONGEST_DAYS} days: it ends before "
+                                              f"{(self.arrival_date + timedelta(days=PHASE_1_LONGEST_DAYS)).isoformat()}")
         return replace(self, phase_1_end=new_end,
                        extensions=self.extensions + (Extension(reason.strip(), self.phase_1_end, new_end),))
 
@@ -153,6 +161,11 @@ class Placement:
         if effective <= current.start:
             raise InvalidDate("effective_date", "Phase 2 starts after the first day of Phase 1 "
                                                 f"({current.start.isoformat()})")
+        if effective > today and self.phase_1_end is not None and effective - timedelta(days=1) > self.phase_1_end:
+            # a planned transition (day 29, or the day after an extended Phase 1): a later one in the future, a
+            # typo of the year say, moved the child to Phase 2 now while billing charged Phase 1 until that day
+            raise InvalidDate("effective_date", "a Phase 2 planned ahead starts by the day after Phase 1's planned "
+                                                f"end ({self.phase_1_end.isoformat()}): extend Phase 1 for a later one")
         backdated = effective < today
         if backdated and not (reason and reason.strip()):
             raise ReasonRequired("a back-dated transition needs a recorded reason")

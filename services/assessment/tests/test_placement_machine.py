@@ -134,7 +134,8 @@ def test_random_command_sequences_never_reach_an_illegal_state(start, cmds):
 @given(start=st.dates(date(2026, 1, 1), date(2027, 12, 31)), p2=st.integers(1, 300), end=st.integers(1, 300))
 def test_phase_on_agrees_with_the_history_on_every_day(start, p2, end):
     p = Placement().arrive(start, start + timedelta(days=1000))
-    p, _ = p.transition_to_phase_2(start + timedelta(days=p2), start, "planned")
+    # recorded on its day (a transition planned ahead starts by the day after Phase 1's planned end, day 29)
+    p, _ = p.transition_to_phase_2(start + timedelta(days=p2), start + timedelta(days=p2), "planned")
     try:
         p = p.end(start + timedelta(days=p2 + end))
     except InvalidDate:
@@ -160,3 +161,28 @@ def test_an_arrival_falls_while_the_child_is_a_child_when_the_date_of_birth_is_k
     assert Placement().arrive(date(2030, 3, 13), date(2031, 1, 1), born=born).arrival_date == date(2030, 3, 13)
     assert Placement().arrive(date(1, 1, 1), today).arrival_date == date(1, 1, 1)  # the child not yet known here
     assert eighteenth_birthday(date(2012, 2, 29)) == date(2030, 3, 1)
+
+
+def test_phase_1_extends_within_a_year_and_a_phase_2_planned_ahead_starts_by_the_day_after_its_planned_end():
+    """Typos of the year, found probing the API's dates: an extension to 9999-12-31 (the home's Pathway Bed and the
+    plan's deadline held for ever) and a Phase 2 from 9999-12-31 (the child in Phase 2 at once, billed Phase 1 until
+    then) were both recorded."""
+    arrived = Placement().arrive(date(2026, 11, 2), date(2026, 11, 30))
+    assert arrived.phase_1_end == date(2026, 11, 29)
+    longest = arrived.extend_phase_1(date(2027, 11, 1), "a long assessment")  # day 365
+    assert longest.phase_1_end == date(2027, 11, 1)
+    for typo in (date(2027, 11, 2), date(9999, 12, 31)):
+        with pytest.raises(InvalidDate, match="less than 365 days") as refused:
+            arrived.extend_phase_1(typo, "typo")
+        assert refused.value.field == "new_end_date"
+    today = date(2026, 11, 20)  # day 19: a transition planned ahead
+    assert arrived.transition_to_phase_2(date(2026, 11, 30), today)[0].status == Status.phase_2  # day 29
+    with pytest.raises(InvalidDate, match="planned end") as refused:
+        arrived.transition_to_phase_2(date(2026, 12, 1), today)
+    assert refused.value.field == "effective_date"
+    with pytest.raises(InvalidDate, match="planned end"):
+        arrived.transition_to_phase_2(date(9999, 12, 31), today)
+    extended = arrived.extend_phase_1(date(2027, 2, 1), "health assessment late")
+    assert extended.transition_to_phase_2(date(2027, 2, 2), today)[0].status == Status.phase_2
+    late = date(2027, 3, 1)  # Phase 1 ran past its planned end: a transition today or back-dated still goes
+    assert arrived.transition_to_phase_2(late, late)[0].status == Status.phase_2
