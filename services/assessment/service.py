@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 
+from libs.common.ages import age_on
 from libs.common.auth import Principal
 from libs.common.events.catalogue import (AdmissionAccepted, DeadlineDueSoon, DeadlineMissed, InterventionClosed,
                                           InterventionFollowUpRecorded, InterventionSessionLogged,
@@ -300,10 +301,6 @@ async def end(uow: UnitOfWork, principal: Principal, placement_id: str, *, end_d
                                   outreach_handoff=None if outreach_handoff is None
                                   else OutreachHandoff(**outreach_handoff)), **_subject(row))
     return new
-
-
-def age_on(date_of_birth: date, on: date) -> int:
-    return on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
 
 
 # --- legal status and the SSDA903 episodes --------------------------------------------------------------

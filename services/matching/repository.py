@@ -16,12 +16,13 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common import restrictions as restriction_rules
+from libs.common.ages import age_on
 from libs.common.auth import Principal
 from libs.common.db import insert_for, insert_many, member_of
 from libs.common import weekly_fees as weekly_fees_model
 
 from .domain.beds import ONBOARDING_CHECKLIST, Bed, choose_pathway_bed
-from .domain.model import Child, Home, Requirements, Resident, age_on
+from .domain.model import Child, Home, Requirements, Resident
 from .tables import (admissions, beds, checklist_items, homes, impact_risk_assessments, matching_state,
                      outreach_caseload, outreach_teams, referrals, residents, restricted_children, weekly_fees)
 

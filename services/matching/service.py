@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.ages import age_on
 from libs.common.auth import Principal
 from libs.common.events.catalogue import (AdmissionAccepted, AdmissionDeclined, HomeOnboarded, ImpactRiskAssessed,
                                           NeedOrRisk, OutreachAccepted)
@@ -29,7 +30,7 @@ from . import repository as repo
 from .domain.beds import ONBOARDING_CHECKLIST, IllegalBedMove, check_manual_move
 from .domain.impact_risk import ImpactRiskAssessment, answer, assess, canonical
 from .domain.limits import failed_limit, is_matchable, required_categories
-from .domain.model import Child, Home, Requirements, age_on
+from .domain.model import Child, Home, Requirements
 from .domain.postcodes import normalise
 from .domain.rules import load_rules
 from .domain import teams as team_rules

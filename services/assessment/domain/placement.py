@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import Enum
 
+from libs.common.ages import ADULT_AGE, age_on
+
 from .calendar import day_number
 from .schedule import phase_1_planned_end
 
@@ -66,14 +68,6 @@ class ReasonRequired(ValueError):
 
 
 PHASE_1_LONGEST_DAYS = 365  # an extended Phase 1 ends within a year of the arrival
-
-
-def eighteenth_birthday(born: date) -> date:
-    """The day the child turns 18 (1 March for a child born on 29 February, in a year without one)."""
-    try:
-        return born.replace(year=born.year + 18)
-    except ValueError:
-        return date(born.year + 18, 3, 1)
 
 
 def allowed_moves(status: Status | str) -> list[str]:
@@ -129,9 +123,9 @@ class Placement:
             raise InvalidDate("arrival_date", "an arrival is recorded when it has happened: not in the future")
         if born is not None and on < born:
             raise InvalidDate("arrival_date", f"an arrival on or after the child's date of birth ({born.isoformat()})")
-        if born is not None and on >= eighteenth_birthday(born):
-            raise InvalidDate("arrival_date", f"an arrival before the child's 18th birthday "
-                                              f"({eighteenth_birthday(born).isoformat()}): a children's home")
+        if born is not None and age_on(born, on) >= ADULT_AGE:
+            raise InvalidDate("arrival_date", f"an arrival before the child's {ADULT_AGE}th birthday (born "
+                                              f"{born.isoformat()}): a children's home")
         return replace(self, status=Status.phase_1, arrival_date=on, phase_1_end=phase_1_planned_end(on),
                        history=(PhaseSpan(Status.phase_1.value, on),))
 

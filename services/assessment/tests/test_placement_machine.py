@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from services.assessment.domain.ending import (InvalidEnding, allowed_reason_codes, check_ending,
                                                REASON_EPISODE_CEASED)
 from services.assessment.domain.placement import (IllegalMove, InvalidDate, Move, Placement, ReasonRequired, Status,
-                                                  allowed_moves, eighteenth_birthday, history_is_contiguous)
+                                                  allowed_moves, history_is_contiguous)
 
 TODAY = date(2027, 6, 1)
 
@@ -160,7 +160,11 @@ def test_an_arrival_falls_while_the_child_is_a_child_when_the_date_of_birth_is_k
         Placement().arrive(date(2030, 3, 14), date(2031, 1, 1), born=born)
     assert Placement().arrive(date(2030, 3, 13), date(2031, 1, 1), born=born).arrival_date == date(2030, 3, 13)
     assert Placement().arrive(date(1, 1, 1), today).arrival_date == date(1, 1, 1)  # the child not yet known here
-    assert eighteenth_birthday(date(2012, 2, 29)) == date(2030, 3, 1)
+    # born on 29 February: 18 on 1 March, in a year without one (the arrival on 28 February is still a child's)
+    leap = date(2012, 2, 29)
+    assert Placement().arrive(date(2030, 2, 28), date(2031, 1, 1), born=leap).arrival_date == date(2030, 2, 28)
+    with pytest.raises(InvalidDate, match="18th birthday"):
+        Placement().arrive(date(2030, 3, 1), date(2031, 1, 1), born=leap)
 
 
 def test_phase_1_extends_within_a_year_and_a_phase_2_planned_ahead_starts_by_the_day_after_its_planned_end():

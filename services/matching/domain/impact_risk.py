@@ -12,6 +12,8 @@ from functools import cached_property
 from datetime import date, datetime
 from typing import Iterable
 
+from libs.common.ages import age_on
+
 from .distance import distance_km
 from .limits import HARD_LIMITS, explain_limit, failed_limit, required_categories
 from .model import RATING_ORDER, Child, Home, Resident
@@ -321,7 +323,7 @@ def assess(child: Child, homes: Iterable[Home], rules: RuleSet) -> ImpactRiskAss
 
 def child_from(ref: str, date_of_birth: date, sex: str, needs: list[dict], risks: list[dict],
                outward_code: str | None, as_of: date, requirements: dict | None = None) -> Child:
-    from .model import Requirements, age_on
+    from .model import Requirements
     codes = tuple(sorted({(x["code"], x.get("severity", "medium")) for x in [*needs, *risks]}))
     return Child(ref=ref, age=age_on(date_of_birth, as_of), sex=sex, codes=codes, outward_code=outward_code,
                  requirements=Requirements.of(requirements))

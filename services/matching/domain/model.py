@@ -7,17 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from datetime import date
 
 RATINGS = ("low", "medium", "high", "unacceptable")
 RATING_ORDER = {r: i for i, r in enumerate(RATINGS)}
 MATCHABLE_OFSTED = ("outstanding", "good", "requires_improvement", None)
 BINDING_COMPANIONS = ("solo", "older_children_only", "younger_children_only")
-
-
-def age_on(date_of_birth: date, on: date) -> int:
-    """Whole years, as a child's age is counted."""
-    return on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
 
 
 @dataclass(frozen=True)

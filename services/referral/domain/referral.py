@@ -5,6 +5,7 @@ import re
 from collections import Counter
 from datetime import date
 
+from libs.common.ages import age_on
 from libs.common.vocabulary import CATEGORIES_OF_NEED, DEPRECATED, LEGAL_STATUSES, is_known, normal_sex
 
 # UK postcode: outward code (area + district) then inward code (sector + unit).
@@ -80,11 +81,6 @@ def check_legal_status(code: str) -> str:
     if normal not in LEGAL_STATUSES:
         raise InvalidLegalStatus(f"legal status must be one of {', '.join(LEGAL_STATUSES)}")
     return normal
-
-
-def age_on(date_of_birth: date, on: date) -> int:
-    """Age in whole years on a day (a child born on 29 February turns a year older on 1 March)."""
-    return on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
 
 
 def check_age(date_of_birth: date, on: date, age_min: int, age_max: int) -> int:
