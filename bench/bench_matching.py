@@ -31,7 +31,8 @@ from libs.common.db import Database  # noqa: E402
 from services.matching.domain.impact_risk import assess  # noqa: E402
 from services.matching.domain.distance import centroids  # noqa: E402
 from services.matching.domain.limits import failed_limit, required_categories  # noqa: E402
-from services.matching.domain.model import Child, Home, Resident, age_on  # noqa: E402
+from libs.common.ages import age_on  # noqa: E402
+from services.matching.domain.model import Child, Home, Resident  # noqa: E402
 from services.matching.domain.rules import load_rules  # noqa: E402
 from services.matching.domain.impact_risk import canonical  # noqa: E402
 from services.matching.tables import beds, homes, referrals, residents  # noqa: E402
